@@ -1,0 +1,24 @@
+"""One line per platform: adding a platform touches its folder and this table."""
+
+from __future__ import annotations
+
+import importlib
+
+from connectors.base import Connector
+
+CONNECTORS: dict[str, str] = {
+    "telegram": "connectors.telegram.connector:TelegramConnector",
+    "vk": "connectors.vk.connector:VkConnector",
+    "ok": "connectors.ok.connector:OkConnector",
+    "incident_management": "connectors.incident_management.connector:IncidentManagementConnector",
+    "pos": "connectors.pos.connector:PosConnector",
+    "kamchatka": "connectors.kamchatka.connector:KamchatkaConnector",
+}
+
+
+def connector_class(platform: str) -> type[Connector]:
+    try:
+        module_name, _, attr = CONNECTORS[platform].partition(":")
+    except KeyError:
+        raise KeyError(f"unknown platform {platform!r}; known: {', '.join(sorted(CONNECTORS))}") from None
+    return getattr(importlib.import_module(module_name), attr)

@@ -1,0 +1,5 @@
+import sys
+
+from otklik.cli import main
+
+sys.exit(main())

@@ -1,0 +1,219 @@
+"""Cases: the regulation's lifecycle (regulation/lifecycle.py, pure) applied to stored rows.
+
+Every change goes through `_apply`, which runs the pure transition, saves the record and appends
+the audit entry in the caller's transaction. Approval writes the outbox row in that same
+transaction: an approved reply cannot be lost between approval and publishing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from regulation.profiles import load_profile
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from otklik.exceptions import InvalidTransition, NotFound
+from otklik.models import Reply, Thread
+from regulation import lifecycle
+from storage import audit, outbox
+from storage.tables import CaseRow, DraftRow, MessageRow, OutboxRow, now
+
+ANSWERED_STATES = {"published", "awaiting_feedback", "accepted", "closed", "final_due"}
+
+
+def _profile(name: str):
+    return load_profile(name)
+
+
+def _record(row: CaseRow) -> lifecycle.CaseRecord:
+    return lifecycle.CaseRecord.model_validate(row.record)
+
+
+def _save(row: CaseRow, record: lifecycle.CaseRecord) -> None:
+    row.record = record.model_dump(mode="json")
+    row.state = str(record.state)
+    row.importance = record.importance
+    row.executors = list(record.executors)
+    deadlines = record.deadlines
+    row.answer_by = deadlines.answer_by if deadlines else None
+    row.updated_at = now()
+    row.version += 1
+
+
+def _apply(session: Session, row: CaseRow, action: str, *, actor: str, role: str,
+           at: datetime | None = None, **data: Any) -> lifecycle.CaseRecord:
+    record, entry = lifecycle.transition(_record(row), action, actor_role=role, at=at or now(),
+                                         profile=_profile(row.profile), **data)
+    _save(row, record)
+    audit.append(session, actor=actor, action=action, entity="case", entity_id=row.id,
+                 data=entry.model_dump(mode="json"))
+    return record
+
+
+def get(session: Session, case_id: int) -> CaseRow:
+    row = session.get(CaseRow, case_id)
+    if row is None:
+        raise NotFound(f"no case {case_id}")
+    return row
+
+
+def by_message(session: Session, message_id: int) -> CaseRow | None:
+    return session.execute(select(CaseRow).where(CaseRow.message_id == message_id)).scalar_one_or_none()
+
+
+def open_or_update(session: Session, msg: MessageRow, routing, *, channel: str, profile_name: str,
+                   repeat_of: str | None = None) -> CaseRow:
+    """A new accepted message opens a case, routed at once unless the router is unsure."""
+    row = by_message(session, msg.id)
+    if row is not None:
+        # An edit: re-routing is the curator's call once work started; importance may rise.
+        if row.importance != routing.importance and routing.importance == "high":
+            _apply(session, row, "set_importance", actor="router", role="system", importance="high")
+        return row
+    profile = _profile(profile_name)
+    identified = msg.stored_at or now()
+    repeat_case = by_message(session, int(repeat_of)) if repeat_of else None
+    record = lifecycle.new_case(
+        profile=profile, channel=channel, identified_at=identified, importance=routing.importance,
+        fast_track=msg.fast_track, platform_deadline=msg.platform_deadline,
+        repeat_of=repeat_case.id if repeat_case else None)
+    row = CaseRow(message_id=msg.id, profile=profile_name, channel=channel, state=str(record.state),
+                  importance=routing.importance, topic_group=routing.topic_group, topic=routing.topic,
+                  confidence=routing.confidence, needs_manual=routing.needs_manual, executors=[],
+                  location=[loc.model_dump() for loc in routing.location], record={}, version=0)
+    _save(row, record)
+    session.add(row)
+    session.flush()
+    audit.append(session, actor="pipeline", action="identified", entity="case", entity_id=row.id,
+                 data={"message_id": msg.id, "channel": channel})
+    if not routing.needs_manual and routing.executors:
+        _apply(session, row, "route", actor="router", role="curator", executors=list(routing.executors))
+    return row
+
+
+def note_deleted(session: Session, msg: MessageRow) -> None:
+    row = by_message(session, msg.id)
+    if row is not None:
+        audit.append(session, actor="connector", action="message_deleted", entity="case", entity_id=row.id,
+                     data={"deleted_at": msg.deleted_at.isoformat() if msg.deleted_at else None})
+
+
+def note_dropped(session: Session, msg: MessageRow) -> None:
+    """An edit turned an accepted message abusive: its open case is noted for the curator."""
+    row = by_message(session, msg.id)
+    if row is not None:
+        audit.append(session, actor="moderation", action="edited_into_drop", entity="case", entity_id=row.id)
+
+
+def parse_dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def route(session: Session, case_id: int, *, actor: str, executors: list[str], topic_group: str | None = None,
+          topic: str | None = None, learn: Callable[[str, str, str | None, str], None] | None = None) -> CaseRow:
+    """Route or re-route. A curator's correction of the topic becomes training data (`learn`)."""
+    row = get(session, case_id)
+    if topic_group and (topic_group, topic) != (row.topic_group, row.topic):
+        if learn is not None:
+            learn(session.get(MessageRow, row.message_id).text, topic_group, topic, executors[0])
+        row.topic_group, row.topic = topic_group, topic
+    row.needs_manual = False
+    _apply(session, row, "route", actor=actor, role="curator", executors=executors)
+    return row
+
+
+def return_case(session: Session, case_id: int, *, actor: str, department: str | None, comment: str) -> CaseRow:
+    """An executor returns a message that is not its competence; the curator re-routes it."""
+    row = get(session, case_id)
+    _apply(session, row, "return", actor=actor, role="executor", department=department, comment=comment)
+    return row
+
+
+def request_extension(session: Session, case_id: int, *, actor: str, days: int, comment: str) -> CaseRow:
+    row = get(session, case_id)
+    _apply(session, row, "request_extension", actor=actor, role="executor", days=days, comment=comment)
+    return row
+
+
+def overrule_drop(session: Session, message_id: int, *, actor: str) -> None:
+    """A curator reverses a moderation drop: the message goes through routing as accepted."""
+    from storage.tables import VerdictRow
+
+    verdict = session.get(VerdictRow, message_id)
+    if verdict is None or verdict.decision != "drop":
+        raise InvalidTransition(f"message {message_id} was not dropped")
+    verdict.decision, verdict.overruled_by = "accept", actor
+    msg = session.get(MessageRow, message_id)
+    msg.processed, msg.revision = False, msg.revision + 1
+    audit.append(session, actor=actor, action="drop_overruled", entity="message", entity_id=message_id,
+                 data={"reasons": verdict.reasons})
+
+
+def submit_draft(session: Session, case_id: int, *, actor: str, text: str, kind: str = "answer",
+                 quality: list[dict] | None = None) -> DraftRow:
+    row = get(session, case_id)
+    _apply(session, row, "submit_draft", actor=actor, role="executor", kind=kind)
+    draft = DraftRow(case_id=row.id, kind=kind, text=text, author=actor, status="submitted",
+                     quality=quality or [], created_at=now())
+    session.add(draft)
+    session.flush()
+    return draft
+
+
+def current_draft(session: Session, case_id: int) -> DraftRow:
+    draft = session.execute(select(DraftRow).where(DraftRow.case_id == case_id, DraftRow.status == "submitted")
+                            .order_by(DraftRow.id.desc())).scalars().first()
+    if draft is None:
+        raise InvalidTransition(f"case {case_id} has no draft awaiting approval")
+    return draft
+
+
+def approve(session: Session, case_id: int, *, actor: str, role: str) -> OutboxRow:
+    """Approve the current draft; the outbox row commits with the approval."""
+    row = get(session, case_id)
+    draft = current_draft(session, case_id)
+    _apply(session, row, "approve", actor=actor, role=role)
+    draft.status, draft.decided_at, draft.decided_by = "approved", now(), actor
+    msg = session.get(MessageRow, row.message_id)
+    reply = build_reply(msg, draft)
+    return outbox.add(session, case_id=row.id, draft_id=draft.id, message_id=msg.id, reply=reply)
+
+
+def send_back(session: Session, case_id: int, *, actor: str, role: str, comment: str) -> DraftRow:
+    row = get(session, case_id)
+    draft = current_draft(session, case_id)
+    _apply(session, row, "send_back", actor=actor, role=role, comment=comment)
+    draft.status, draft.decided_at, draft.decided_by, draft.comment = "returned", now(), actor, comment
+    return draft
+
+
+def build_reply(msg: MessageRow, draft: DraftRow) -> Reply:
+    return Reply(id=outbox.new_id(), source=msg.source, platform=msg.platform,
+                 thread=Thread.model_validate(msg.thread), in_reply_to=msg.external_id, text=draft.text,
+                 kind=draft.kind if draft.kind in ("answer", "intermediate", "clarify") else "answer")
+
+
+def is_approved_for_publishing(session: Session, row: OutboxRow) -> bool:
+    draft = session.get(DraftRow, row.draft_id)
+    case = session.get(CaseRow, row.case_id)
+    return draft is not None and draft.status == "approved" and case is not None and \
+        case.state in ("approved", "publishing", "published", "final_due", "awaiting_feedback")
+
+
+def record_published(session: Session, row: OutboxRow, delivery) -> None:
+    case = session.get(CaseRow, row.case_id)
+    if case.state in ("approved", "publishing"):
+        _apply(session, case, "published", actor="worker", role="system",
+               url=delivery.url, external_id=delivery.external_id)
+
+
+def as_dict(row: CaseRow) -> dict[str, Any]:
+    return {"id": row.id, "message_id": row.message_id, "state": row.state, "channel": row.channel,
+            "profile": row.profile, "importance": row.importance, "topic_group": row.topic_group,
+            "topic": row.topic, "confidence": row.confidence, "needs_manual": row.needs_manual,
+            "executors": row.executors, "location": row.location,
+            "answer_by": row.answer_by.isoformat() if row.answer_by else None,
+            "deadlines": row.record.get("deadlines"), "created_at": row.created_at.isoformat()}

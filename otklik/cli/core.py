@@ -1,0 +1,94 @@
+"""`otklik run`, `otklik worker`, `otklik db upgrade`, `otklik config check`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from otklik import logs
+from otklik.exceptions import ConfigError
+from otklik.settings import load_settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the daemon: pollers, pipeline, outbox relay, watcher, HTTP")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("worker", help="run RQ workers for the publish and default queues")
+    p.add_argument("--concurrency", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    p.set_defaults(func=cmd_worker)
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
+    p = db.add_parser("upgrade", help="apply migrations (also done on every start)")
+    p.set_defaults(func=cmd_db_upgrade)
+
+    cfg = sub.add_parser("config", help="configuration").add_subparsers(dest="config_command", required=True)
+    p = cfg.add_parser("check", help="validate settings and say what is wrong or missing")
+    p.set_defaults(func=cmd_config_check)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from otklik.daemon import Daemon
+
+    settings = load_settings()
+    logs.setup(settings.log_level)
+    return asyncio.run(Daemon(settings).run())
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from rq import Worker
+    from rq.worker_pool import WorkerPool
+
+    from workers import queue
+
+    settings = load_settings()
+    logs.setup(settings.log_level)
+    url = queue.redis_url(settings)
+    conn = queue.connect(url)
+    names = [queue.PUBLISH, queue.DEFAULT]
+    if args.concurrency > 1:
+        WorkerPool(names, connection=conn, num_workers=args.concurrency).start(burst=args.burst)
+    else:
+        Worker(names, connection=conn).work(burst=args.burst, with_scheduler=True)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from storage.db import Database
+    from storage.migrate import current
+
+    db = Database.connect(load_settings().database_url)
+    print(f"database at revision {current(db.engine)}")
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    """Print every problem with file:line, and what is missing (secrets, sources); exit 1 if any."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    problems: list[str] = []
+    if not settings.sources:
+        problems.append("no [[sources]] configured: the daemon will poll nothing")
+    for src in settings.sources:
+        cfg = settings.resolve_source(src)
+        for key, ref in src.secrets.items():
+            if key not in cfg.secrets:
+                problems.append(f"source {src.name}: secret {key!r} not found ({ref})")
+    try:
+        from regulation.profiles import load_profile
+
+        load_profile(settings.profile)
+    except Exception as exc:  # noqa: BLE001 - any failure here is a configuration problem to report
+        problems.append(f"profile {settings.profile!r}: {exc}")
+    for p in problems:
+        print(p, file=sys.stderr)
+    if not problems:
+        print(f"configuration OK: {len(settings.sources)} source(s), profile {settings.profile}, "
+              f"database {'PostgreSQL' if 'postgres' in settings.database_url else 'SQLite'}, "
+              f"Redis {'external' if settings.redis_url else 'embedded'}")
+    return 1 if problems else 0

@@ -1,0 +1,132 @@
+"""`otklik run`: one asyncio supervisor for pollers, the pipeline, the outbox relay, the deadline
+watcher and the HTTP server. SIGTERM lets every loop finish its current step, then exits 0."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from connectors.base import Connector
+from connectors.registry import connector_class
+from otklik import http
+from otklik.exceptions import StorageUnavailable
+from otklik.pipeline import Pipeline
+from otklik.poller import PollLoop
+from otklik.relay import OutboxRelay
+from otklik.settings import Settings
+from otklik.watcher import DeadlineWatcher
+from storage.db import Database
+from workers import queue
+
+log = logging.getLogger("otklik.daemon")
+
+
+async def connect_database(settings: Settings, stop: asyncio.Event, max_wait: float = 30.0) -> Database:
+    """With the database down, wait and retry (growing pauses) instead of crash-looping."""
+    delay = 1.0
+    while True:
+        try:
+            return await asyncio.to_thread(Database.connect, settings.database_url)
+        except StorageUnavailable as exc:
+            log.error("database unavailable; retrying", extra={"error": str(exc), "retry_in": delay})
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+                raise
+            except TimeoutError:
+                delay = min(max_wait, delay * 2)
+
+
+class Daemon:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.stop = asyncio.Event()
+        self.wake_pipeline = asyncio.Event()
+        self.connectors: dict[str, Connector] = {}
+        self.pollers: dict[str, PollLoop] = {}
+        self.db: Database | None = None
+        self.pipeline: Pipeline | None = None
+        self.relay: OutboxRelay | None = None
+        self.started_at = time.time()
+        self.http_url = ""
+
+    def build_connectors(self) -> None:
+        for src in self.settings.sources:
+            if not src.enabled:
+                continue
+            cfg = self.settings.resolve_source(src)
+            self.connectors[src.name] = connector_class(src.platform.value)(cfg)
+
+    async def _loop(self, name: str, step: Callable[[], Awaitable[float]]) -> None:
+        """Run `step` until stopped; a step's exception is logged and retried, never fatal."""
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                delay = await step()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("loop step failed", extra={"loop": name})
+                delay = min(60.0, 2.0**failures)
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(self.stop.wait(), timeout=delay)
+                except TimeoutError:
+                    pass
+
+    async def _pipeline_step(self) -> float:
+        processed = await asyncio.to_thread(self.pipeline.process_pending)
+        if processed:
+            return 0.0
+        self.wake_pipeline.clear()
+        try:
+            await asyncio.wait_for(self.wake_pipeline.wait(), timeout=1.0)
+        except TimeoutError:
+            pass
+        return 0.0
+
+    async def _relay_step(self) -> float:
+        await asyncio.to_thread(self.relay.step)
+        return self.settings.relay_interval
+
+    async def run(self, ready: Callable[[Daemon], None] | None = None) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self.stop.set)
+            except (NotImplementedError, RuntimeError):  # not the main thread (tests)
+                pass
+        self.db = await connect_database(self.settings, self.stop)
+        self.build_connectors()
+        self.pipeline = await asyncio.to_thread(Pipeline.create, self.db, self.settings)
+        self.relay = OutboxRelay(self.db, queue.redis_url(self.settings))
+        watcher = DeadlineWatcher(self.db, self.settings)
+        runner = web.AppRunner(http.build_app(self), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.settings.http_host, self.settings.http_port)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        self.http_url = f"http://{self.settings.http_host}:{port}"
+        log.info("otklik daemon started", extra={"http": self.http_url, "sources": list(self.connectors)})
+        tasks = [asyncio.create_task(self._loop("pipeline", self._pipeline_step)),
+                 asyncio.create_task(self._loop("relay", self._relay_step)),
+                 asyncio.create_task(self._loop("watcher", watcher.step))]
+        for name, conn in self.connectors.items():
+            poller = PollLoop(conn, self.db, on_stored=self.wake_pipeline.set, on_alert=self.pipeline.alert_async)
+            self.pollers[name] = poller
+            tasks.append(asyncio.create_task(self._loop(f"poll:{name}", poller.step)))
+        if ready:
+            ready(self)
+        await self.stop.wait()
+        log.info("stopping: finishing in-flight work")
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await runner.cleanup()
+        for conn in self.connectors.values():
+            await conn.aclose()
+        self.db.dispose()
+        log.info("otklik daemon stopped")
+        return 0

@@ -1,0 +1,65 @@
+"""The people of a municipal centre, simulated for the demo through the real HTTP API:
+the curator routes what the router was unsure of, executors write drafts, the approver (with
+a one-time code, as the regulations require) approves them."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pyotp
+
+log = logging.getLogger("otklik.demo.humans")
+
+DEMO_PASSWORD = "demo-password"  # local demo users only; never a real account
+
+ANSWER = ("Здравствуйте! Спасибо за обращение. Вопрос передан в {dept}: специалисты выедут на место "
+          "и устранят проблему в ближайшие дни. О результате сообщим в этой ветке.")
+
+
+class Humans:
+    def __init__(self, api_url: str, approver_totp: str) -> None:
+        self.api = api_url.rstrip("/")
+        self.approver_totp = approver_totp
+        self.tokens: dict[str, str] = {}
+        self.client = httpx.Client(timeout=10)
+
+    def _token(self, login: str) -> str:
+        if login not in self.tokens:
+            body = {"login": login, "password": DEMO_PASSWORD}
+            if login == "approver":
+                body["otp"] = pyotp.TOTP(self.approver_totp).now()
+            r = self.client.post(f"{self.api}/api/login", json=body)
+            r.raise_for_status()
+            self.tokens[login] = r.json()["token"]
+        return self.tokens[login]
+
+    def _call(self, login: str, method: str, path: str, **kw) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._token(login)}"}
+        return self.client.request(method, f"{self.api}{path}", headers=headers, **kw)
+
+    def cases(self, state: str) -> list[dict]:
+        r = self._call("curator", "GET", "/api/cases", params={"state": state})
+        r.raise_for_status()
+        return r.json()["cases"]
+
+    def work_once(self) -> dict[str, int]:
+        """One round of everybody's work; returns what was done."""
+        done = {"routed": 0, "drafted": 0, "approved": 0}
+        for case in self.cases("identified"):
+            executors = case["executors"] or ["general"]
+            if self._call("curator", "POST", f"/api/cases/{case['id']}/route",
+                          json={"executors": executors}).status_code == 200:
+                done["routed"] += 1
+        for case in self.cases("routed"):
+            dept = (case["executors"] or ["отдел"])[0]
+            r = self._call("executor", "POST", f"/api/cases/{case['id']}/drafts",
+                           json={"text": ANSWER.format(dept=dept), "kind": "answer"})
+            done["drafted"] += r.status_code == 201
+        for case in self.cases("on_approval"):
+            r = self._call("approver", "POST", f"/api/cases/{case['id']}/approve")
+            done["approved"] += r.status_code == 200
+        return done
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,216 @@
+"""`otklik demo`: the whole pipeline on one machine, against the platform emulators.
+
+Emulators and simulated people run inside this process; the daemon and the worker run as real
+child processes (`otklik run`, `otklik worker`), exactly as in production, on an embedded SQLite
+database and an embedded Redis under ./var/demo. With `--chaos` both children are SIGKILLed at
+random moments and restarted; the summary then shows whether anything was lost or posted twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from otklik.demo import humans as people
+from otklik.demo.traffic import TrafficFeeder
+from sandbox.registry import emulator_class
+from sandbox.runner import ThreadedServer
+from storage.db import Database
+
+DEMO_PLATFORMS = ("telegram",)  # the platforms whose emulator and connector take part
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class DemoOptions:
+    duration: float = 60.0
+    rate: float = 1.0  # citizen messages per second
+    seed: int = 1
+    chaos: bool = False
+    var_dir: Path = Path("var/demo")
+    platforms: tuple[str, ...] = DEMO_PLATFORMS
+    workers: int = 1
+    drain: float = 30.0  # after the traffic stops, how long to let the pipeline finish
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen | None = None
+    kills: int = 0
+
+    def start(self) -> None:
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the worker's work-horses die with it
+            self.proc.wait()
+            self.kills += 1
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if not self.alive():
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+@dataclass
+class Demo:
+    opts: DemoOptions
+    servers: dict[str, ThreadedServer] = field(default_factory=dict)
+    children: list[Child] = field(default_factory=list)
+    api_url: str = ""
+
+    def prepare(self) -> dict[str, str]:
+        var = self.opts.var_dir
+        if var.exists():
+            from workers import embedded_redis
+
+            embedded_redis.stop(var)
+            shutil.rmtree(var)
+        var.mkdir(parents=True)
+        for name in self.opts.platforms:
+            emulator = emulator_class(name)(seed=self.opts.seed)
+            self.servers[name] = ThreadedServer(emulator).__enter__()
+        port = free_port()
+        self.api_url = f"http://127.0.0.1:{port}"
+        config = var / "otklik.toml"
+        config.write_text(self._config(port), encoding="utf-8")
+        env = {**os.environ, "OTKLIK_CONFIG": str(config.resolve()), "OTKLIK_VAR_DIR": str(var.resolve())}
+        for key in ("DATABASE_URL", "REDIS_URL", "OTKLIK_DATABASE_URL", "OTKLIK_REDIS_URL"):
+            env.pop(key, None)  # the demo always runs on its own embedded stores
+        for name in self.opts.platforms:
+            for key, value in self.servers[name].emulator.demo_secrets().items():
+                env[f"OTKLIK_SECRET_DEMO_{name.upper()}_{key.upper()}"] = value
+        return env
+
+    def _config(self, port: int) -> str:
+        lines = ['profile = "severny"', f"http_port = {port}", "relay_interval = 0.2", "watch_interval = 5", ""]
+        for name, server in self.servers.items():
+            lines += ["[[sources]]", f'name = "demo_{name}"', f'platform = "{name}"', f'base_url = "{server.url}"',
+                      "poll_interval = 0.5", ""]
+            opts = server.emulator.demo_options()
+            if opts:
+                lines.append("[sources.options]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in opts.items()))
+                lines.append("")
+        return "\n".join(lines)
+
+    def create_users(self, env: dict[str, str]) -> str:
+        from otklik.api import auth
+        from otklik.settings import load_settings
+
+        settings = load_settings(Path(env["OTKLIK_CONFIG"]), var_dir=Path(env["OTKLIK_VAR_DIR"]))
+        db = Database.connect(settings.database_url)
+        totp = ""
+        with db.session() as s:
+            for login, role in (("curator", "curator"), ("executor", "executor"), ("approver", "approver")):
+                user, _, secret = auth.create_user(s, login, role, password=people.DEMO_PASSWORD)
+                totp = secret or totp
+        db.dispose()
+        return totp
+
+    def start_children(self, env: dict[str, str]) -> None:
+        py = [sys.executable, "-m", "otklik"]
+        var = self.opts.var_dir
+        self.children = [Child("daemon", py + ["run"], env, var / "daemon.log"),
+                         Child("worker", py + ["worker", "--concurrency", str(self.opts.workers)], env,
+                               var / "worker.log")]
+        for child in self.children:
+            child.start()
+
+    def wait_api(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.api_url}/healthz", timeout=1).status_code in (200, 503):
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"the daemon did not answer on {self.api_url}; see {self.opts.var_dir}/daemon.log")
+
+    def close(self) -> None:
+        for child in self.children:
+            child.stop()
+        for server in self.servers.values():
+            server.__exit__(None, None, None)
+        from workers import embedded_redis
+
+        embedded_redis.stop(self.opts.var_dir)
+
+
+def run_demo(opts: DemoOptions, view=None) -> dict:
+    from otklik.demo.summary import collect
+
+    demo = Demo(opts)
+    env = demo.prepare()
+    totp = demo.create_users(env)
+    rng = random.Random(opts.seed)
+    feeder = TrafficFeeder({n: s.url for n, s in demo.servers.items()}, seed=opts.seed, rate=opts.rate)
+    stop = threading.Event()
+    try:
+        demo.start_children(env)
+        demo.wait_api()
+        humans = people.Humans(demo.api_url, totp)
+        traffic = threading.Thread(target=feeder.run, args=(stop, opts.duration), daemon=True)
+        traffic.start()
+        started = time.monotonic()
+        next_kill = started + rng.uniform(3, 8)
+        db_url = f"sqlite:///{(opts.var_dir / 'otklik.db').resolve()}"
+        db = Database.connect(db_url, migrate=False)
+        while True:
+            elapsed = time.monotonic() - started
+            traffic_done = not traffic.is_alive()
+            if opts.chaos and not traffic_done and time.monotonic() >= next_kill:
+                victim = rng.choice(demo.children)
+                victim.kill()
+                time.sleep(rng.uniform(0.1, 1.0))
+                victim.start()
+                next_kill = time.monotonic() + rng.uniform(3, 8)
+            for child in demo.children:  # a child that died on its own is restarted too
+                if not child.alive():
+                    child.start()
+            with contextlib.suppress(httpx.HTTPError):
+                humans.work_once()
+            summary = collect(db, demo, feeder)
+            if view:
+                view(summary, elapsed)
+            if traffic_done and (summary["settled"] or elapsed > opts.duration + opts.drain):
+                break
+            time.sleep(0.5)
+        humans.close()
+        db.dispose()
+        final = collect(Database.connect(db_url, migrate=False), demo, feeder)
+        final["kills"] = {c.name: c.kills for c in demo.children}
+        return final
+    finally:
+        stop.set()
+        demo.close()

@@ -1,0 +1,62 @@
+"""What the demo counts: from the database, the emulators' record of posted replies, and the feeder."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import httpx
+from sqlalchemy import func, select
+
+from storage.tables import CaseRow, MessageRow, OutboxRow, VerdictRow
+
+
+def _replies(demo) -> list[dict]:
+    out = []
+    for server in demo.servers.values():
+        try:
+            out += httpx.get(f"{server.url}/_sandbox/replies", timeout=5).json()["replies"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            pass
+    return out
+
+
+def duplicates_posted(replies: list[dict]) -> int:
+    """Replies the platforms received more than once for the same citizen message and text."""
+    seen = Counter((str(r.get("reply_to")), r.get("text")) for r in replies)
+    return sum(n - 1 for n in seen.values() if n > 1)
+
+
+def collect(db, demo, feeder) -> dict:
+    with db.session() as s:
+        stored = s.execute(select(func.count(MessageRow.id))).scalar_one()
+        dropped = Counter()
+        for reasons, in s.execute(select(VerdictRow.reasons).where(VerdictRow.decision == "drop")):
+            dropped[reasons[0] if reasons else "other"] += 1
+        states = Counter(dict(s.execute(select(CaseRow.state, func.count()).group_by(CaseRow.state)).all()))
+        routed = s.execute(select(func.count(CaseRow.id)).where(CaseRow.executors != [])).scalar_one() \
+            if db.engine.dialect.name != "sqlite" else \
+            s.execute(select(func.count(CaseRow.id)).where(func.json_array_length(CaseRow.executors) > 0)).scalar_one()
+        outbox = Counter(dict(s.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status)).all()))
+        unprocessed = s.execute(select(func.count(MessageRow.id)).where(MessageRow.processed.is_(False))).scalar_one()
+    replies = _replies(demo)
+    received = sum(feeder.injected.values())
+    approved = sum(outbox.values())
+    published = outbox.get("posted", 0)
+    open_deliveries = sum(outbox.get(k, 0) for k in ("pending", "enqueued", "sending"))
+    return {
+        "received": received,
+        "stored": stored,
+        "dropped": dict(dropped),
+        "routed": routed,
+        "cases_by_state": dict(states),
+        "approved": approved,
+        "published": published,
+        "deliveries": dict(outbox),
+        "replies_on_platforms": len(replies),
+        "duplicates_posted": duplicates_posted(replies),
+        "lost": max(0, received - stored),
+        "stored_twice": max(0, stored - received),
+        "settled": stored >= received and unprocessed == 0 and open_deliveries == 0
+        and states.get("routed", 0) == 0 and states.get("on_approval", 0) == 0,
+        "traffic_errors": feeder.errors,
+    }

@@ -1,0 +1,89 @@
+"""The daemon's HTTP server: health, metrics, platform webhooks, and the API (otklik/api)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from connectors.errors import ConnectorError
+from otklik import metrics
+from storage import outbox as outbox_store
+from storage.sources import all_states
+
+if TYPE_CHECKING:
+    from otklik.daemon import Daemon
+
+log = logging.getLogger("otklik.http")
+DAEMON = web.AppKey("daemon", object)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    daemon: Daemon = request.app[DAEMON]
+    db_ok = await asyncio.to_thread(daemon.db.ping)
+    states = await asyncio.to_thread(all_states, daemon.db) if db_ok else {}
+    sources = {name: states.get(name, {"status": "starting"}) for name in daemon.connectors}
+    healthy = db_ok and all(s["status"] in ("ok", "starting", "rate_limited") for s in sources.values())
+    body = {"status": "ok" if healthy else "degraded", "database": "ok" if db_ok else "unavailable",
+            "redis": "ok" if daemon.relay and daemon.relay.redis_ok else "unavailable",
+            "sources": sources}
+    return web.json_response(body, status=200 if db_ok else 503)
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    daemon: Daemon = request.app[DAEMON]
+
+    def refresh() -> None:
+        with daemon.db.session() as s:
+            counts: dict[str, int] = {}
+            for row in outbox_store.listing(s, limit=100_000):
+                counts[row.status] = counts.get(row.status, 0) + 1
+        for status in ("pending", "enqueued", "sending", "posted", "failed", "parked", "uncertain"):
+            metrics.outbox_depth.labels(status).set(counts.get(status, 0))
+
+    try:
+        await asyncio.to_thread(refresh)
+    except Exception:  # metrics must answer even while the database is away
+        log.warning("metrics refresh failed")
+    resp = web.Response(body=generate_latest(metrics.REGISTRY))
+    resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return resp
+
+
+async def webhook(request: web.Request) -> web.Response:
+    daemon: Daemon = request.app[DAEMON]
+    name = request.match_info["source"]
+    connector = daemon.connectors.get(name)
+    if connector is None:
+        return web.json_response({"error": "unknown source"}, status=404)
+    body = await request.read()
+    try:
+        result = await connector.handle_webhook(body, request.headers)
+    except NotImplementedError:
+        return web.json_response({"error": "this source takes no webhooks"}, status=404)
+    except ConnectorError as exc:
+        log.warning("webhook rejected", extra={"source": name, "error": exc.kind})
+        return web.json_response({"error": exc.kind}, status=403 if exc.kind == "auth_failed" else 400)
+    if result.messages:
+        from otklik.models import Batch
+
+        # Stored before we answer: a platform that gets no 200 delivers again, and the
+        # (source, external_id) key makes that harmless.
+        await asyncio.to_thread(daemon.db.ingest, name, Batch(messages=result.messages))
+        daemon.wake_pipeline.set()
+    return web.Response(status=result.status, text=result.body, content_type=result.content_type)
+
+
+def build_app(daemon: Daemon) -> web.Application:
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app[DAEMON] = daemon
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_view)
+    app.router.add_post("/webhooks/{source}", webhook)
+    from otklik.api import routes as api_routes
+
+    api_routes.setup(app, daemon)
+    return app

@@ -1,0 +1,19 @@
+"""Prometheus metrics, one registry per process (the daemon serves it at /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry()
+
+messages_stored = Counter("otklik_messages_stored_total", "Messages stored", ["source"], registry=REGISTRY)
+messages_dropped = Counter("otklik_messages_dropped_total", "Messages dropped by moderation", ["reason"],
+                           registry=REGISTRY)
+messages_routed = Counter("otklik_messages_routed_total", "Messages routed", ["topic_group"], registry=REGISTRY)
+poll_errors = Counter("otklik_poll_errors_total", "Poll errors", ["source", "kind"], registry=REGISTRY)
+outbox_depth = Gauge("otklik_outbox_depth", "Outbox rows by status", ["status"], registry=REGISTRY)
+queue_depth = Gauge("otklik_queue_depth", "Jobs waiting in the RQ publish queue", registry=REGISTRY)
+delivery_latency = Histogram("otklik_delivery_latency_seconds", "Approval to post",
+                             buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600), registry=REGISTRY)
+delivery_failures = Counter("otklik_delivery_failures_total", "Deliveries failed or parked", ["status"],
+                            registry=REGISTRY)

@@ -1,0 +1,129 @@
+"""The pipeline: stored message -> moderation verdict -> routing -> case with deadlines.
+
+Each message is handled in its own transaction that also marks it processed, so a crash at any
+point leaves it either untouched (picked up again) or fully handled. The stages themselves are
+pure functions from moderation/, router/ and regulation/; this module is the I/O around them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from otklik import alerts, cases, metrics
+from otklik.settings import Settings
+from storage import audit
+from storage import messages as message_store
+from storage.db import Database
+from storage.tables import CaseRow, MessageRow, VerdictRow, now
+
+log = logging.getLogger("otklik.pipeline")
+
+HISTORY_WINDOW = timedelta(days=90)  # what the repeat index remembers across restarts
+
+
+def author_key(row: MessageRow) -> str:
+    # The same person on the same platform; names are not identities.
+    return f"{row.platform}:{row.author_id}"
+
+
+class Pipeline:
+    def __init__(self, db: Database, settings: Settings, moderation, router, spikes) -> None:
+        self.db = db
+        self.settings = settings
+        self.moderation = moderation
+        self.router = router
+        self.spikes = spikes
+        self.channels = {s.name: s.profile_channel for s in settings.sources}
+
+    @classmethod
+    def create(cls, db: Database, settings: Settings) -> Pipeline:
+        from moderation.filter import ModerationFilter
+        from moderation.profile import load_profile as load_moderation_profile
+        from router.classifier import Router
+        from router.spikes import SpikeDetector
+
+        moderation = ModerationFilter(load_moderation_profile(settings.moderation_profile))
+        router = Router.load(settings.router_profile, settings.router_model)
+        pipeline = cls(db, settings, moderation, router, SpikeDetector())
+        pipeline.rebuild_history()
+        return pipeline
+
+    def rebuild_history(self) -> int:
+        """Refill the repeat index from stored messages: a restart must not forget repeats."""
+        since = now() - HISTORY_WINDOW
+        with self.db.session() as s:
+            rows = s.execute(
+                select(MessageRow, CaseRow.state).outerjoin(CaseRow, CaseRow.message_id == MessageRow.id)
+                .where(MessageRow.processed.is_(True), MessageRow.created_at >= since)
+                .order_by(MessageRow.id)).all()
+        for row, state in rows:
+            self.moderation.index.add(str(row.id), author_key(row), row.text, row.created_at,
+                                      answered=state in cases.ANSWERED_STATES)
+        return len(rows)
+
+    def process_pending(self, limit: int = 200) -> int:
+        with self.db.session() as s:
+            pending = [(r.id, r.revision) for r in message_store.unprocessed(s, limit)]
+        for message_id, revision in pending:
+            self._process(message_id, revision)
+        return len(pending)
+
+    def _process(self, message_id: int, revision: int) -> None:
+        fired = []
+        with self.db.session() as s:
+            row = s.get(MessageRow, message_id)
+            if row is None or row.revision != revision:
+                return
+            if row.deleted_at is not None:
+                cases.note_deleted(s, row)
+                message_store.mark_processed(s, message_id, revision)
+                return
+            previous = s.get(VerdictRow, row.id)
+            if previous is not None and previous.overruled_by:
+                # A curator accepted it by hand: moderation does not get a second say.
+                decision, reasons, repeat_of = "accept", [], None
+            else:
+                verdict = self.moderation.moderate(str(row.id), author_key(row), row.text, row.created_at)
+                self._store_verdict(s, row, verdict, previous)
+                decision, reasons, repeat_of = verdict.decision, verdict.reasons, verdict.repeat_of
+            if decision == "drop":
+                metrics.messages_dropped.labels(reasons[0] if reasons else "other").inc()
+                audit.append(s, actor="moderation", action="dropped", entity="message", entity_id=row.id,
+                             data={"reasons": reasons})
+                cases.note_dropped(s, row)
+            else:
+                routing = self.router.route(row.text, fast_track=row.fast_track,
+                                            platform_topic=row.platform_topic, when=now())
+                channel = self.channels.get(row.source, "social")
+                case = cases.open_or_update(s, row, routing, channel=channel, profile_name=self.settings.profile,
+                                            repeat_of=repeat_of)
+                metrics.messages_routed.labels(routing.topic_group).inc()
+                loc = routing.location[0].name if routing.location else None
+                fired = self.spikes.observe(row.created_at, routing.topic_group, loc, row.engagement,
+                                            message_id=str(case.id))
+            message_store.mark_processed(s, message_id, revision)
+            for alert in fired:
+                alerts.store(s, alert)
+
+    def _store_verdict(self, s, row: MessageRow, verdict, existing: VerdictRow | None) -> None:
+        values = dict(decision=verdict.decision, reasons=list(verdict.reasons),
+                      spans=[sp.model_dump() for sp in verdict.spans],
+                      repeat_of=int(verdict.repeat_of) if verdict.repeat_of else None,
+                      revision=row.revision, decided_at=now())
+        if existing is None:
+            s.add(VerdictRow(message_id=row.id, **values))
+        else:
+            for k, v in values.items():
+                setattr(existing, k, v)
+
+    def record_correction(self, text: str, topic_group: str, topic: str | None, executor: str) -> None:
+        from router.learning import record_correction
+
+        record_correction(self.settings.var_dir / "router_corrections.jsonl", text, topic_group, topic, executor)
+
+    async def alert_async(self, kind: str, source: str, text: str) -> None:
+        await asyncio.to_thread(alerts.raise_operator_alert, self.db, kind, source, text)

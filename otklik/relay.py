@@ -1,0 +1,91 @@
+"""The outbox relay: database -> RQ. One job per approved reply, job id = outbox id.
+
+Redis may vanish at any moment; the outbox in the database is the truth, so the relay simply
+tries again next tick. Rows whose job Redis lost (a restart without persistence) go back to
+pending; rows parked by a failing token go back once the source polls fine again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import redis
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from otklik.exceptions import QueueUnavailable
+from storage import outbox
+from storage.db import Database
+from storage.sources import all_states
+from workers import queue
+
+log = logging.getLogger("otklik.relay")
+
+LOST_JOB_AFTER = timedelta(seconds=30)
+LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, redis_url: str) -> None:
+        self.db = db
+        self.redis_url = redis_url
+        self._conn: redis.Redis | None = None
+        self.redis_ok = False
+
+    def _queue(self) -> Queue:
+        if self._conn is None:
+            self._conn = queue.connect(self.redis_url)
+        return Queue(queue.PUBLISH, connection=self._conn)
+
+    def _job_status(self, q: Queue, job_id: str) -> JobStatus | None:
+        try:
+            return Job.fetch(job_id, connection=q.connection).get_status(refresh=False)
+        except NoSuchJobError:
+            return None
+
+    def step(self) -> int:
+        """Enqueue what is due; return how many jobs were enqueued. Never raises for Redis."""
+        try:
+            q = self._queue()
+            n = self._step(q)
+            self.redis_ok = True
+            return n
+        except (redis.RedisError, OSError, QueueUnavailable) as exc:
+            if self.redis_ok or self._conn is None:
+                log.warning("Redis unavailable; approved replies wait in the outbox", extra={"error": str(exc)})
+            self.redis_ok = False
+            self._conn = None
+            return 0
+
+    def _step(self, q: Queue) -> int:
+        enqueued = 0
+        with self.db.session() as s:
+            due = [(r.id, r.status) for r in outbox.due_for_enqueue(s)]
+            lost = outbox.enqueued_ids(s, LOST_JOB_AFTER)
+        for outbox_id, status in due:
+            if self._job_status(q, outbox_id) not in LIVE:
+                q.enqueue("workers.jobs.publish_reply", outbox_id, job_id=outbox_id,
+                          result_ttl=3600, failure_ttl=7 * 86400, job_timeout=300)
+                enqueued += 1
+            if status == "pending":
+                with self.db.session() as s:
+                    outbox.mark_enqueued(s, outbox_id)
+        for outbox_id in lost:
+            if self._job_status(q, outbox_id) not in LIVE:
+                with self.db.session() as s:
+                    row = s.get(outbox.OutboxRow, outbox_id)
+                    if row is not None and row.status == "enqueued":
+                        row.status = "pending"
+        self._unpark_healthy()
+        return enqueued
+
+    def _unpark_healthy(self) -> None:
+        healthy = {name for name, st in all_states(self.db).items() if st["status"] == "ok"}
+        if not healthy:
+            return
+        with self.db.session() as s:
+            for row in outbox.listing(s, ("parked",)):
+                if row.source in healthy:
+                    outbox.unpark(s, row.source)

@@ -1,0 +1,188 @@
+"""Settings: environment (`OTKLIK_*`, plus the conventional DATABASE_URL and REDIS_URL) over an
+optional TOML file (`OTKLIK_CONFIG`, default ./otklik.toml).
+
+Secrets never live in the TOML file: a source names where each secret comes from — `env:VAR`,
+`file:/path` — or, by convention, `OTKLIK_SECRET_<SOURCE>_<KEY>` in the environment or a file
+`<source>.<key>` in `OTKLIK_SECRETS_DIR` (systemd credentials, Docker/Kubernetes secrets).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connectors.base import SourceConfig
+from otklik.exceptions import ConfigError
+from otklik.models import Platform
+
+SECRET_KEYS = re.compile(r"(token|secret|password|key)$", re.I)
+
+
+class SourceSettings(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
+    platform: Platform
+    base_url: str | None = None
+    secrets: dict[str, str] = Field(default_factory=dict)  # key -> "env:VAR" | "file:/path"
+    options: dict[str, Any] = Field(default_factory=dict)
+    poll_interval: float = Field(5.0, gt=0)
+    enabled: bool = True
+    profile_channel: str = "social"  # which channel of the regulation profile applies
+
+    @field_validator("secrets")
+    @classmethod
+    def _references_only(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, ref in v.items():
+            if not (ref.startswith("env:") or ref.startswith("file:")):
+                raise ValueError(f"secret {key!r} must be a reference 'env:VAR' or 'file:/path', "
+                                 "never the secret itself")
+        return v
+
+
+class NotifySettings(BaseModel):
+    """Where immediate reports to the head go (spikes, socially significant, missed deadlines)."""
+
+    telegram_chat_id: str | None = None
+    telegram_source: str | None = None  # a configured telegram source whose bot sends
+    webhook_url: str | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OTKLIK_", extra="forbid")
+
+    var_dir: Path = Path("var")
+    database_url: str | None = Field(None, validation_alias=AliasChoices("OTKLIK_DATABASE_URL", "DATABASE_URL"))
+    redis_url: str | None = Field(None, validation_alias=AliasChoices("OTKLIK_REDIS_URL", "REDIS_URL"))
+    secrets_dir: Path | None = None
+    profile: str = "severny"  # the municipality's regulation profile (regulation/profiles)
+    moderation_profile: str | None = None
+    router_profile: str | None = None
+    router_model: Path | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8700, ge=0, le=65535)
+    log_level: str = "INFO"
+    relay_interval: float = Field(0.5, gt=0)
+    watch_interval: float = Field(30.0, gt=0)
+    sources: list[SourceSettings] = Field(default_factory=list)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+
+    def model_post_init(self, _ctx: Any) -> None:
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.var_dir / 'otklik.db'}"
+
+    def source(self, name: str) -> SourceSettings:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise ConfigError(f"no source named {name!r}; configured: {', '.join(s.name for s in self.sources)}")
+
+    def resolve_source(self, src: SourceSettings) -> SourceConfig:
+        return SourceConfig(name=src.name, platform=src.platform, base_url=src.base_url,
+                            secrets=resolve_secrets(src, self.secrets_dir), options=src.options,
+                            poll_interval=src.poll_interval, enabled=src.enabled)
+
+
+def _env_name(source: str, key: str) -> str:
+    return "OTKLIK_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", f"{source}_{key}").upper()
+
+
+def resolve_secrets(src: SourceSettings, secrets_dir: Path | None) -> dict[str, SecretStr]:
+    found: dict[str, SecretStr] = {}
+    for key, ref in src.secrets.items():
+        kind, _, where = ref.partition(":")
+        if kind == "env":
+            value = os.environ.get(where)
+        else:
+            try:
+                value = Path(where).read_text(encoding="utf-8").strip()
+            except OSError:
+                value = None
+        if value:
+            found[key] = SecretStr(value)
+    # Conventional places fill what the explicit references did not.
+    prefix = _env_name(src.name, "")
+    for name, value in os.environ.items():
+        if name.startswith(prefix) and value:
+            found.setdefault(name[len(prefix):].lower(), SecretStr(value))
+    if secrets_dir and secrets_dir.is_dir():
+        for f in secrets_dir.glob(f"{src.name}.*"):
+            found.setdefault(f.name[len(src.name) + 1:], SecretStr(f.read_text(encoding="utf-8").strip()))
+    return found
+
+
+def config_path() -> Path | None:
+    path = os.environ.get("OTKLIK_CONFIG")
+    if path:
+        return Path(path)
+    default = Path("otklik.toml")
+    return default if default.exists() else None
+
+
+def _locate(text: str, loc: tuple[Any, ...]) -> int:
+    """Best line number for an error at `loc` in a TOML text: walks [[array]] tables and keys."""
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    i = 0
+    while i < len(loc):
+        key = str(loc[i])
+        if i + 1 < len(loc) and isinstance(loc[i + 1], int):  # an array of tables: [[key]] #n
+            heads = [n for n in range(start, end) if re.match(rf"\s*\[\[\s*{re.escape(key)}\s*\]\]", lines[n])]
+            if loc[i + 1] < len(heads):
+                start = heads[loc[i + 1]]
+                nxt = [n for n in range(start + 1, end) if re.match(r"\s*\[", lines[n])]
+                end = nxt[0] if nxt else end
+                i += 2
+                continue
+        pat = re.compile(rf"\s*(\[\s*{re.escape(key)}\s*\]|{re.escape(key)}\s*=)")
+        hit = next((n for n in range(start, end) if pat.match(lines[n])), None)
+        if hit is None:
+            break
+        start = hit
+        i += 1
+    return start + 1
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    path = path or config_path()
+    data: dict[str, Any] = {}
+    text = ""
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: configuration file not found") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not UTF-8 text") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    data.update(overrides)
+    try:
+        # Environment wins over the file: init kwargs are the lowest-priority source here.
+        return _FileFirstSettings(**data)
+    except ValidationError as exc:
+        where = str(path) if path else "environment"
+        problems = []
+        for e in exc.errors():
+            loc = tuple(e["loc"])
+            line = f":{_locate(text, loc)}" if text and loc and str(loc[0]) in data else ""
+            problems.append(f"{where}{line}: {'.'.join(map(str, loc))}: {e['msg']}")
+        raise ConfigError("\n".join(problems)) from None
+
+
+class _FileFirstSettings(Settings):
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return env_settings, init_settings
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,73 @@
+"""The deadline watcher: near-due and overdue events per step of every open case, stored as
+alerts (once each), and delivery of unsent alerts to the head's Telegram chat and/or webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from regulation.escalation import due_events
+from regulation.profiles import load_profile
+from sqlalchemy import select
+
+from otklik.settings import Settings
+from storage import audit
+from storage.db import Database
+from storage.tables import AlertRow, CaseRow, now
+
+log = logging.getLogger("otklik.watcher")
+
+CLOSED = ("accepted", "closed", "dropped")
+
+
+class DeadlineWatcher:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+
+    def scan(self) -> int:
+        raised = 0
+        t = now()
+        with self.db.session() as s:
+            for row in s.execute(select(CaseRow).where(CaseRow.state.not_in(CLOSED))).scalars():
+                sent = set(row.record.get("escalations_sent", []))
+                record = _record(row)
+                events = due_events(record, t, load_profile(row.profile), sent)
+                for ev in events:
+                    s.add(AlertRow(at=t, kind=ev.kind, text=ev.text, data=ev.model_dump(mode="json")))
+                    audit.append(s, actor="watcher", action=ev.kind, entity="case", entity_id=row.id,
+                                 data={"step": ev.step})
+                    sent.add(ev.key)
+                    raised += 1
+                if events:
+                    row.record = {**row.record, "escalations_sent": sorted(sent)}
+        return raised
+
+    async def step(self) -> float:
+        await asyncio.to_thread(self.scan)
+        await self.notify()
+        return self.settings.watch_interval
+
+    async def notify(self) -> None:
+        notify = self.settings.notify
+        if not (notify.webhook_url or notify.telegram_chat_id):
+            return
+        from router.notify import send_alert
+
+        with self.db.session() as s:
+            pending = [(a.id, a.kind, a.text, a.data) for a in
+                       s.execute(select(AlertRow).where(AlertRow.sent_at.is_(None)).limit(50)).scalars()]
+        for alert_id, kind, text, data in pending:
+            try:
+                await send_alert(self.settings, kind=kind, text=text, data=data)
+            except Exception as exc:  # delivery is retried next tick; the alert stays stored
+                log.warning("alert delivery failed", extra={"alert": alert_id, "error": type(exc).__name__})
+                return
+            with self.db.session() as s:
+                s.get(AlertRow, alert_id).sent_at = now()
+
+
+def _record(row: CaseRow):
+    from regulation.lifecycle import CaseRecord
+
+    return CaseRecord.model_validate(row.record)

@@ -1,0 +1,109 @@
+"""What every platform emulator shares: the aiohttp app, fault injection, and observation.
+
+Subclasses add the platform's own routes in `setup_routes`, say how the platform spells an error
+(`error_response`) and how a simulated citizen's message enters it (`inject`). Every write the
+emulator receives from otklik (a posted reply) is kept in `self.replies` and served at
+`GET /_sandbox/replies`, so tests and the demo can see exactly what was posted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import web
+
+from sandbox.faults import FaultInjector, FaultRule
+
+ADMIN_PREFIX = "/_sandbox"
+
+
+class Emulator:
+    name = "base"
+
+    def __init__(self, *, seed: int = 0, clock: Any = None) -> None:
+        self.faults = FaultInjector(seed)
+        self.replies: list[dict[str, Any]] = []  # every reply otklik posted, in order
+        self.requests = 0
+        self.clock = clock or time.time  # tests move time (Telegram's 24 h retention, rate windows)
+        self._seq = 0
+
+    # -- to override -------------------------------------------------------------------------
+    def setup_routes(self, app: web.Application) -> None:
+        raise NotImplementedError
+
+    def error_response(self, kind: str, rule: FaultRule) -> web.StreamResponse:
+        """The platform's own envelope for an injected 5xx / 429 / auth fault."""
+        if kind == "429":
+            return web.json_response({"error": "too many requests"}, status=429,
+                                     headers={"Retry-After": str(rule.retry_after)})
+        if kind == "auth":
+            return web.json_response({"error": "unauthorized"}, status=401)
+        return web.json_response({"error": "internal error"}, status=500)
+
+    def inject(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Make a simulated citizen message appear on the platform; return what was created."""
+        raise NotImplementedError
+
+    def demo_secrets(self) -> dict[str, str]:
+        """Secrets a connector needs to talk to this emulator (the demo puts them in its env)."""
+        return {}
+
+    def demo_options(self) -> dict[str, Any]:
+        """Source options a connector needs for this emulator (group ids, application keys...)."""
+        return {}
+
+    # -- shared --------------------------------------------------------------------------------
+    def next_id(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def record_reply(self, reply: dict[str, Any]) -> None:
+        self.replies.append({**reply, "received_at": self.clock()})
+
+    @web.middleware
+    async def _fault_middleware(self, request: web.Request, handler):
+        if request.path.startswith(ADMIN_PREFIX):
+            return await handler(request)
+        self.requests += 1
+        rule = self.faults.pick(request.path, {"5xx", "429", "slow", "timeout", "malformed", "auth"})
+        if rule is None:
+            return await handler(request)
+        if rule.kind == "slow":
+            await asyncio.sleep(rule.delay)
+            return await handler(request)
+        if rule.kind == "timeout":
+            await asyncio.sleep(rule.delay)
+            raise web.HTTPGatewayTimeout()
+        if rule.kind == "malformed":
+            return web.Response(text='{"ok": tru', content_type="application/json")
+        return self.error_response(rule.kind, rule)
+
+    def build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._fault_middleware], client_max_size=8 * 1024 * 1024)
+        app.router.add_get(f"{ADMIN_PREFIX}/replies", self._get_replies)
+        app.router.add_post(f"{ADMIN_PREFIX}/faults", self._post_fault)
+        app.router.add_delete(f"{ADMIN_PREFIX}/faults", self._clear_faults)
+        app.router.add_post(f"{ADMIN_PREFIX}/inject", self._post_inject)
+        app.router.add_get(f"{ADMIN_PREFIX}/state", self._get_state)
+        self.setup_routes(app)
+        return app
+
+    async def _get_replies(self, request: web.Request) -> web.Response:
+        return web.json_response({"replies": self.replies})
+
+    async def _post_fault(self, request: web.Request) -> web.Response:
+        rule = self.faults.add(await request.json())
+        return web.json_response(rule.model_dump())
+
+    async def _clear_faults(self, request: web.Request) -> web.Response:
+        self.faults.clear()
+        return web.json_response({"ok": True})
+
+    async def _post_inject(self, request: web.Request) -> web.Response:
+        return web.json_response(self.inject(await request.json()))
+
+    async def _get_state(self, request: web.Request) -> web.Response:
+        return web.json_response({"name": self.name, "requests": self.requests,
+                                  "replies": len(self.replies), "faults_fired": len(self.faults.fired)})

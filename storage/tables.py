@@ -1,0 +1,241 @@
+"""The database schema (SQLAlchemy 2). Migrations in storage/migrations are generated from it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as UTC and always hands back aware UTC ones (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements only INTEGER keys
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_messages_source_external"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    platform: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str] = mapped_column(String(200))
+    thread: Mapped[dict[str, Any]]
+    author_id: Mapped[str] = mapped_column(String(100), index=True)
+    author_name: Mapped[str | None] = mapped_column(String(300))
+    author_url: Mapped[str | None] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    url: Mapped[str | None] = mapped_column(String(1000))
+    attachments: Mapped[list[Any]]
+    reply_to: Mapped[str | None] = mapped_column(String(200))
+    edited_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    platform_topic: Mapped[str | None] = mapped_column(String(300))
+    platform_topic_group: Mapped[str | None] = mapped_column(String(300))
+    fast_track: Mapped[bool] = mapped_column(Boolean, default=False)
+    platform_deadline: Mapped[datetime | None]
+    engagement: Mapped[int] = mapped_column(Integer, default=0)
+    raw: Mapped[dict[str, Any]]
+    stored_at: Mapped[datetime] = mapped_column(default=now)
+    # The pipeline picks rows with processed=False, so a crash between storing and moderating
+    # loses nothing: the next start finds them again. An edit resets it.
+    processed: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CursorRow(Base):
+    """A stream's position, written in the same transaction as the messages it covers."""
+
+    __tablename__ = "cursors"
+
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class SourceStateRow(Base):
+    """Health of one source for /healthz: ok, auth_failed (paused), rate_limited, failing."""
+
+    __tablename__ = "source_state"
+
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(30), default="ok")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_poll_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    paused_until: Mapped[datetime | None]
+    alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class VerdictRow(Base):
+    __tablename__ = "verdicts"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(10))
+    reasons: Mapped[list[Any]]
+    spans: Mapped[list[Any]]
+    repeat_of: Mapped[int | None] = mapped_column(Id)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    overruled_by: Mapped[str | None] = mapped_column(String(100))  # curator who reversed a drop
+    decided_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    profile: Mapped[str] = mapped_column(String(60))
+    channel: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(30), index=True)
+    importance: Mapped[str] = mapped_column(String(10), default="normal")
+    topic_group: Mapped[str | None] = mapped_column(String(200))
+    topic: Mapped[str | None] = mapped_column(String(300))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    needs_manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    executors: Mapped[list[Any]]
+    location: Mapped[list[Any]]
+    answer_by: Mapped[datetime | None] = mapped_column(index=True)
+    record: Mapped[dict[str, Any]]  # the regulation engine's full case record (deadlines, co-executors, ...)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    updated_at: Mapped[datetime] = mapped_column(default=now)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic locking
+
+
+class DraftRow(Base):
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="answer")  # answer | intermediate | clarify
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="submitted")  # submitted | approved | returned
+    quality: Mapped[list[Any]]
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class OutboxRow(Base):
+    """One approved reply and its delivery. Written in the approval's own transaction; the relay
+    enqueues it, the worker posts it. `id` is the idempotency key sent to the platform."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), unique=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    reply: Mapped[dict[str, Any]]  # the otklik.models.Reply, frozen at approval
+    # pending -> enqueued -> sending -> posted | failed | parked | uncertain
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    not_before: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    enqueued_at: Mapped[datetime | None]
+    sending_at: Mapped[datetime | None]
+    posted_at: Mapped[datetime | None]
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(1000))
+    mirrored: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditRow(Base):
+    """Append-only: triggers on both backends refuse UPDATE and DELETE (see the migration)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=now)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(60), index=True)
+    data: Mapped[dict[str, Any]]
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=now)
+    kind: Mapped[str] = mapped_column(String(40))  # spike | significant | overdue | auth_failed | ...
+    text: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]]
+    sent_at: Mapped[datetime | None]
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))  # curator | executor | approver | head | admin
+    department: Mapped[str | None] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class PlatformEventRow(Base):
+    """A regional platform's status change (approved, returned, reopened, rated, ...), stored with
+    the cursor like messages so none is lost, then applied to the case by the pipeline."""
+
+    __tablename__ = "platform_events"
+    __table_args__ = (UniqueConstraint("source", "external_id", "status", "at", name="uq_platform_events"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(40))
+    comment: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime]
+    raw: Mapped[dict[str, Any]]
+    processed: Mapped[bool] = mapped_column(Boolean, default=False, index=True)

@@ -1,0 +1,103 @@
+"""RQ jobs. `publish_reply` posts one approved reply exactly once (in effect) and records it.
+
+The job trusts nothing it was given but the outbox id: it re-reads the row, claims it for one
+attempt, and decides from the platform's guarantees what a resumed attempt may do:
+- idempotent send (VK random_id / guid): send again, the platform returns the first post;
+- read-back (OK, regional platforms): look for our post before sending;
+- neither (Telegram): park as `uncertain` for a person; posting twice is worse than waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from connectors.base import Connector
+from connectors.errors import AuthFailed, Fatal, RateLimited, Transient
+from otklik import cases
+from otklik.models import Delivery, Reply
+from storage import audit, outbox
+from workers.context import get_context
+
+log = logging.getLogger("otklik.worker")
+
+RATE_LIMIT_INLINE_WAIT = 30.0  # wait out short limits inside the job; longer ones go back to the outbox
+
+
+@retry(retry=retry_if_exception_type(Transient), stop=stop_after_attempt(3),
+       wait=wait_random_exponential(multiplier=0.2, max=5), reraise=True)
+async def _send(connector: Connector, reply: Reply) -> Delivery:
+    for _ in range(5):
+        try:
+            return await connector.send(reply)
+        except RateLimited as exc:  # waited out without spending an attempt
+            if exc.retry_after > RATE_LIMIT_INLINE_WAIT:
+                raise
+            await asyncio.sleep(exc.retry_after + random.uniform(0, 0.2))
+    return await connector.send(reply)
+
+
+async def _deliver(connector: Connector, reply: Reply, resumed: bool) -> Delivery | str:
+    try:
+        if resumed:
+            found = await connector.find_posted(reply)
+            if found is not None:
+                return found.model_copy(update={"already_posted": True})
+            if not (connector.send_is_idempotent or connector.can_read_back):
+                return "uncertain"
+        return await _send(connector, reply)
+    finally:
+        await connector.aclose()
+
+
+def publish_reply(outbox_id: str) -> str:
+    ctx = get_context()
+    with ctx.db.session() as s:
+        row, resumed = outbox.claim(s, outbox_id)
+        if row is None:
+            return "nothing to do"
+        if not cases.is_approved_for_publishing(s, row):
+            # Defence in depth: an outbox row is only written by approval, but never post
+            # something whose case is not approved.
+            outbox.set_status(s, outbox_id, "failed", "case is not approved")
+            return "refused"
+        reply = outbox.reply_of(row)
+        source = row.source
+    try:
+        result = asyncio.run(_deliver(ctx.connector(source), reply, resumed))
+    except RateLimited as exc:
+        with ctx.db.session() as s:
+            return outbox.requeue(s, outbox_id, error=str(exc), delay=exc.retry_after, count_attempt=False)
+    except AuthFailed as exc:
+        with ctx.db.session() as s:
+            outbox.set_status(s, outbox_id, "parked", f"authentication failed: {exc}")
+            audit.append(s, actor="worker", action="delivery_parked", entity="outbox", entity_id=outbox_id,
+                         data={"error": exc.kind, "code": exc.code})
+        return "parked"
+    except Fatal as exc:
+        with ctx.db.session() as s:
+            outbox.set_status(s, outbox_id, "failed", str(exc))
+            audit.append(s, actor="worker", action="delivery_failed", entity="outbox", entity_id=outbox_id,
+                         data={"error": exc.kind, "code": exc.code})
+        return "failed"
+    except Transient as exc:
+        with ctx.db.session() as s:
+            row = s.get(outbox.OutboxRow, outbox_id)
+            delay = min(600.0, 2 ** row.attempts) * random.uniform(0.5, 1.0)
+            return outbox.requeue(s, outbox_id, error=str(exc), delay=delay)
+    if result == "uncertain":
+        with ctx.db.session() as s:
+            outbox.set_status(s, outbox_id, "uncertain",
+                              "an earlier attempt died mid-send and the platform cannot be asked whether "
+                              "it posted; check the thread, then retry or mark posted")
+        return "uncertain"
+    with ctx.db.session() as s:
+        row = outbox.record_delivery(s, outbox_id, result)
+        cases.record_published(s, row, result)
+        audit.append(s, actor="worker", action="reply_posted", entity="outbox", entity_id=outbox_id,
+                     data={"external_id": result.external_id, "url": result.url,
+                           "already_posted": result.already_posted})
+    return "posted"
