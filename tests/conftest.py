@@ -63,3 +63,40 @@ def redis_url(_redis_server: str) -> str:
     conn.flushdb()
     conn.close()
     return _redis_server
+
+
+@pytest.fixture
+def make_approved_reply(db):
+    """Insert a message, a case, an approved draft and its outbox row straight into the tables,
+    for tests of the relay and the worker that do not go through the regulation engine."""
+    from datetime import UTC, datetime
+
+    from otklik.models import Platform, Reply, Thread
+    from storage import outbox
+    from storage.tables import CaseRow, DraftRow, MessageRow
+
+    counter = iter(range(1, 10**6))
+
+    def make(source: str = "tg", platform: str = "telegram", thread: dict | None = None,
+             text: str = "Здравствуйте! Фонарь починим до пятницы.") -> str:
+        n = next(counter)
+        thread = thread or {"kind": "chat", "ids": {"chat_id": 100, "message_id": n}}
+        with db.session() as s:
+            msg = MessageRow(source=source, platform=platform, external_id=f"m{n}", thread=thread,
+                             author_id="7", text="Не горит фонарь", created_at=datetime.now(UTC),
+                             attachments=[], raw={}, processed=True)
+            s.add(msg)
+            s.flush()
+            case = CaseRow(message_id=msg.id, profile="severny", channel="social", state="approved",
+                           executors=["blagoustroystvo"], location=[], record={})
+            s.add(case)
+            s.flush()
+            draft = DraftRow(case_id=case.id, text=text, author="executor", status="approved", quality=[])
+            s.add(draft)
+            s.flush()
+            reply = Reply(id=outbox.new_id(), source=source, platform=Platform(platform),
+                          thread=Thread.model_validate(thread), in_reply_to=msg.external_id, text=text)
+            outbox.add(s, case_id=case.id, draft_id=draft.id, message_id=msg.id, reply=reply)
+            return reply.id
+
+    return make

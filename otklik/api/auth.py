@@ -1,4 +1,4 @@
-"""Users, passwords, API tokens and TOTP. Approvers and admins must use two factors
+"""Users, passwords, API tokens and TOTP. Whoever may approve must use two factors
 (002 app. 2 §5–7: official accounts are protected by two-factor authentication)."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from otklik.exceptions import PermissionDenied
 from storage.tables import UserRow
 
 ROLES = ("curator", "executor", "approver", "head", "admin")
-TWO_FACTOR_ROLES = {"approver", "admin"}
+# Everyone who can approve a reply for an official account uses two factors.
+TWO_FACTOR_ROLES = {"approver", "admin", "curator", "head"}
 _N, _R, _P = 2**14, 8, 1
 
 

@@ -11,12 +11,15 @@ from otklik.exceptions import OtklikError
 
 COMMAND_MODULES = (
     "otklik.cli.core",
+    "otklik.cli.admin",
     "otklik.cli.demo",
     "otklik.cli.deliveries",
     "otklik.cli.normalize",
     "otklik.cli.moderate",
+    "otklik.cli.eval",
     "otklik.cli.route",
     "otklik.cli.deadlines",
+    "otklik.cli.sandbox",
 )
 
 

@@ -18,17 +18,17 @@ ANSWER = ("Здравствуйте! Спасибо за обращение. В�
 
 
 class Humans:
-    def __init__(self, api_url: str, approver_totp: str) -> None:
+    def __init__(self, api_url: str, totp_secrets: dict[str, str]) -> None:
         self.api = api_url.rstrip("/")
-        self.approver_totp = approver_totp
+        self.totp_secrets = totp_secrets
         self.tokens: dict[str, str] = {}
         self.client = httpx.Client(timeout=10)
 
     def _token(self, login: str) -> str:
         if login not in self.tokens:
             body = {"login": login, "password": DEMO_PASSWORD}
-            if login == "approver":
-                body["otp"] = pyotp.TOTP(self.approver_totp).now()
+            if self.totp_secrets.get(login):
+                body["otp"] = pyotp.TOTP(self.totp_secrets[login]).now()
             r = self.client.post(f"{self.api}/api/login", json=body)
             r.raise_for_status()
             self.tokens[login] = r.json()["token"]

@@ -125,17 +125,18 @@ class Demo:
                 lines.append("")
         return "\n".join(lines)
 
-    def create_users(self, env: dict[str, str]) -> str:
+    def create_users(self, env: dict[str, str]) -> dict[str, str]:
         from otklik.api import auth
         from otklik.settings import load_settings
 
         settings = load_settings(Path(env["OTKLIK_CONFIG"]), var_dir=Path(env["OTKLIK_VAR_DIR"]))
         db = Database.connect(settings.database_url)
-        totp = ""
+        totp: dict[str, str] = {}
         with db.session() as s:
             for login, role in (("curator", "curator"), ("executor", "executor"), ("approver", "approver")):
                 user, _, secret = auth.create_user(s, login, role, password=people.DEMO_PASSWORD)
-                totp = secret or totp
+                if secret:
+                    totp[login] = secret
         db.dispose()
         return totp
 

@@ -9,6 +9,7 @@ import time
 from collections import Counter
 
 import httpx
+
 from sandbox.traffic import TrafficGenerator
 
 log = logging.getLogger("otklik.demo.traffic")
@@ -45,8 +46,12 @@ class TrafficFeeder:
             target = self.generator.platform_of(event, default=platform)
             if target not in self.emulators:
                 return
+            event.platform = target
             r = client.post(f"{self.emulators[target]}/_sandbox/inject", json=self.generator.payload(event))
             r.raise_for_status()
+            if event.kind == "new":
+                event.target = {k: v for k, v in r.json().items() if k in ("chat_id", "message_id", "id",
+                                                                            "post_id", "comment_id")}
         except httpx.HTTPError:
             with self.lock:
                 self.errors += 1

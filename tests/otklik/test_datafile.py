@@ -30,6 +30,6 @@ def test_yaml_syntax_error_has_line(tmp_path):
 
 def test_not_utf8(tmp_path):
     path = tmp_path / "d.yaml"
-    path.write_bytes("items: []\n# ".encode() + "комментарий".encode("cp1251"))
+    path.write_bytes(b"items: []\n# " + "комментарий".encode("cp1251"))
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_model(path, Doc)
