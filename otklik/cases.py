@@ -11,13 +11,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from regulation.profiles import load_profile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from otklik.exceptions import InvalidTransition, NotFound
 from otklik.models import Reply, Thread
 from regulation import lifecycle
+from regulation.profiles import load_profile
+from regulation.quality import check_answer
 from storage import audit, outbox
 from storage.tables import CaseRow, DraftRow, MessageRow, OutboxRow, now
 
@@ -113,7 +114,7 @@ def parse_dt(value: str) -> datetime:
 
 
 def route(session: Session, case_id: int, *, actor: str, executors: list[str], topic_group: str | None = None,
-          topic: str | None = None, learn: Callable[[str, str, str | None, str], None] | None = None) -> CaseRow:
+          topic: str | None = None, role: str = "curator", learn: Callable[[str, str, str | None, str], None] | None = None) -> CaseRow:
     """Route or re-route. A curator's correction of the topic becomes training data (`learn`)."""
     row = get(session, case_id)
     if topic_group and (topic_group, topic) != (row.topic_group, row.topic):
@@ -121,20 +122,22 @@ def route(session: Session, case_id: int, *, actor: str, executors: list[str], t
             learn(session.get(MessageRow, row.message_id).text, topic_group, topic, executors[0])
         row.topic_group, row.topic = topic_group, topic
     row.needs_manual = False
-    _apply(session, row, "route", actor=actor, role="curator", executors=executors)
+    _apply(session, row, "route", actor=actor, role=role, executors=executors)
     return row
 
 
-def return_case(session: Session, case_id: int, *, actor: str, department: str | None, comment: str) -> CaseRow:
+def return_case(session: Session, case_id: int, *, actor: str, department: str | None, comment: str,
+                role: str = "executor") -> CaseRow:
     """An executor returns a message that is not its competence; the curator re-routes it."""
     row = get(session, case_id)
-    _apply(session, row, "return", actor=actor, role="executor", department=department, comment=comment)
+    _apply(session, row, "return", actor=actor, role=role, department=department, comment=comment)
     return row
 
 
-def request_extension(session: Session, case_id: int, *, actor: str, days: int, comment: str) -> CaseRow:
+def request_extension(session: Session, case_id: int, *, actor: str, days: int, comment: str,
+                      role: str = "executor") -> CaseRow:
     row = get(session, case_id)
-    _apply(session, row, "request_extension", actor=actor, role="executor", days=days, comment=comment)
+    _apply(session, row, "request_extension", actor=actor, role=role, days=days, comment=comment)
     return row
 
 
@@ -153,11 +156,15 @@ def overrule_drop(session: Session, message_id: int, *, actor: str) -> None:
 
 
 def submit_draft(session: Session, case_id: int, *, actor: str, text: str, kind: str = "answer",
-                 quality: list[dict] | None = None) -> DraftRow:
+                 role: str = "executor") -> DraftRow:
+    """The draft goes to approval with its quality check, which the approver sees."""
     row = get(session, case_id)
-    _apply(session, row, "submit_draft", actor=actor, role="executor", kind=kind)
+    _apply(session, row, "submit_draft", actor=actor, role=role, kind=kind)
+    msg = session.get(MessageRow, row.message_id)
+    quality = [q.model_dump() for q in check_answer(text, platform=msg.platform, author_name=msg.author_name,
+                                                    has_photos=False)]
     draft = DraftRow(case_id=row.id, kind=kind, text=text, author=actor, status="submitted",
-                     quality=quality or [], created_at=now())
+                     quality=quality, created_at=now())
     session.add(draft)
     session.flush()
     return draft

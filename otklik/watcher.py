@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from regulation.escalation import due_events
-from regulation.profiles import load_profile
 from sqlalchemy import select
 
 from otklik.settings import Settings
+from regulation.escalation import due_events
+from regulation.profiles import load_profile
 from storage import audit
 from storage.db import Database
 from storage.tables import AlertRow, CaseRow, now

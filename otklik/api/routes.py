@@ -153,7 +153,7 @@ class Api:
         case_id = int(request.match_info["id"])
         row = await self._db(lambda s: cases.as_dict(cases.route(
             s, case_id, actor=user["login"], executors=body.executors, topic_group=body.topic_group,
-            topic=body.topic, learn=self.daemon.pipeline.record_correction if self.daemon.pipeline else None)))
+            topic=body.topic, role=user["role"], learn=self.daemon.pipeline.record_correction if self.daemon.pipeline else None)))
         return web.json_response(row)
 
     async def return_case(self, request: web.Request) -> web.Response:
@@ -162,7 +162,8 @@ class Api:
         body = await _body(request, CommentBody)
         case_id = int(request.match_info["id"])
         row = await self._db(lambda s: cases.as_dict(cases.return_case(
-            s, case_id, actor=user["login"], department=user["department"], comment=body.comment)))
+            s, case_id, actor=user["login"], department=user["department"], comment=body.comment,
+            role=user["role"])))
         return web.json_response(row)
 
     async def submit_draft(self, request: web.Request) -> web.Response:
@@ -171,7 +172,7 @@ class Api:
         body = await _body(request, DraftBody)
         case_id = int(request.match_info["id"])
         draft = await self._db(lambda s: cases.submit_draft(s, case_id, actor=user["login"], text=body.text,
-                                                            kind=body.kind))
+                                                            kind=body.kind, role=user["role"]))
         return web.json_response({"draft_id": draft.id, "quality": draft.quality}, status=201)
 
     async def approve(self, request: web.Request) -> web.Response:
@@ -195,7 +196,7 @@ class Api:
         body = await _body(request, ExtensionBody)
         case_id = int(request.match_info["id"])
         row = await self._db(lambda s: cases.as_dict(cases.request_extension(
-            s, case_id, actor=user["login"], days=body.days, comment=body.comment)))
+            s, case_id, actor=user["login"], days=body.days, comment=body.comment, role=user["role"])))
         return web.json_response(row)
 
     async def audit_trail(self, request: web.Request) -> web.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import func, select
@@ -38,7 +39,12 @@ def collect(db, demo, feeder) -> dict:
             s.execute(select(func.count(CaseRow.id)).where(func.json_array_length(CaseRow.executors) > 0)).scalar_one()
         outbox = Counter(dict(s.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status)).all()))
         unprocessed = s.execute(select(func.count(MessageRow.id)).where(MessageRow.processed.is_(False))).scalar_one()
+        open_due = [d for (d,) in s.execute(select(CaseRow.answer_by).where(
+            CaseRow.state.not_in(("published", "accepted", "awaiting_feedback")), CaseRow.answer_by.is_not(None)))]
     replies = _replies(demo)
+    t = datetime.now(UTC)
+    sla = {"open_cases": len(open_due), "overdue": sum(d < t for d in open_due),
+           "nearest_due_in_s": int((min(open_due) - t).total_seconds()) if open_due else None}
     received = sum(feeder.injected.values())
     approved = sum(outbox.values())
     published = outbox.get("posted", 0)
@@ -59,4 +65,5 @@ def collect(db, demo, feeder) -> dict:
         "settled": stored >= received and unprocessed == 0 and open_deliveries == 0
         and states.get("routed", 0) == 0 and states.get("on_approval", 0) == 0,
         "traffic_errors": feeder.errors,
+        "sla": sla,
     }

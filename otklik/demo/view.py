@@ -24,6 +24,12 @@ class LiveView:
                 ("posted twice", summary["duplicates_posted"]), ("lost", summary["lost"])]
         for name, value in rows:
             table.add_row(name, str(value))
+        sla = summary["sla"]
+        table.add_row("open cases (SLA running)", str(sla["open_cases"]))
+        if sla["nearest_due_in_s"] is not None:
+            h, m = divmod(max(0, sla["nearest_due_in_s"]) // 60, 60)
+            table.add_row("  nearest answer due in", f"{h} h {m:02d} min")
+        table.add_row("  overdue", str(sla["overdue"]))
         for reason, n in sorted(summary["dropped"].items()):
             table.add_row(f"  dropped: {reason}", str(n))
         for state, n in sorted(summary["cases_by_state"].items()):

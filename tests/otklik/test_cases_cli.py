@@ -1,0 +1,51 @@
+"""The curator's terminal: the same lifecycle as the API, with roles and one-time codes."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pyotp
+
+from otklik import cases
+from otklik.api import auth
+from router.classifier import Router
+from storage.tables import MessageRow, OutboxRow
+
+
+def cli(database_url, *args):
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run([sys.executable, "-m", "otklik", "cases", *args], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def test_route_draft_approve_from_the_terminal(db, database_url):
+    text = "На улице Садовой огромные ямы на дороге"
+    with db.session() as s:
+        msg = MessageRow(source="tg", platform="telegram", external_id="1:1",
+                         thread={"kind": "chat", "ids": {"chat_id": 1, "message_id": 1}}, author_id="9",
+                         text=text, created_at=datetime.now(UTC), attachments=[], raw={}, processed=True)
+        s.add(msg)
+        s.flush()
+        routing = Router.load().route(text).model_copy(update={"needs_manual": True})
+        case_id = cases.open_or_update(s, msg, routing, channel="social", profile_name="severny").id
+        _, _, cur_totp = auth.create_user(s, "cur", "curator", password="pw")
+        auth.create_user(s, "exe", "executor", password="pw", department="dorogi")
+    r = cli(database_url, "route", str(case_id), "dorogi", "--as", "cur")
+    assert r.returncode == 2 and "needs a valid --otp" in r.stderr
+    otp = pyotp.TOTP(cur_totp).now()
+    assert cli(database_url, "route", str(case_id), "dorogi", "--as", "cur", "--otp", otp).returncode == 0
+    r = cli(database_url, "approve", str(case_id), "--as", "exe")
+    assert r.returncode == 2  # nothing to approve yet, and an executor may not approve anyway
+    r = cli(database_url, "draft", str(case_id), "Здравствуйте! Ямы на Садовой засыплем до пятницы.", "--as", "exe")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["state"] == "on_approval"
+    r = cli(database_url, "approve", str(case_id), "--as", "exe")
+    assert r.returncode == 2 and "may not approve" in r.stderr
+    r = cli(database_url, "approve", str(case_id), "--as", "cur", "--otp", otp)
+    assert r.returncode == 0, r.stderr
+    with db.session() as s:
+        assert s.query(OutboxRow).count() == 1
+    listing = cli(database_url, "list")
+    assert f"#{case_id}" in listing.stdout and "approved" in listing.stdout
