@@ -38,11 +38,16 @@ async def metrics_view(request: web.Request) -> web.Response:
 
     def refresh() -> None:
         with daemon.db.session() as s:
-            counts: dict[str, int] = {}
-            for row in outbox_store.listing(s, limit=100_000):
-                counts[row.status] = counts.get(row.status, 0) + 1
+            counts = outbox_store.counts(s)
+            latencies = sorted(outbox_store.recent_latencies(s, 200))
         for status in ("pending", "enqueued", "sending", "posted", "failed", "parked", "uncertain"):
             metrics.outbox_depth.labels(status).set(counts.get(status, 0))
+        if latencies:
+            for q in (0.5, 0.95):
+                metrics.delivery_latency.labels(str(q)).set(latencies[min(len(latencies) - 1, int(q * len(latencies)))])
+        depth = daemon.relay.queue_depth() if daemon.relay else None
+        if depth is not None:
+            metrics.queue_depth.set(depth)
 
     try:
         await asyncio.to_thread(refresh)

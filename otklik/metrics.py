@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 REGISTRY = CollectorRegistry()
 
@@ -13,7 +13,7 @@ messages_routed = Counter("otklik_messages_routed_total", "Messages routed", ["t
 poll_errors = Counter("otklik_poll_errors_total", "Poll errors", ["source", "kind"], registry=REGISTRY)
 outbox_depth = Gauge("otklik_outbox_depth", "Outbox rows by status", ["status"], registry=REGISTRY)
 queue_depth = Gauge("otklik_queue_depth", "Jobs waiting in the RQ publish queue", registry=REGISTRY)
-delivery_latency = Histogram("otklik_delivery_latency_seconds", "Approval to post",
-                             buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600), registry=REGISTRY)
+delivery_latency = Gauge("otklik_delivery_latency_seconds", "Approval to post, over the last 200 posted",
+                         ["quantile"], registry=REGISTRY)
 delivery_failures = Counter("otklik_delivery_failures_total", "Deliveries failed or parked", ["status"],
                             registry=REGISTRY)

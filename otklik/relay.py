@@ -45,6 +45,12 @@ class OutboxRelay:
         except NoSuchJobError:
             return None
 
+    def queue_depth(self) -> int | None:
+        try:
+            return self._queue().count if self.redis_ok else None
+        except (redis.RedisError, OSError, QueueUnavailable):
+            return None
+
     def step(self) -> int:
         """Enqueue what is due; return how many jobs were enqueued. Never raises for Redis."""
         try:
@@ -65,7 +71,11 @@ class OutboxRelay:
             due = [(r.id, r.status) for r in outbox.due_for_enqueue(s)]
             lost = outbox.enqueued_ids(s, LOST_JOB_AFTER)
         for outbox_id, status in due:
-            if self._job_status(q, outbox_id) not in LIVE:
+            job_status = self._job_status(q, outbox_id)
+            # A send whose lease expired was claimed by a worker that died: its job may still look
+            # "started" in Redis, so only a job already waiting in the queue counts as live.
+            live = {JobStatus.QUEUED, JobStatus.SCHEDULED} if status == "sending" else LIVE
+            if job_status not in live:
                 q.enqueue("workers.jobs.publish_reply", outbox_id, job_id=outbox_id,
                           result_ttl=3600, failure_ttl=7 * 86400, job_timeout=300)
                 enqueued += 1

@@ -71,8 +71,16 @@ class Emulator:
         if rule is None:
             return await handler(request)
         if rule.kind == "slow":
-            await asyncio.sleep(rule.delay)
-            return await handler(request)
+            # The request is taken in full first, so a client that gives up (or dies) meanwhile
+            # still leaves a post behind — the ambiguous case retries must handle.
+            await request.read()
+
+            async def later():
+                await asyncio.sleep(rule.delay)
+                return await handler(request)
+
+            # Shielded: aiohttp cancels a handler whose client went away; the platform does not.
+            return await asyncio.shield(asyncio.ensure_future(later()))
         if rule.kind == "timeout":
             await asyncio.sleep(rule.delay)
             raise web.HTTPGatewayTimeout()

@@ -7,6 +7,7 @@ platform took the post, and the platform cannot tell us: a person decides, we ne
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import datetime, timedelta
 
@@ -18,7 +19,7 @@ from storage.tables import OutboxRow, now
 
 # A claimed send older than this is presumed dead (its worker was killed): the send itself
 # times out well before (connectors use 35 s), so a live attempt never looks stale.
-SENDING_LEASE = timedelta(seconds=90)
+SENDING_LEASE = timedelta(seconds=float(os.environ.get("OTKLIK_SENDING_LEASE", "90")))
 MAX_ATTEMPTS = 8
 ACTIVE = ("pending", "enqueued", "sending")
 
@@ -100,9 +101,20 @@ def set_status(session: Session, outbox_id: str, status: str, error: str | None 
     return row
 
 
+PARK_RECHECK = timedelta(minutes=5)
+
+
+def park(session: Session, outbox_id: str, error: str) -> OutboxRow:
+    """The source's token failed: keep the reply until a poll proves the token works again."""
+    row = session.get(OutboxRow, outbox_id)
+    row.status, row.last_error, row.not_before = "parked", error, now() + PARK_RECHECK
+    return row
+
+
 def unpark(session: Session, source: str) -> int:
-    result = session.execute(update(OutboxRow).where(OutboxRow.source == source, OutboxRow.status == "parked")
-                             .values(status="pending", not_before=None))
+    result = session.execute(update(OutboxRow).where(
+        OutboxRow.source == source, OutboxRow.status == "parked",
+        or_(OutboxRow.not_before.is_(None), OutboxRow.not_before <= now())).values(status="pending", not_before=None))
     return result.rowcount or 0
 
 
@@ -122,6 +134,18 @@ def listing(session: Session, statuses: tuple[str, ...] | None = None, limit: in
     if statuses:
         stmt = stmt.where(OutboxRow.status.in_(statuses))
     return list(session.execute(stmt).scalars())
+
+
+def counts(session: Session) -> dict[str, int]:
+    from sqlalchemy import func
+
+    return dict(session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status)).all())
+
+
+def recent_latencies(session: Session, limit: int = 200) -> list[float]:
+    rows = session.execute(select(OutboxRow.created_at, OutboxRow.posted_at).where(OutboxRow.posted_at.is_not(None))
+                           .order_by(OutboxRow.posted_at.desc()).limit(limit))
+    return [(p - c).total_seconds() for c, p in rows]
 
 
 def reply_of(row: OutboxRow) -> Reply:

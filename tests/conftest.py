@@ -87,8 +87,16 @@ def make_approved_reply(db):
                              attachments=[], raw={}, processed=True)
             s.add(msg)
             s.flush()
-            case = CaseRow(message_id=msg.id, profile="severny", channel="social", state="approved",
-                           executors=["blagoustroystvo"], location=[], record={})
+            from regulation.lifecycle import new_case, transition
+            from regulation.profiles import load_profile
+
+            profile = load_profile("severny")
+            record = new_case(profile=profile, channel="social", identified_at=msg.created_at)
+            for action, role, data in (("route", "curator", {"executors": ["blagoustroystvo"]}),
+                                       ("submit_draft", "executor", {}), ("approve", "curator", {})):
+                record, _ = transition(record, action, actor_role=role, at=msg.created_at, profile=profile, **data)
+            case = CaseRow(message_id=msg.id, profile="severny", channel="social", state=record.state.value,
+                           executors=["blagoustroystvo"], location=[], record=record.model_dump(mode="json"))
             s.add(case)
             s.flush()
             draft = DraftRow(case_id=case.id, text=text, author="executor", status="approved", quality=[])

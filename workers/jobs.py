@@ -73,7 +73,7 @@ def publish_reply(outbox_id: str) -> str:
             return outbox.requeue(s, outbox_id, error=str(exc), delay=exc.retry_after, count_attempt=False)
     except AuthFailed as exc:
         with ctx.db.session() as s:
-            outbox.set_status(s, outbox_id, "parked", f"authentication failed: {exc}")
+            outbox.park(s, outbox_id, f"authentication failed: {exc}")
             audit.append(s, actor="worker", action="delivery_parked", entity="outbox", entity_id=outbox_id,
                          data={"error": exc.kind, "code": exc.code})
         return "parked"

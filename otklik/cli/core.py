@@ -38,6 +38,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+    import time
+
+    import redis
     from rq import Worker
     from rq.worker_pool import WorkerPool
 
@@ -45,14 +49,30 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     logs.setup(settings.log_level)
+    log = logging.getLogger("otklik.worker")
     url = queue.redis_url(settings)
-    conn = queue.connect(url)
+    conn = queue.connect(url)  # the first connection must work: a clear error, not a retry loop
     names = [queue.PUBLISH, queue.DEFAULT]
-    if args.concurrency > 1:
-        WorkerPool(names, connection=conn, num_workers=args.concurrency).start(burst=args.burst)
-    else:
-        Worker(names, connection=conn).work(burst=args.burst, with_scheduler=True)
-    return 0
+    delay = 1.0
+    while True:
+        try:
+            if args.concurrency > 1:
+                WorkerPool(names, connection=conn, num_workers=args.concurrency).start(burst=args.burst)
+            else:
+                Worker(names, connection=conn).work(burst=args.burst, with_scheduler=True)
+            return 0
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            # Redis went away: the outbox in the database keeps every approved reply; wait for
+            # Redis to come back instead of dying (the relay re-enqueues what it lost).
+            log.warning("Redis unavailable; worker waits", extra={"error": str(exc), "retry_in": delay})
+            time.sleep(delay)
+            delay = min(30.0, delay * 2)
+            try:
+                url = queue.redis_url(settings)
+                conn = queue.connect(url)
+                delay = 1.0
+            except Exception:  # noqa: BLE001 - still down; loop and wait
+                continue
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

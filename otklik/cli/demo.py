@@ -13,6 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rate", type=float, default=1.0, help="citizen messages per second (default 1)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--chaos", action="store_true", help="SIGKILL the daemon and the worker at random moments")
+    p.add_argument("--faults", action="store_true", help="platforms answer 5xx, 429, time out, send bad JSON")
     p.add_argument("--workers", type=int, default=1, help="worker processes")
     p.add_argument("--summary-json", type=Path, help="write the final counts here")
     p.add_argument("--var-dir", type=Path, default=Path("var/demo"))
@@ -25,7 +26,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from otklik.demo.view import LiveView
 
     opts = DemoOptions(duration=args.duration, rate=args.rate, seed=args.seed, chaos=args.chaos,
-                       var_dir=args.var_dir, workers=args.workers)
+                       var_dir=args.var_dir, workers=args.workers, faults=args.faults)
     view = None if args.quiet else LiveView()
     try:
         summary = run_demo(opts, view=view)

@@ -30,13 +30,31 @@ from sandbox.registry import emulator_class
 from sandbox.runner import ThreadedServer
 from storage.db import Database
 
-DEMO_PLATFORMS = ("telegram",)  # the platforms whose emulator and connector take part
+DEMO_PLATFORMS = ("telegram",)
+# With --faults: every platform misbehaves now and then, on every kind of request.
+FAULTS = [{"kind": "5xx", "probability": 0.05, "count": None},
+          {"kind": "429", "probability": 0.03, "count": None, "retry_after": 1},
+          {"kind": "timeout", "probability": 0.01, "count": None, "delay": 3.0},
+          {"kind": "malformed", "probability": 0.01, "count": None}]  # the platforms whose emulator and connector take part
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and every descendant: RQ's work-horses run in sessions of their own."""
+    import psutil
+
+    try:
+        procs = psutil.Process(pid).children(recursive=True) + [psutil.Process(pid)]
+    except psutil.NoSuchProcess:
+        return
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.send_signal(signal.SIGKILL)
 
 
 @dataclass
@@ -49,6 +67,7 @@ class DemoOptions:
     platforms: tuple[str, ...] = DEMO_PLATFORMS
     workers: int = 1
     drain: float = 30.0  # after the traffic stops, how long to let the pipeline finish
+    faults: bool = False  # platforms answer 5xx, 429 and time out now and then
 
 
 @dataclass
@@ -70,7 +89,7 @@ class Child:
 
     def kill(self) -> None:
         if self.alive():
-            os.killpg(self.proc.pid, signal.SIGKILL)  # the worker's work-horses die with it
+            kill_tree(self.proc.pid)
             self.proc.wait()
             self.kills += 1
 
@@ -101,6 +120,9 @@ class Demo:
         var.mkdir(parents=True)
         for name in self.opts.platforms:
             emulator = emulator_class(name)(seed=self.opts.seed)
+            if self.opts.faults:
+                for rule in FAULTS:
+                    emulator.faults.add(rule)
             self.servers[name] = ThreadedServer(emulator).__enter__()
         port = free_port()
         self.api_url = f"http://127.0.0.1:{port}"

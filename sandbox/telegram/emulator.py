@@ -55,12 +55,14 @@ class TelegramEmulator(Emulator):
         self.next_update_id = 100_000
         self.message_ids: dict[int, int] = {}  # next message id per chat
         self.messages: dict[tuple[int, int], dict] = {}  # (chat_id, message_id) -> message
+        self.chats: dict[int, dict] = {}  # every chat the bot has seen
         self.sent_log: dict[str, deque[float]] = {}
         self.webhook: dict[str, Any] = {"url": "", "secret_token": None, "last_error_message": None}
         self.long_poll_cap = long_poll_cap
         self._new_update = asyncio.Event()
         self._poll_generation = 0
         self._channel_forward: dict | None = None
+        self.rate_limited = 0  # 429s answered by the limits themselves (not injected faults)
 
     # -- admin hooks ---------------------------------------------------------------------------
     def demo_secrets(self) -> dict[str, str]:
@@ -68,6 +70,12 @@ class TelegramEmulator(Emulator):
 
     def demo_options(self) -> dict[str, Any]:
         return {"poll_timeout": 1}
+
+    def sent_by_chat(self) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for r in self.replies:
+            out[r["chat_id"]] = out.get(r["chat_id"], 0) + 1
+        return out
 
     def revoke(self, token: str = TOKEN) -> None:
         self.revoked.add(token)
@@ -84,6 +92,7 @@ class TelegramEmulator(Emulator):
         mid = self.message_ids.get(chat["id"], 1)
         self.message_ids[chat["id"]] = mid + 1
         msg = {"message_id": mid, "from": sender, "chat": chat, "date": int(self.clock()), "text": text, **extra}
+        self.chats[chat["id"]] = chat
         self.messages[(chat["id"], mid)] = msg
         return msg
 
@@ -159,7 +168,7 @@ class TelegramEmulator(Emulator):
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.query)
-        if request.method == "POST" and request.can_read_body:
+        if request.method == "POST" and request.body_exists:
             if request.content_type == "application/json":
                 params.update(await request.json())
             else:
@@ -305,11 +314,12 @@ class TelegramEmulator(Emulator):
             target = self.messages.get((int(reply.get("chat_id", chat_id)), int(reply["message_id"])))
             if target is None and not reply.get("allow_sending_without_reply"):
                 return _error(400, "Bad Request: message to be replied not found")
-        chat = next((m["chat"] for (cid, _), m in self.messages.items() if cid == chat_id), None)
+        chat = self.chats.get(chat_id)
         if chat is None:
             return _error(400, "Bad Request: chat not found")
         wait = self._rate_limited(chat_id)
         if wait is not None:
+            self.rate_limited += 1
             return _error(429, f"Too Many Requests: retry after {wait}", wait)
         extra: dict[str, Any] = {}
         if target is not None:
