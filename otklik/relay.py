@@ -8,6 +8,7 @@ pending; rows parked by a failing token go back once the source polls fine again
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 
 import redis
@@ -23,7 +24,8 @@ from workers import queue
 
 log = logging.getLogger("otklik.relay")
 
-LOST_JOB_AFTER = timedelta(seconds=30)
+# An enqueued job that Redis no longer knows (restarted without its data) goes back to pending.
+LOST_JOB_AFTER = timedelta(seconds=float(os.environ.get("OTKLIK_LOST_JOB_AFTER", "30")))
 LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 
 

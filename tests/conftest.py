@@ -67,44 +67,16 @@ def redis_url(_redis_server: str) -> str:
 
 @pytest.fixture
 def make_approved_reply(db):
-    """Insert a message, a case, an approved draft and its outbox row straight into the tables,
-    for tests of the relay and the worker that do not go through the regulation engine."""
-    from datetime import UTC, datetime
-
-    from otklik.models import Platform, Reply, Thread
-    from storage import outbox
-    from storage.tables import CaseRow, DraftRow, MessageRow
+    """An approved reply as approval leaves it, straight into the tables, for tests of the relay
+    and the worker."""
+    from sandbox.seed import approved_reply
 
     counter = iter(range(1, 10**6))
 
     def make(source: str = "tg", platform: str = "telegram", thread: dict | None = None,
              text: str = "Здравствуйте! Фонарь починим до пятницы.") -> str:
-        n = next(counter)
-        thread = thread or {"kind": "chat", "ids": {"chat_id": 100, "message_id": n}}
+        thread = thread or {"kind": "chat", "ids": {"chat_id": 100, "message_id": next(counter)}}
         with db.session() as s:
-            msg = MessageRow(source=source, platform=platform, external_id=f"m{n}", thread=thread,
-                             author_id="7", text="Не горит фонарь", created_at=datetime.now(UTC),
-                             attachments=[], raw={}, processed=True)
-            s.add(msg)
-            s.flush()
-            from regulation.lifecycle import new_case, transition
-            from regulation.profiles import load_profile
-
-            profile = load_profile("severny")
-            record = new_case(profile=profile, channel="social", identified_at=msg.created_at)
-            for action, role, data in (("route", "curator", {"executors": ["blagoustroystvo"]}),
-                                       ("submit_draft", "executor", {}), ("approve", "curator", {})):
-                record, _ = transition(record, action, actor_role=role, at=msg.created_at, profile=profile, **data)
-            case = CaseRow(message_id=msg.id, profile="severny", channel="social", state=record.state.value,
-                           executors=["blagoustroystvo"], location=[], record=record.model_dump(mode="json"))
-            s.add(case)
-            s.flush()
-            draft = DraftRow(case_id=case.id, text=text, author="executor", status="approved", quality=[])
-            s.add(draft)
-            s.flush()
-            reply = Reply(id=outbox.new_id(), source=source, platform=Platform(platform),
-                          thread=Thread.model_validate(thread), in_reply_to=msg.external_id, text=text)
-            outbox.add(s, case_id=case.id, draft_id=draft.id, message_id=msg.id, reply=reply)
-            return reply.id
+            return approved_reply(s, source=source, platform=platform, thread=thread, text=text)
 
     return make

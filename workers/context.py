@@ -6,6 +6,7 @@ reused by later jobs in the same process.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 
 import redis
@@ -24,11 +25,19 @@ class WorkerContext:
         self.db = Database.connect(settings.database_url)
         self.redis: redis.Redis = queue.connect(queue.redis_url(settings))
         self.limiter = RedisLimiter(self.redis)
+        # One event loop for the life of the worker process, so connectors and their HTTP
+        # connection pools are reused from job to job.
+        self.loop = asyncio.new_event_loop()
+        self._connectors: dict[str, Connector] = {}
+
+    def run(self, coro):
+        return self.loop.run_until_complete(coro)
 
     def connector(self, source: str) -> Connector:
-        """A fresh connector per call: its httpx client belongs to the event loop of one job."""
-        cfg = self.settings.resolve_source(self.settings.source(source))
-        return connector_class(cfg.platform.value)(cfg, limiter=self.limiter)
+        if source not in self._connectors:
+            cfg = self.settings.resolve_source(self.settings.source(source))
+            self._connectors[source] = connector_class(cfg.platform.value)(cfg, limiter=self.limiter)
+        return self._connectors[source]
 
 
 @functools.cache

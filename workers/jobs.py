@@ -41,16 +41,13 @@ async def _send(connector: Connector, reply: Reply) -> Delivery:
 
 
 async def _deliver(connector: Connector, reply: Reply, resumed: bool) -> Delivery | str:
-    try:
-        if resumed:
-            found = await connector.find_posted(reply)
-            if found is not None:
-                return found.model_copy(update={"already_posted": True})
-            if not (connector.send_is_idempotent or connector.can_read_back):
-                return "uncertain"
-        return await _send(connector, reply)
-    finally:
-        await connector.aclose()
+    if resumed:
+        found = await connector.find_posted(reply)
+        if found is not None:
+            return found.model_copy(update={"already_posted": True})
+        if not (connector.send_is_idempotent or connector.can_read_back):
+            return "uncertain"
+    return await _send(connector, reply)
 
 
 def publish_reply(outbox_id: str) -> str:
@@ -67,7 +64,7 @@ def publish_reply(outbox_id: str) -> str:
         reply = outbox.reply_of(row)
         source = row.source
     try:
-        result = asyncio.run(_deliver(ctx.connector(source), reply, resumed))
+        result = ctx.run(_deliver(ctx.connector(source), reply, resumed))
     except RateLimited as exc:
         with ctx.db.session() as s:
             return outbox.requeue(s, outbox_id, error=str(exc), delay=exc.retry_after, count_attempt=False)

@@ -42,7 +42,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import time
 
     import redis
-    from rq import Worker
+    from rq import SimpleWorker
     from rq.worker_pool import WorkerPool
 
     from workers import queue
@@ -57,9 +57,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     while True:
         try:
             if args.concurrency > 1:
-                WorkerPool(names, connection=conn, num_workers=args.concurrency).start(burst=args.burst)
+                WorkerPool(names, connection=conn, num_workers=args.concurrency,
+                           worker_class=SimpleWorker).start(burst=args.burst)
             else:
-                Worker(names, connection=conn).work(burst=args.burst, with_scheduler=True)
+                # Jobs run in the worker process itself (no fork per job): the database engine,
+                # Redis connection and rate limiter are built once and reused. Publishing jobs are
+                # short and bounded by their own time-outs; a crash is recovered by the outbox lease.
+                SimpleWorker(names, connection=conn).work(burst=args.burst, with_scheduler=True)
             return 0
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             # Redis went away: the outbox in the database keeps every approved reply; wait for
