@@ -38,6 +38,7 @@ class Pipeline:
         self.router = router
         self.spikes = spikes
         self.channels = {s.name: s.profile_channel for s in settings.sources}
+        self._answers_seen_at = now() - HISTORY_WINDOW
 
     @classmethod
     def create(cls, db: Database, settings: Settings) -> Pipeline:
@@ -65,7 +66,19 @@ class Pipeline:
                                       answered=state in cases.ANSWERED_STATES)
         return len(rows)
 
+    def _learn_answers(self) -> None:
+        """Tell the repeat index which questions were answered since we last looked (workers
+        publish in other processes), so a repeat of an answered question is recognised."""
+        since = self._answers_seen_at
+        self._answers_seen_at = now()
+        with self.db.session() as s:
+            rows = s.execute(select(CaseRow.message_id).where(CaseRow.state.in_(cases.ANSWERED_STATES),
+                                                              CaseRow.updated_at >= since)).all()
+        for (message_id,) in rows:
+            self.moderation.mark_answered(str(message_id))
+
     def process_pending(self, limit: int = 200) -> int:
+        self._learn_answers()
         with self.db.session() as s:
             pending = [(r.id, r.revision) for r in message_store.unprocessed(s, limit)]
         for message_id, revision in pending:

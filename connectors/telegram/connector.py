@@ -59,9 +59,9 @@ class TelegramConnector(Connector):
         # ~30/s overall: our window and Telegram's are measured at two ends of the wire, so we keep
         # a small margin rather than ever touch the limit.
         await self.limiter.wait(f"telegram:{self.bot_id}:all", int(self.config.options.get("rps", 28)), 1.0)
-        await self.limiter.wait(f"telegram:{self.bot_id}:chat:{chat_id}", 1, 1.0)
+        await self.limiter.wait(f"telegram:{self.bot_id}:chat:{chat_id}", 1, 1.1)  # ~1/s per chat
         if chat_id < 0:
-            await self.limiter.wait(f"telegram:{self.bot_id}:group:{chat_id}", 20, 60.0)
+            await self.limiter.wait(f"telegram:{self.bot_id}:group:{chat_id}", 19, 60.0)  # 20/min per group
         params: dict[str, Any] = {"chat_id": chat_id, "text": reply.text}
         if ids.get("message_id"):
             params["reply_parameters"] = {"message_id": int(ids["message_id"]), "allow_sending_without_reply": True}
