@@ -76,6 +76,13 @@ def _words(patterns: list[str], prefix: str, wildcards: bool) -> re.Pattern[str]
     return re.compile(r"(?<![\w*])(?:" + "|".join(f"(?:{p})" for p in parts) + r")(?![\w*])")
 
 
+def _whole(patterns: list[str], prefix: str) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    parts = [allow_wildcards(p.replace("{prefix}", prefix)) for p in patterns]
+    return re.compile("|".join(f"(?:{p})" for p in parts))
+
+
 def _phrases(patterns: list[str]) -> re.Pattern[str] | None:
     if not patterns:
         return None
@@ -83,10 +90,15 @@ def _phrases(patterns: list[str]) -> re.Pattern[str] | None:
 
 
 class Lexicon:
+    __hash__ = object.__hash__  # identity: compiled once, used as a cache key
+
     def __init__(self, data: LexiconFile) -> None:
         self.data = data
         self.obscene = _words(data.obscene, data.prefix, wildcards=True)
         self.insult = _words(data.insult, "", wildcards=True)
+        # The same patterns for one word at a time (rules.py caches the verdict per word).
+        self.obscene_word = _whole(data.obscene, data.prefix)
+        self.insult_word = _whole(data.insult, "")
         self.obscene_inside = re.compile("|".join(data.obscene_inside)) if data.obscene_inside else None
         self.threat = _phrases(data.threat)
         self.harm_intent = _phrases(data.harm_intent)

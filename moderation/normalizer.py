@@ -124,3 +124,20 @@ def _squeeze(text: str, index: list[int]) -> tuple[str, list[int]]:
 
 def squeeze(word: str) -> str:
     return re.sub(r"(\w)\1+", r"\1", word.lower().replace("ё", "е"))
+
+
+# Anything that the full pass would change beyond lower-casing and squeezing: mixed scripts or
+# digits inside words, wildcards between letters, hidden characters, spaced or gapped letters.
+_NOT_PLAIN = re.compile(
+    r"[a-z][а-я]|[а-я][a-z]|[а-я][0-9@$€]|[0-9@$€][а-я]|[*\"%#_~^@…]|[а-я]\?[а-я]"
+    r"|[\u0300-\u036f\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u034f]|(?<![\w*])\w[ .\-_,·•|/\\]{1,2}\w[ .\-_,·•|/\\]"
+    r"|[а-яa-z](?:\.{2,}|,)[а-я]")
+_RUNS = re.compile(r"([^\W\d_])\1+")
+
+
+def normalize_text(text: str) -> str:
+    """The normalized text alone, fast for the common plain message (no index map)."""
+    low = text.lower().replace("ё", "е")
+    if _NOT_PLAIN.search(low) or not low.isprintable() and any(ord(c) < 32 and c not in "\n\r\t" for c in low):
+        return normalize(text)[0]
+    return _RUNS.sub(r"\1", unicodedata.normalize("NFC", low))

@@ -16,6 +16,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from moderation.normalizer import normalize
 
 BANDS, ROWS = 16, 4
@@ -33,11 +35,17 @@ def features(text: str) -> set[str]:
     return set(words) | {f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)}
 
 
+_SEED_ARRAY = np.array(_SEEDS, dtype=np.uint64)
+
+
 def signature(feats: set[str]) -> tuple[int, ...]:
+    """64 MinHash values: (hash · seed) mod 2^61 under each seed, the minimum over the features."""
     if not feats:
         return (0,) * PERM
-    hashes = [struct.unpack("<Q", hashlib.blake2b(f.encode(), digest_size=8).digest())[0] for f in feats]
-    return tuple(min((h * a) & _MASK for h in hashes) for a in _SEEDS)
+    hashes = np.fromiter((struct.unpack("<Q", hashlib.blake2b(f.encode(), digest_size=8).digest())[0]
+                          for f in feats), dtype=np.uint64, count=len(feats))
+    products = (hashes[:, None] * _SEED_ARRAY[None, :]) & np.uint64(_MASK)  # wraps mod 2^64 first: fine
+    return tuple(int(x) for x in products.min(axis=0))
 
 
 def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
