@@ -49,11 +49,18 @@ WORD = re.compile(r"[\w*\"'%#@$€…?~^]+")
 INNER_GAP = re.compile(r"(?<![а-яa-z])([а-яa-z]{1,4})(\.{2,}|,)(?=[а-я]{1,5}(?![а-я]))")
 
 
+PI = re.compile(r"(?<![\d.,])3[.,]14(?=[а-я])")
+INNER_BRACKET = re.compile(r"(?<=[а-я])[()](?=[а-я])")
+
+
 def normalize(text: str) -> tuple[str, list[int]]:
     """Lower-cased, de-disguised text with an index map back to the original."""
     src = _clean(text)
     low = src.lower().replace("ё", "е")
     low = INNER_GAP.sub(lambda m: m.group(1) + "*" + "\x00" * (len(m.group(2)) - 1), low)
+    # "3.14" for "пи" (3.14дорас); brackets inside a word hide nothing ("хо(х)лы", "ч)урка").
+    low = PI.sub(lambda m: "пи" + "\x00" * (len(m.group()) - 2), low)
+    low = INNER_BRACKET.sub("\x00", low)
     chars: list[str] = []
     index: list[int] = []
     pos = 0
@@ -131,7 +138,7 @@ def squeeze(word: str) -> str:
 _NOT_PLAIN = re.compile(
     r"[a-z][а-я]|[а-я][a-z]|[а-я][0-9@$€]|[0-9@$€][а-я]|[*\"%#_~^@…]|[а-я]\?[а-я]"
     r"|[\u0300-\u036f\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u034f]|(?<![\w*])\w[ .\-_,·•|/\\]{1,2}\w[ .\-_,·•|/\\]"
-    r"|[а-яa-z](?:\.{2,}|,)[а-я]")
+    r"|[а-яa-z](?:\.{2,}|,)[а-я]|3[.,]14[а-я]|[а-я][()][а-я]")
 _RUNS = re.compile(r"([^\W\d_])\1+")
 
 
