@@ -1,0 +1,98 @@
+"""The API's guards (tokens, roles, state), the OpenAPI document, quality checks shown to the
+approver, and the deadline watcher raising each escalation once."""
+
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from otklik import cases, http
+from otklik.api import auth
+from otklik.settings import Settings
+from otklik.watcher import DeadlineWatcher
+from router.classifier import Router
+from storage.tables import AlertRow, MessageRow
+
+
+class FakeDaemon:
+    """Only what the HTTP app reads: the database and the wake-up event (no pollers here)."""
+
+    def __init__(self, db):
+        import asyncio
+
+        self.db = db
+        self.connectors = {}
+        self.relay = None
+        self.pipeline = None
+        self.wake_pipeline = asyncio.Event()
+
+
+def open_case(db, identified=None):
+    text = "На улице Садовой огромные ямы на дороге"
+    with db.session() as s:
+        msg = MessageRow(source="tg", platform="telegram", external_id="1:1", author_id="9", author_name="Анна",
+                         thread={"kind": "chat", "ids": {"chat_id": 1, "message_id": 1}}, text=text,
+                         created_at=identified or datetime.now(UTC), stored_at=identified or datetime.now(UTC),
+                         attachments=[], raw={}, processed=True)
+        s.add(msg)
+        s.flush()
+        routing = Router.load().route(text).model_copy(update={"needs_manual": True})
+        return cases.open_or_update(s, msg, routing, channel="social", profile_name="severny").id
+
+
+@pytest.fixture
+async def client(db):
+    with db.session() as s:
+        _, _, cur = auth.create_user(s, "cur", "curator", password="pw")
+        auth.create_user(s, "exe", "executor", password="pw", department="dorogi")
+    app = http.build_app(FakeDaemon(db))
+    async with TestClient(TestServer(app)) as c:
+        async def login(name, otp=None):
+            r = await c.post("/api/login", json={"login": name, "password": "pw", "otp": otp})
+            return {"Authorization": f"Bearer {(await r.json())['token']}"}
+
+        c.tokens = {"cur": await login("cur", pyotp.TOTP(cur).now()), "exe": await login("exe")}
+        yield c
+
+
+async def test_guards_and_quality(db, client):
+    case_id = open_case(db)
+    assert (await client.get("/api/cases")).status == 401
+    assert (await client.get("/api/cases", headers={"Authorization": "Bearer nope"})).status == 401
+    assert (await client.post("/api/login", json={"login": "cur", "password": "pw"})).status == 403  # no code
+    exe, cur = client.tokens["exe"], client.tokens["cur"]
+    r = await client.post(f"/api/cases/{case_id}/route", headers=exe, json={"executors": ["dorogi"]})
+    assert r.status == 403  # only the curator routes
+    r = await client.post(f"/api/cases/{case_id}/drafts", headers=exe, json={"text": "ok"})
+    assert r.status == 409  # not routed yet: no draft
+    r = await client.post(f"/api/cases/{case_id}/route", headers=cur, json={"executors": []})
+    assert r.status == 400 and (await r.json())["details"][0]["field"] == "executors"
+    assert (await client.post(f"/api/cases/{case_id}/route", headers=cur, json={"executors": ["dorogi"]})).status == 200
+    r = await client.post(f"/api/cases/{case_id}/drafts", headers=exe,
+                          json={"text": "в рамках работ осуществляется ремонт"})
+    assert r.status == 201
+    codes = {q["code"] for q in (await r.json())["quality"]}
+    assert {"no_greeting", "bureaucratese"} <= codes  # shown to the approver
+    assert (await client.post(f"/api/cases/{case_id}/approve", headers=exe)).status == 403
+    r = await client.post(f"/api/cases/{case_id}/send-back", headers=cur, json={"comment": "Поздоровайтесь"})
+    assert r.status == 200
+    shown = await (await client.get(f"/api/cases/{case_id}", headers=cur)).json()
+    assert shown["state"] == "revision" and shown["drafts"][0]["quality"]
+    trail = await (await client.get(f"/api/cases/{case_id}/audit", headers=cur)).json()
+    assert [a["action"] for a in trail["audit"]] == ["identified", "route", "submit_draft", "send_back"]
+    listing = await (await client.get("/api/cases", headers=cur)).json()
+    assert listing["cases"][0]["seconds_left"] is not None
+    spec = await (await client.get("/api/openapi.json")).json()
+    assert "/api/cases/{id}/approve" in spec["paths"]
+
+
+def test_watcher_raises_each_escalation_once(db):
+    open_case(db, identified=datetime.now(UTC) - timedelta(days=10))  # every step long overdue
+    watcher = DeadlineWatcher(db, Settings())
+    first = watcher.scan()
+    assert first >= 1
+    assert watcher.scan() == 0  # nothing new: each event once
+    with db.session() as s:
+        kinds = {a.kind for a in s.query(AlertRow)}
+    assert kinds == {"overdue"}
