@@ -15,6 +15,11 @@ from sandbox.traffic import TrafficGenerator
 log = logging.getLogger("otklik.demo.traffic")
 
 
+# What an emulator returns about a created message that an edit or deletion must name again.
+TARGET_KEYS = ("chat_id", "message_id", "id", "owner_id", "post_id", "comment_id", "peer_id",
+               "conversation_message_id", "topic_id")
+
+
 class TrafficFeeder:
     def __init__(self, emulators: dict[str, str], *, seed: int, rate: float) -> None:
         self.emulators = emulators
@@ -50,8 +55,7 @@ class TrafficFeeder:
             r = client.post(f"{self.emulators[target]}/_sandbox/inject", json=self.generator.payload(event))
             r.raise_for_status()
             if event.kind == "new":
-                event.target = {k: v for k, v in r.json().items() if k in ("chat_id", "message_id", "id",
-                                                                            "post_id", "comment_id")}
+                event.target = {k: v for k, v in r.json().items() if k in TARGET_KEYS}
         except httpx.HTTPError:
             with self.lock:
                 self.errors += 1

@@ -1,0 +1,242 @@
+"""VK payloads -> Message. Pure: no I/O, so every sample, cassette and live event maps the same way.
+
+External ids follow VK's own notation, so a person can paste them into a URL:
+- a wall post:       `wall{owner_id}_{post_id}`            (https://vk.com/wall-1_2)
+- a wall comment:    `wall{owner_id}_{post_id}_{comment_id}` (comment ids share the wall's numbering)
+- a board comment:   `topic{owner_id}_{topic_id}_{comment_id}`
+- a private message: `msg{peer_id}_{conversation_message_id}` (`id` is 0 in chats without admin rights)
+Edits keep the id; deletions arrive as `EventKind.DELETE` with the same id.
+
+What is a citizen message: something a person wrote to the community. Never: anything written by our
+community (`from_id == -group_id`), our outgoing messages (`out == 1`, `message_reply`), posts by any
+community (news and ads in search results), and VK's own service account (id 100, login codes).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from otklik.models import Attachment, Author, EventKind, Message, Platform, Thread
+
+VK_SERVICE_ACCOUNTS = frozenset({100})  # «Администрация ВКонтакте»: login codes, notices — not citizens
+MEDIA_URL_KEYS = ("url", "player", "link")
+
+EVENT_KINDS: dict[str, EventKind] = {
+    "message_new": EventKind.NEW, "message_edit": EventKind.EDIT,
+    "wall_post_new": EventKind.NEW,
+    "wall_reply_new": EventKind.NEW, "wall_reply_edit": EventKind.EDIT,
+    # A restored comment comes back with its text: the store treats it as an edit of what it had.
+    "wall_reply_restore": EventKind.EDIT, "wall_reply_delete": EventKind.DELETE,
+    "board_post_new": EventKind.NEW, "board_post_edit": EventKind.EDIT,
+    "board_post_restore": EventKind.EDIT, "board_post_delete": EventKind.DELETE,
+}
+
+
+def _ts(value: Any) -> datetime:
+    return datetime.fromtimestamp(int(value or 0), UTC)
+
+
+def wall_post_id(owner_id: int, post_id: int) -> str:
+    return f"wall{owner_id}_{post_id}"
+
+
+def wall_comment_id(owner_id: int | None, post_id: int | None, comment_id: int) -> str:
+    if owner_id is None or post_id is None:
+        # Old responses and bare comment lists carry neither; the id is then only as unique as VK's
+        # comment id, and the message cannot be answered (no post to answer under).
+        return f"comment{comment_id}"
+    return f"wall{owner_id}_{post_id}_{comment_id}"
+
+
+def board_comment_id(owner_id: int, topic_id: int, comment_id: int) -> str:
+    return f"topic{owner_id}_{topic_id}_{comment_id}"
+
+
+def message_id(peer_id: int, conversation_message_id: int) -> str:
+    return f"msg{peer_id}_{conversation_message_id}"
+
+
+class Profiles:
+    """Names from `profiles`/`groups` of an extended response (empty for events: VK sends ids only)."""
+
+    def __init__(self, profiles: list[dict] | None = None, groups: list[dict] | None = None) -> None:
+        self.people = {int(p["id"]): p for p in profiles or [] if "id" in p}
+        self.groups = {int(g["id"]): g for g in groups or [] if "id" in g}
+
+    def author(self, from_id: int) -> Author:
+        if from_id < 0:
+            group = self.groups.get(-from_id, {})
+            screen = group.get("screen_name") or f"club{-from_id}"
+            return Author(id=str(from_id), name=group.get("name"), url=f"https://vk.com/{screen}")
+        person = self.people.get(from_id, {})
+        name = " ".join(p for p in (person.get("first_name"), person.get("last_name")) if p) or None
+        screen = person.get("screen_name") or f"id{from_id}"
+        return Author(id=str(from_id), name=name, url=f"https://vk.com/{screen}")
+
+
+NO_PROFILES = Profiles()
+
+
+def _photo_url(photo: dict) -> str | None:
+    sizes = photo.get("sizes") or []
+    if sizes:
+        best = max(sizes, key=lambda s: int(s.get("width") or 0) * int(s.get("height") or 0))
+        return best.get("url")
+    # Before 5.77 photos carried photo_75 … photo_2560 instead of `sizes`.
+    legacy = [k for k in photo if k.startswith("photo_") and k[6:].isdigit()]
+    return photo[max(legacy, key=lambda k: int(k[6:]))] if legacy else None
+
+
+def attachments(items: list[dict] | None) -> list[Attachment]:
+    out = []
+    for item in items or []:
+        kind = item.get("type", "unknown")
+        body = item.get(kind) if isinstance(item.get(kind), dict) else {}
+        url = _photo_url(body) if kind == "photo" else next(
+            (body[k] for k in MEDIA_URL_KEYS if isinstance(body.get(k), str)), None)
+        ident = f"{kind}{body['owner_id']}_{body['id']}" if "owner_id" in body and "id" in body else None
+        out.append(Attachment(type=kind, url=url, id=ident))
+    return out
+
+
+def _is_own(from_id: int, group_id: int | None) -> bool:
+    return group_id is not None and from_id == -abs(group_id)
+
+
+def map_wall_post(post: dict, source: str, *, group_id: int | None = None, event: EventKind = EventKind.NEW,
+                  profiles: Profiles = NO_PROFILES) -> Message | None:
+    from_id = int(post.get("from_id", post.get("owner_id", 0)))
+    if from_id <= 0 or from_id in VK_SERVICE_ACCOUNTS:
+        return None  # our own posts, other communities' news and ads: not a person writing to us
+    if post.get("post_type") not in (None, "post", "suggest", "reply"):
+        return None  # copies (reposts) and postponed posts
+    text, atts = post.get("text") or "", attachments(post.get("attachments"))
+    if not text and not atts:
+        return None
+    owner_id, post_id = int(post["owner_id"]), int(post["id"])
+    comments = (post.get("comments") or {}).get("count", 0)
+    likes = (post.get("likes") or {}).get("count", 0)
+    return Message(
+        source=source, platform=Platform.VK, external_id=wall_post_id(owner_id, post_id),
+        thread=Thread(kind="wall", ids={"owner_id": owner_id, "post_id": post_id}),
+        author=profiles.author(from_id), text=text, created_at=_ts(post.get("date")),
+        url=f"https://vk.com/wall{owner_id}_{post_id}", attachments=atts, event=event,
+        engagement=int(comments) + int(likes), raw=post)
+
+
+def map_wall_comment(comment: dict, source: str, *, group_id: int | None = None,
+                     owner_id: int | None = None, post_id: int | None = None,
+                     event: EventKind = EventKind.NEW, profiles: Profiles = NO_PROFILES) -> Message | None:
+    """A comment object from an event or from wall.getComments; `owner_id`/`post_id` fill in what
+    the object lacks (deleted items and old responses carry neither)."""
+    owner = comment.get("owner_id", comment.get("post_owner_id", owner_id))
+    post = comment.get("post_id", post_id)
+    owner = int(owner) if owner is not None else None
+    post = int(post) if post is not None else None
+    cid = int(comment["id"])
+    external = wall_comment_id(owner, post, cid)
+    if comment.get("deleted"):
+        if owner is None or post is None:
+            return None  # nothing we could have stored under a known id
+        return _deletion(source, external, "wall", {"owner_id": owner, "post_id": post, "comment_id": cid}, comment)
+    from_id = int(comment.get("from_id", 0))
+    if from_id == 0 or _is_own(from_id, group_id) or from_id in VK_SERVICE_ACCOUNTS:
+        return None
+    text, atts = comment.get("text") or "", attachments(comment.get("attachments"))
+    if not text and not atts:
+        return None  # a sticker-only or emptied comment
+    ids: dict[str, str | int] = {"comment_id": cid}
+    url = None
+    parents = comment.get("parents_stack") or []
+    reply_to = None
+    if owner is not None and post is not None:
+        ids = {"owner_id": owner, "post_id": post, "comment_id": cid}
+        url = f"https://vk.com/wall{owner}_{post}?reply={cid}" + (f"&thread={parents[0]}" if parents else "")
+        parent = comment.get("reply_to_comment") or (parents[-1] if parents else None)
+        reply_to = wall_comment_id(owner, post, int(parent)) if parent else wall_post_id(owner, post)
+    thread_count = (comment.get("thread") or {}).get("count", 0)
+    likes = (comment.get("likes") or {}).get("count", 0)
+    return Message(
+        source=source, platform=Platform.VK, external_id=external, thread=Thread(kind="wall", ids=ids),
+        author=profiles.author(from_id), text=text, created_at=_ts(comment.get("date")), url=url,
+        attachments=atts, reply_to=reply_to, event=event, engagement=int(thread_count) + int(likes), raw=comment)
+
+
+def map_board_comment(comment: dict, source: str, *, group_id: int | None = None,
+                      topic_owner_id: int | None = None, topic_id: int | None = None,
+                      event: EventKind = EventKind.NEW, profiles: Profiles = NO_PROFILES) -> Message | None:
+    owner = int(comment.get("topic_owner_id", topic_owner_id or 0))
+    topic = int(comment.get("topic_id", topic_id or 0))
+    cid = int(comment["id"])
+    external = board_comment_id(owner, topic, cid)
+    ids: dict[str, str | int] = {"group_id": -owner, "topic_id": topic, "comment_id": cid}
+    if event == EventKind.DELETE or comment.get("deleted"):
+        return _deletion(source, external, "board", ids, comment)
+    from_id = int(comment.get("from_id", 0))
+    if from_id == 0 or _is_own(from_id, group_id) or from_id == owner:
+        return None  # the community's own answers in its board
+    text, atts = comment.get("text") or "", attachments(comment.get("attachments"))
+    if not text and not atts:
+        return None
+    return Message(
+        source=source, platform=Platform.VK, external_id=external, thread=Thread(kind="board", ids=ids),
+        author=profiles.author(from_id), text=text, created_at=_ts(comment.get("date")),
+        url=f"https://vk.com/topic{owner}_{topic}?post={cid}", attachments=atts, event=event,
+        engagement=int((comment.get("likes") or {}).get("count", 0)), raw=comment)
+
+
+def map_private_message(msg: dict, source: str, *, group_id: int | None = None,
+                        event: EventKind = EventKind.NEW, profiles: Profiles = NO_PROFILES) -> Message | None:
+    if int(msg.get("out", 0)) == 1:
+        return None  # what we (or an operator in the VK interface) sent
+    from_id = int(msg.get("from_id", 0))
+    if from_id <= 0 or from_id in VK_SERVICE_ACCOUNTS or _is_own(from_id, group_id):
+        return None  # other bots and communities in chats; VK's service notices
+    text, atts = msg.get("text") or "", attachments(msg.get("attachments"))
+    if not text and not atts:
+        return None  # service actions: chat joins, pins
+    peer_id = int(msg.get("peer_id", from_id))
+    cmid = int(msg.get("conversation_message_id") or 0)
+    ids: dict[str, str | int] = {"peer_id": peer_id, "conversation_message_id": cmid}
+    if msg.get("id"):
+        ids["message_id"] = int(msg["id"])
+    url = f"https://vk.com/gim{abs(group_id)}?sel={peer_id}" if group_id else None
+    edited = msg.get("update_time")
+    return Message(
+        source=source, platform=Platform.VK, external_id=message_id(peer_id, cmid or int(msg.get("id", 0))),
+        thread=Thread(kind="message", ids=ids), author=profiles.author(from_id), text=text,
+        created_at=_ts(msg.get("date")), url=url, attachments=atts, event=event,
+        edited_at=_ts(edited) if edited and event == EventKind.EDIT else None, raw=msg)
+
+
+def _deletion(source: str, external_id: str, kind: str, ids: dict, raw: dict) -> Message:
+    return Message(source=source, platform=Platform.VK, external_id=external_id, thread=Thread(kind=kind, ids=ids),
+                   author=Author(id=str(raw.get("deleter_id", raw.get("user_id", "")))),
+                   created_at=_ts(raw.get("date")), event=EventKind.DELETE, raw=raw)
+
+
+def map_event(update: dict, source: str, group_id: int | None = None) -> list[Message]:
+    """One Bots Long Poll update or Callback API body -> 0 or 1 messages."""
+    kind = update.get("type")
+    obj = update.get("object")
+    event = EVENT_KINDS.get(kind or "")
+    if event is None or not isinstance(obj, dict):
+        return []  # message_reply (ours), typing, likes, joins, confirmation, …
+    group_id = group_id or update.get("group_id")
+    group_id = int(group_id) if group_id else None
+    if kind.startswith("message_"):
+        # 5.103+ wraps the message with client_info for message_new; edits carry the bare message.
+        msg = obj["message"] if isinstance(obj.get("message"), dict) else obj
+        m = map_private_message(msg, source, group_id=group_id, event=event)
+    elif kind == "wall_post_new":
+        m = map_wall_post(obj, source, group_id=group_id, event=event)
+    elif kind == "wall_reply_delete":
+        owner, post, cid = int(obj["owner_id"]), int(obj["post_id"]), int(obj["id"])
+        m = _deletion(source, wall_comment_id(owner, post, cid), "wall",
+                      {"owner_id": owner, "post_id": post, "comment_id": cid}, obj)
+    elif kind.startswith("wall_reply_"):
+        m = map_wall_comment(obj, source, group_id=group_id, event=event)
+    else:
+        m = map_board_comment(obj, source, group_id=group_id, event=event)
+    return [m] if m else []
