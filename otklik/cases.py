@@ -217,6 +217,38 @@ def record_published(session: Session, row: OutboxRow, delivery) -> None:
                url=delivery.url, external_id=delivery.external_id)
 
 
+# Platform-neutral statuses (connectors' StatusChange) -> the lifecycle action and its data.
+PLATFORM_STATUS = {
+    "returned": ("platform_returned", {}),
+    "reopened": ("feedback", {"kind": "reopened"}),
+    "disputed": ("feedback", {"kind": "dispute"}),
+    "rework": ("feedback", {"kind": "rework"}),
+    "accepted": ("feedback", {"kind": "accepted"}),
+    "confirmed": ("feedback", {"kind": "confirm"}),
+    "rated": ("feedback", {"kind": "rate"}),
+    "extension_granted": ("decide_extension", {"granted": True}),
+    "extension_denied": ("decide_extension", {"granted": False}),
+}
+
+
+def apply_platform_status(session: Session, row: CaseRow, status: str, *, comment: str | None = None,
+                          rating: int | None = None, at: datetime | None = None) -> bool:
+    """Apply a regional platform's status change; one the case cannot take now is only audited."""
+    action, data = PLATFORM_STATUS.get(status, (None, {}))
+    if action is None:
+        audit.append(session, actor="platform", action=f"status:{status}", entity="case", entity_id=row.id,
+                     data={"comment": comment})
+        return False
+    try:
+        _apply(session, row, action, actor="platform", role="system", at=at, comment=comment or "", rating=rating,
+               **data)
+        return True
+    except InvalidTransition as exc:
+        audit.append(session, actor="platform", action=f"status:{status}", entity="case", entity_id=row.id,
+                     data={"ignored": str(exc)})
+        return False
+
+
 def as_dict(row: CaseRow) -> dict[str, Any]:
     return {"id": row.id, "message_id": row.message_id, "state": row.state, "channel": row.channel,
             "profile": row.profile, "importance": row.importance, "topic_group": row.topic_group,

@@ -18,7 +18,7 @@ from otklik.settings import Settings
 from storage import audit
 from storage import messages as message_store
 from storage.db import Database
-from storage.tables import CaseRow, MessageRow, VerdictRow, now
+from storage.tables import CaseRow, MessageRow, PlatformEventRow, VerdictRow, now
 
 log = logging.getLogger("otklik.pipeline")
 
@@ -77,8 +77,24 @@ class Pipeline:
         for (message_id,) in rows:
             self.moderation.mark_answered(str(message_id))
 
+    def apply_platform_events(self, limit: int = 200) -> int:
+        """Regional platforms' status changes (approved by the regional centre, returned, reopened
+        or rated by the citizen), stored with the cursor, applied to their cases once each."""
+        with self.db.session() as s:
+            events = s.execute(select(PlatformEventRow).where(PlatformEventRow.processed.is_(False))
+                               .order_by(PlatformEventRow.id).limit(limit)).scalars().all()
+            for ev in events:
+                msg = s.execute(select(MessageRow).where(MessageRow.source == ev.source,
+                                                         MessageRow.external_id == ev.external_id)).scalar_one_or_none()
+                case = cases.by_message(s, msg.id) if msg is not None else None
+                if case is not None:
+                    cases.apply_platform_status(s, case, ev.status, comment=ev.comment, rating=ev.rating, at=ev.at)
+                ev.processed = True
+            return len(events)
+
     def process_pending(self, limit: int = 200) -> int:
         self._learn_answers()
+        self.apply_platform_events()
         with self.db.session() as s:
             pending = [(r.id, r.revision) for r in message_store.unprocessed(s, limit)]
         for message_id, revision in pending:
