@@ -151,3 +151,14 @@ def test_worker_killed_mid_send_never_posts_twice(db, env, make_approved_reply, 
     burst(env)
     assert status(db, reply_id) == "uncertain"
     assert len(env["emulator"].replies) == 1
+
+
+def test_a_plain_rq_worker_publishes_too(db, env, make_approved_reply):
+    """Production may run `rq worker` directly on the same Redis instead of `otklik worker`."""
+    reply_id = make_approved_reply(thread=citizen(env))
+    OutboxRelay(db, env["redis_url"]).step()
+    rq = os.path.join(os.path.dirname(sys.executable), "rq")
+    r = subprocess.run([rq, "worker", "--burst", "--url", env["redis_url"], "publish"], env=env["env"],
+                       capture_output=True, text=True, timeout=120)
+    assert status(db, reply_id) == "posted", r.stderr[-2000:]
+    assert len(env["emulator"].replies) == 1
