@@ -129,6 +129,33 @@ def retry(session: Session, outbox_id: str) -> OutboxRow:
     return row
 
 
+# Where a private message to the author goes, per platform, when the public thread is gone
+# (deleted post, closed comments): the curator redirects a failed delivery there.
+PRIVATE_THREADS = {
+    "telegram": lambda author_id: {"kind": "chat", "ids": {"chat_id": int(author_id)}},
+    "vk": lambda author_id: {"kind": "message", "ids": {"peer_id": int(author_id)}},
+}
+
+
+def redirect_private(session: Session, outbox_id: str) -> OutboxRow:
+    """Send a failed reply as a private message to the author instead; tried again at once."""
+    from otklik.exceptions import InvalidTransition, NotFound
+    from storage.tables import MessageRow
+
+    row = session.get(OutboxRow, outbox_id)
+    if row is None:
+        raise NotFound(f"no delivery {outbox_id}")
+    if row.status not in ("failed", "uncertain", "parked"):
+        raise InvalidTransition(f"delivery {outbox_id} is {row.status}; only failed ones are redirected")
+    msg = session.get(MessageRow, row.message_id)
+    make = PRIVATE_THREADS.get(msg.platform)
+    if make is None or not str(msg.author_id).lstrip("-").isdigit():
+        raise InvalidTransition(f"{msg.platform} has no private messages to this author")
+    row.reply = {**row.reply, "thread": make(msg.author_id)}
+    row.status, row.attempts, row.not_before, row.sending_at = "pending", 0, None, None
+    return row
+
+
 def listing(session: Session, statuses: tuple[str, ...] | None = None, limit: int = 200) -> list[OutboxRow]:
     stmt = select(OutboxRow).order_by(OutboxRow.created_at.desc()).limit(limit)
     if statuses:

@@ -250,6 +250,17 @@ class Api:
             return outbox.as_dict(row)
         return web.json_response(await self._db(go))
 
+    async def redirect_delivery(self, request: web.Request) -> web.Response:
+        user = await self.user(request)
+        self.need(user, "curator")
+        outbox_id = request.match_info["id"]
+
+        def go(s):
+            row = outbox.redirect_private(s, outbox_id)
+            audit.append(s, actor=user["login"], action="delivery_redirected", entity="outbox", entity_id=row.id)
+            return outbox.as_dict(row)
+        return web.json_response(await self._db(go))
+
     async def openapi(self, request: web.Request) -> web.Response:
         return web.json_response(json.loads(OPENAPI.read_text(encoding="utf-8")))
 
@@ -273,3 +284,4 @@ def setup(app: web.Application, daemon) -> None:
     r.add_get("/api/alerts", api.alerts)
     r.add_get("/api/deliveries", api.deliveries)
     r.add_post("/api/deliveries/{id}/retry", api.retry_delivery)
+    r.add_post("/api/deliveries/{id}/redirect", api.redirect_delivery)

@@ -21,6 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("id")
     r.add_argument("--actor", default="cli")
     r.set_defaults(func=cmd_retry)
+    d = sub2.add_parser("redirect", help="send a failed reply as a private message to the author instead")
+    d.add_argument("id")
+    d.add_argument("--actor", default="cli")
+    d.set_defaults(func=cmd_redirect)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -46,4 +50,14 @@ def cmd_retry(args: argparse.Namespace) -> int:
         row = outbox.retry(s, args.id)
         audit.append(s, actor=args.actor, action="delivery_retry", entity="outbox", entity_id=row.id)
     print(f"{args.id}: back to pending; the relay enqueues it within a second")
+    return 0
+
+
+def cmd_redirect(args: argparse.Namespace) -> int:
+    db = Database.connect(load_settings().database_url)
+    with db.session() as s:
+        row = outbox.redirect_private(s, args.id)
+        audit.append(s, actor=args.actor, action="delivery_redirected", entity="outbox", entity_id=row.id,
+                     data={"thread": row.reply["thread"]})
+    print(f"{args.id}: redirected to a private message; the relay enqueues it within a second")
     return 0

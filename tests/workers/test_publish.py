@@ -162,3 +162,28 @@ def test_a_plain_rq_worker_publishes_too(db, env, make_approved_reply):
                        capture_output=True, text=True, timeout=120)
     assert status(db, reply_id) == "posted", r.stderr[-2000:]
     assert len(env["emulator"].replies) == 1
+
+
+def test_failed_delivery_redirected_to_a_private_message(db, env, make_approved_reply):
+    """The citizen's group blocked the bot (or the post is gone): the curator sends it privately."""
+    group = -1001000000001
+    created = env["tg"].call(env["emulator"].inject, {"text": "Нет света", "author_id": 4242, "chat": "group"})
+    env["tg"].call(env["emulator"].inject, {"text": "привет", "author_id": 4242})  # the citizen wrote the bot
+    env["tg"].call(env["emulator"].blocked_chats.add, group)
+    with db.session() as s:
+        from sandbox.seed import approved_reply
+        from storage.tables import MessageRow
+
+        reply_id = approved_reply(s, source="tg", platform="telegram", text="Здравствуйте! Свет дадут к вечеру.",
+                                  thread={"kind": "chat", "ids": {"chat_id": group, "message_id": created["message_id"]}})
+        s.get(MessageRow, s.get(OutboxRow, reply_id).message_id).author_id = "4242"
+    OutboxRelay(db, env["redis_url"]).step()
+    burst(env)
+    assert status(db, reply_id) == "failed"
+    r = subprocess.run([sys.executable, "-m", "otklik", "deliveries", "redirect", reply_id], env=env["env"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    OutboxRelay(db, env["redis_url"]).step()
+    burst(env)
+    assert status(db, reply_id) == "posted"
+    assert env["emulator"].replies[-1]["chat_id"] == 4242
