@@ -198,9 +198,33 @@ def send_back(session: Session, case_id: int, *, actor: str, role: str, comment:
 
 
 def build_reply(msg: MessageRow, draft: DraftRow) -> Reply:
-    return Reply(id=outbox.new_id(), source=msg.source, platform=msg.platform,
-                 thread=Thread.model_validate(msg.thread), in_reply_to=msg.external_id, text=draft.text,
-                 kind=draft.kind if draft.kind in ("answer", "intermediate", "clarify") else "answer")
+    kind = draft.kind if draft.kind in ("answer", "intermediate", "clarify") else "answer"
+    reply = Reply(id=outbox.new_id(), source=msg.source, platform=msg.platform,
+                  thread=Thread.model_validate(msg.thread), in_reply_to=msg.external_id, text=draft.text, kind=kind)
+    social = _social_target(msg)
+    if social is not None:
+        source, platform, thread = social
+        reply = reply.model_copy(update={"source": source, "platform": platform, "thread": thread,
+                                         "mirror_source": msg.source, "mirror_external_id": msg.external_id})
+    return reply
+
+
+def _social_target(msg: MessageRow) -> tuple[str, str, Thread] | None:
+    """An incident found in VK/OK/Telegram is answered there, through our source for that network,
+    when one is configured; otherwise the answer goes to Incident Management itself."""
+    if msg.platform != "incident_management" or not (msg.thread.get("ids") or {}).get("network"):
+        return None
+    from connectors.incident_management.mapping import social_thread
+    from otklik.settings import get_settings
+
+    try:
+        platform, thread, _ = social_thread(msg.raw)
+    except Exception:  # noqa: BLE001 - an incident without a usable social thread is answered in IM
+        return None
+    for src in get_settings().sources:
+        if src.platform.value == platform.value and src.enabled:
+            return src.name, platform.value, thread
+    return None
 
 
 def is_approved_for_publishing(session: Session, row: OutboxRow) -> bool:

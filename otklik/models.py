@@ -120,6 +120,10 @@ class Reply(BaseModel):
     # Regional platforms: the answer type and dates they want with it.
     outcome: str | None = None  # solved | not_solved | postponed | rejected | explained
     postponed_until: datetime | None = None
+    # An Incident Management incident found in a social network is answered in that network; the
+    # incident is then marked answered with the link (connector.mirror of this source).
+    mirror_source: str | None = None
+    mirror_external_id: str | None = None
 
 
 class Delivery(BaseModel):

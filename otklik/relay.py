@@ -90,8 +90,22 @@ class OutboxRelay:
                     row = s.get(outbox.OutboxRow, outbox_id)
                     if row is not None and row.status == "enqueued":
                         row.status = "pending"
+        for outbox_id in self._unmirrored():
+            job_id = f"mirror-{outbox_id}"
+            if self._job_status(q, job_id) not in LIVE:
+                q.enqueue("workers.jobs.mirror_reply", outbox_id, job_id=job_id, result_ttl=600, failure_ttl=86400)
         self._unpark_healthy()
         return enqueued
+
+    def _unmirrored(self) -> list[str]:
+        """Posted replies whose regional platform has not been told yet (a failed mirror)."""
+        from sqlalchemy import select
+
+        with self.db.session() as s:
+            rows = s.execute(select(outbox.OutboxRow.id, outbox.OutboxRow.reply).where(
+                outbox.OutboxRow.status == "posted", outbox.OutboxRow.mirrored.is_(False),
+                outbox.OutboxRow.posted_at < outbox.now() - LOST_JOB_AFTER)).all()
+        return [rid for rid, reply in rows if reply.get("mirror_source")]
 
     def _unpark_healthy(self) -> None:
         healthy = {name for name, st in all_states(self.db).items() if st["status"] == "ok"}

@@ -16,7 +16,7 @@ import random
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from connectors.base import Connector
-from connectors.errors import AuthFailed, Fatal, RateLimited, Transient
+from connectors.errors import AuthFailed, ConnectorError, Fatal, RateLimited, Transient
 from otklik import cases
 from otklik.models import Delivery, Reply
 from storage import audit, outbox
@@ -97,4 +97,30 @@ def publish_reply(outbox_id: str) -> str:
         audit.append(s, actor="worker", action="reply_posted", entity="outbox", entity_id=outbox_id,
                      data={"external_id": result.external_id, "url": result.url,
                            "already_posted": result.already_posted})
+    if reply.mirror_source:
+        mirror_reply(outbox_id)
     return "posted"
+
+
+def mirror_reply(outbox_id: str) -> str:
+    """Tell the regional platform the answer is published (with its link). Safe to repeat; a
+    failure leaves `mirrored` false and the relay tries again."""
+    ctx = get_context()
+    with ctx.db.session() as s:
+        row = s.get(outbox.OutboxRow, outbox_id)
+        if row is None or row.status != "posted" or row.mirrored:
+            return "nothing to do"
+        reply = outbox.reply_of(row)
+        delivery = Delivery(reply_id=row.id, external_id=row.external_id, url=row.url, posted_at=row.posted_at)
+    if not reply.mirror_source:
+        return "nothing to do"
+    try:
+        ctx.run(ctx.connector(reply.mirror_source).mirror(reply.mirror_external_id, reply, delivery))
+    except ConnectorError as exc:
+        log.warning("mirror failed; will retry", extra={"outbox": outbox_id, "error": exc.kind})
+        return "retry"
+    with ctx.db.session() as s:
+        s.get(outbox.OutboxRow, outbox_id).mirrored = True
+        audit.append(s, actor="worker", action="reply_mirrored", entity="outbox", entity_id=outbox_id,
+                     data={"to": reply.mirror_source, "external_id": reply.mirror_external_id})
+    return "mirrored"
