@@ -1,21 +1,38 @@
 """Telegram: getUpdates long polling (the offset advances only after we stored the batch) or a
-webhook with `secret_token`; replies with `reply_parameters` in the citizen's chat or thread."""
+webhook with `secret_token`; replies with `reply_parameters` in the citizen's chat or thread.
+
+Options (SourceConfig.options): `poll_timeout` (s, default 25), `limit` (updates per poll, 100),
+`webhook` (true: updates arrive at /webhooks/<source>, fetch does nothing), `webhook_url` (what
+`register_webhook` and `check` expect), `own_chat_ids` (chats that speak for the administration:
+its channel, besides those learnt from automatic forwards), `allow_sending_without_reply`
+(default: only in private chats), `rps` (overall sends per second, default 28 < Telegram's 30),
+`privacy_mode_ok` (the bot is an admin in its groups, so privacy mode does not hide messages),
+`read_attempts` (3), `request_timeout` (s, 20). Secrets: `token`, `webhook_secret` (webhook mode).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from connectors.base import Connector, WebhookResult
-from connectors.errors import AuthFailed, Fatal
+from connectors.errors import AuthFailed, ConnectorError, Fatal
 from connectors.telegram.client import TelegramClient, raise_for_envelope
-from connectors.telegram.mapping import bot_id_of, map_message, map_update, message_url
+from connectors.telegram.mapping import bot_id_of, map_message, map_update, message_url, own_chats_seen
 from otklik.models import Batch, Delivery, EventKind, Message, Platform, Reply
 
 ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post"]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# Telegram's limits for sending: ~30 messages/s overall, ~1/s in a chat, 20/min in a group. Our
+# windows and Telegram's are measured at two ends of the wire, so we keep a small margin.
+PER_CHAT_WINDOW = 1.1
+GROUP_PER_MINUTE = 19
 
 
 class TelegramConnector(Connector):
@@ -28,94 +45,223 @@ class TelegramConnector(Connector):
     def __init__(self, config, **kw) -> None:
         super().__init__(config, **kw)
         self._client: TelegramClient | None = None
+        self._chat_locks: dict[int | str, asyncio.Lock] = {}
+        self._chat_sent: dict[int | str, float] = {}  # chat -> when our last send to it was answered
+        self.own_chat_ids: set[int] = {int(i) for i in self.config.options.get("own_chat_ids", [])}
 
     @property
     def client(self) -> TelegramClient:
         if self._client is None:
-            self._client = TelegramClient(self.http, self.config.secret("token"), self.config.base_url)
+            opts = self.config.options
+            self._client = TelegramClient(
+                self.http,
+                self.config.secret("token"),
+                self.config.base_url,
+                read_attempts=int(opts.get("read_attempts", 3)),
+                backoff=float(opts.get("retry_backoff", 0.5)),
+                request_timeout=float(opts.get("request_timeout", 20.0)),
+            )
         return self._client
 
     @property
     def bot_id(self) -> int | None:
         return bot_id_of(self.config.secret("token"))
 
+    def _map(self, update: dict) -> list[Message]:
+        self.own_chat_ids |= own_chats_seen(update)
+        return map_update(update, self.config.name, self.bot_id, self.own_chat_ids)
+
+    # -- receiving -----------------------------------------------------------------------------
     async def fetch(self, cursor: str | None) -> Batch:
+        if self.config.options.get("webhook"):
+            return Batch()  # updates come to handle_webhook; getUpdates would answer 409
         timeout = int(self.config.options.get("poll_timeout", 25))
         limit = int(self.config.options.get("limit", 100))
-        updates = await self.client.call_long(
-            "getUpdates", wait=timeout, offset=int(cursor) if cursor else None, limit=limit,
-            allowed_updates=ALLOWED_UPDATES)
+        offset = int(cursor) if cursor else None
+        # Asking with offset = last stored + 1 confirms the previous batch to Telegram; the poller
+        # asks only after that batch and its cursor were committed together.
+        updates = await self.client.long_poll(
+            wait=timeout, offset=offset, limit=limit, allowed_updates=ALLOWED_UPDATES
+        )
+        if not isinstance(updates, list):
+            raise Fatal("getUpdates returned something that is not a list", platform="telegram")
         messages: list[Message] = []
         for update in updates:
-            messages += map_update(update, self.config.name, self.bot_id)
-        # Asking next time with offset = last + 1 confirms this batch to Telegram; we ask only
-        # after this batch and this cursor were committed together.
-        next_cursor = str(max(u["update_id"] for u in updates) + 1) if updates else None
-        return Batch(messages=messages, next_cursor=next_cursor, has_more=len(updates) >= limit)
-
-    async def send(self, reply: Reply) -> Delivery:
-        ids = reply.thread.ids
-        chat_id = int(ids["chat_id"])
-        # ~30/s overall: our window and Telegram's are measured at two ends of the wire, so we keep
-        # a small margin rather than ever touch the limit.
-        await self.limiter.wait(f"telegram:{self.bot_id}:all", int(self.config.options.get("rps", 28)), 1.0)
-        await self.limiter.wait(f"telegram:{self.bot_id}:chat:{chat_id}", 1, 1.1)  # ~1/s per chat
-        if chat_id < 0:
-            await self.limiter.wait(f"telegram:{self.bot_id}:group:{chat_id}", 19, 60.0)  # 20/min per group
-        params: dict[str, Any] = {"chat_id": chat_id, "text": reply.text}
-        if ids.get("message_id"):
-            params["reply_parameters"] = {"message_id": int(ids["message_id"]), "allow_sending_without_reply": True}
-        if ids.get("message_thread_id"):
-            params["message_thread_id"] = int(ids["message_thread_id"])
-        sent = await self.client.call("sendMessage", **params)
-        return Delivery(reply_id=reply.id, external_id=f"{chat_id}:{sent['message_id']}",
-                        url=message_url(sent.get("chat", {"id": chat_id}), sent["message_id"]),
-                        posted_at=datetime.now(UTC))
-
-    async def check(self) -> list[str]:
-        problems = []
-        try:
-            me = await self.client.call("getMe")
-        except AuthFailed as exc:
-            return [f"the bot token is rejected ({exc})"]
-        if not me.get("is_bot"):
-            problems.append("the token does not belong to a bot")
-        info = await self.client.call("getWebhookInfo")
-        webhook = bool(self.config.options.get("webhook"))
-        if info.get("url") and not webhook:
-            problems.append(f"a webhook is set ({info['url']}); polling would get 409 — deleteWebhook or "
-                            "set options.webhook = true")
-        if webhook and not self.config.secrets.get("webhook_secret"):
-            problems.append("webhook mode needs the secret 'webhook_secret'")
-        return problems
+            messages += self._map(update)
+        if not updates:
+            return Batch()
+        # max(): a re-delivered old update must never move the cursor back.
+        next_offset = max(max(u["update_id"] for u in updates) + 1, offset or 0)
+        return Batch(messages=messages, next_cursor=str(next_offset), has_more=len(updates) >= limit)
 
     async def handle_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
+        """One update POSTed by Telegram. A wrong or missing secret raises AuthFailed (the daemon
+        answers 403); anything we answer with 2xx is confirmed, so the daemon stores first."""
         expected = self.config.secret("webhook_secret")
-        got = headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        got = next((v for k, v in headers.items() if k.lower() == SECRET_HEADER.lower()), "")
         if not hmac.compare_digest(got.encode(), expected.encode()):
             raise AuthFailed("webhook secret token mismatch", platform="telegram", code=403)
         try:
             update = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise Fatal("webhook body is not JSON", platform="telegram") from None
-        return WebhookResult(messages=map_update(update, self.config.name, self.bot_id))
+        return WebhookResult(messages=self._map(update))
 
+    async def register_webhook(self, url: str | None = None, *, drop_pending_updates: bool = False) -> None:
+        """setWebhook with our secret and update kinds (`url` defaults to options.webhook_url)."""
+        url = url or self.config.options.get("webhook_url")
+        if not url:
+            raise Fatal("no webhook URL: pass one or set options.webhook_url", platform="telegram")
+        await self.client.call(
+            "setWebhook",
+            url=url,
+            secret_token=self.config.secret("webhook_secret"),
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=drop_pending_updates,
+        )
+
+    async def delete_webhook(self) -> None:
+        """Back to polling; pending updates stay and are fetched by getUpdates."""
+        await self.client.call("deleteWebhook")
+
+    # -- sending -------------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _chat_turn(self, chat_id: int | str) -> AsyncIterator[None]:
+        """This process's sends to one chat go one at a time, PER_CHAT_WINDOW apart counted from
+        when the previous one was answered. The shared limiter alone counts from when a slot was
+        taken, and a wait for the overall limit after that can push the send itself late enough to
+        land right next to the following one."""
+        lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
+        async with lock:
+            pause = self._chat_sent.get(chat_id, -PER_CHAT_WINDOW) + PER_CHAT_WINDOW - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            try:
+                yield
+            finally:
+                self._chat_sent[chat_id] = time.monotonic()
+                if len(self._chat_sent) > 10_000:  # forget chats that are quiet again
+                    horizon = time.monotonic() - PER_CHAT_WINDOW
+                    for old in [c for c, t in self._chat_sent.items() if t < horizon]:
+                        del self._chat_sent[old]
+                        if not self._chat_locks[old].locked():
+                            del self._chat_locks[old]
+
+    async def _wait_for_limits(self, chat_id: int | str) -> None:
+        """Shared limits (every worker of this bot): group, then chat, then overall. The overall
+        one is taken last, right before the request: a slot taken early and used late is how a
+        burst overshoots Telegram's 30/s. It is kept as an even spacing (1/rps s between sends),
+        not rps per window, because requests reach Telegram with jittered latency and a full
+        window sent at once would, seen at Telegram's end, overlap the next one."""
+        bot = self.bot_id
+        if isinstance(chat_id, str) or chat_id < 0:  # groups and channels: negative ids or @names
+            await self.limiter.wait(f"telegram:{bot}:group:{chat_id}", GROUP_PER_MINUTE, 60.0)
+        await self.limiter.wait(f"telegram:{bot}:chat:{chat_id}", 1, PER_CHAT_WINDOW)
+        await self.limiter.wait(f"telegram:{bot}:all", 1, 1.0 / float(self.config.options.get("rps", 28)))
+
+    def _allow_without_reply(self, chat_id: int | str) -> bool:
+        """Post even if the citizen's message is gone? In a private chat the answer still makes
+        sense; in a group it would hang detached from the question, so it fails for a person."""
+        policy = self.config.options.get("allow_sending_without_reply")
+        if policy is not None:
+            return bool(policy)
+        return isinstance(chat_id, int) and chat_id > 0
+
+    async def send(self, reply: Reply) -> Delivery:
+        """sendMessage in the citizen's chat, as a reply to their message. Not idempotent (the Bot
+        API has no key): errors are raised classified, and the worker owns retries."""
+        ids = reply.thread.ids
+        raw_chat = ids.get("chat_id")
+        if raw_chat is None:
+            raise Fatal("the reply's thread has no chat_id", platform="telegram")
+        chat_id: int | str = (
+            raw_chat if isinstance(raw_chat, str) and raw_chat.startswith("@") else int(raw_chat)
+        )
+        params: dict[str, Any] = {"chat_id": chat_id, "text": reply.text}
+        if ids.get("message_id"):
+            params["reply_parameters"] = {
+                "message_id": int(ids["message_id"]),
+                "allow_sending_without_reply": self._allow_without_reply(chat_id),
+            }
+        if ids.get("message_thread_id"):
+            params["message_thread_id"] = int(ids["message_thread_id"])
+        async with self._chat_turn(chat_id):
+            await self._wait_for_limits(chat_id)
+            sent = await self.client.call("sendMessage", **params)
+        chat = sent.get("chat") or {"id": chat_id}
+        return Delivery(
+            reply_id=reply.id,
+            external_id=f"{chat['id']}:{sent['message_id']}",
+            url=message_url(chat, sent["message_id"]),
+            posted_at=datetime.now(UTC),
+        )
+
+    async def find_posted(self, reply: Reply) -> Delivery | None:
+        """Always None: the Bot API cannot read a chat's history, so there is no way to look for
+        our reply. A send whose outcome is unknown is parked as `uncertain` for a person."""
+        return None
+
+    # -- health --------------------------------------------------------------------------------
+    async def check(self) -> list[str]:
+        """getMe (the token is a bot's, privacy mode) and getWebhookInfo (polling vs webhook)."""
+        try:
+            me = await self.client.read("getMe")
+        except AuthFailed as exc:
+            return [f"the bot token is rejected ({exc})"]
+        problems = []
+        if not me.get("is_bot"):
+            problems.append("the token does not belong to a bot")
+        if me.get("can_read_all_group_messages") is False and not self.config.options.get("privacy_mode_ok"):
+            problems.append(
+                "privacy mode is on: in groups where the bot is not an admin it sees only commands "
+                "and replies to itself (turn it off in @BotFather, or make the bot an admin and set "
+                "options.privacy_mode_ok = true)"
+            )
+        try:
+            info = await self.client.read("getWebhookInfo")
+        except ConnectorError as exc:
+            return [*problems, f"getWebhookInfo failed: {exc.kind}"]
+        problems += self._webhook_problems(info)
+        return problems
+
+    def _webhook_problems(self, info: dict) -> list[str]:
+        url = info.get("url") or ""
+        if not self.config.options.get("webhook"):
+            if url:
+                return [
+                    "a webhook is set, so polling gets 409 Conflict: deleteWebhook, or set options.webhook = true"
+                ]
+            return []
+        problems = []
+        if not self.config.secrets.get("webhook_secret"):
+            problems.append("webhook mode needs the secret 'webhook_secret'")
+        expected = self.config.options.get("webhook_url")
+        if not url:
+            problems.append("webhook mode, but no webhook is registered with Telegram (register_webhook)")
+        elif expected and url != expected:
+            problems.append(f"the registered webhook is {url}, not {expected}")
+        if info.get("last_error_message"):
+            problems.append(f"Telegram's last webhook delivery failed: {info['last_error_message']}")
+        return problems
+
+    # -- `otklik normalize` --------------------------------------------------------------------
     @classmethod
     def parse(cls, payload: Any, source: str = "sample") -> list[Message]:
-        """Updates, lists of updates, getUpdates/sendMessage responses, bare messages, error envelopes."""
+        """Updates, lists of updates, method responses (getUpdates, sendMessage, getMe...), bare
+        Message objects and webhook bodies; error envelopes raise the classified error."""
         if isinstance(payload, list):
             return [m for item in payload for m in cls.parse(item, source)]
         if not isinstance(payload, dict):
             raise Fatal("a Telegram payload is a JSON object or array", platform="telegram")
-        if "ok" in payload:
+        if "ok" in payload or "error_code" in payload:
             raise_for_envelope(payload)
-            return cls.parse(payload.get("result", []), source)
+            result = payload.get("result")
+            return cls.parse(result, source) if isinstance(result, list | dict) else []
         if "update_id" in payload:
-            return map_update(payload, source)
+            return map_update(payload, source, own_chat_ids=own_chats_seen(payload))
         if "message_id" in payload:
-            m = map_message(payload, EventKind.NEW, source)
+            m = map_message(payload, EventKind.EDIT if payload.get("edit_date") else EventKind.NEW, source)
             return [m] if m else []
-        if payload.get("ok") is False or "error_code" in payload:
-            raise_for_envelope(payload)
+        if "is_bot" in payload or "pending_update_count" in payload:
+            return []  # getMe's User, getWebhookInfo: nothing a citizen wrote
         raise Fatal("not a Telegram update, message or response", platform="telegram")
-

@@ -1,46 +1,66 @@
 """Telegram Bot API emulator: `/bot<token>/<method>` with the real envelopes, offsets and limits.
 
-What it models (facts from core.telegram.org/bots/api):
-- getUpdates: updates are confirmed by asking with a larger offset; unconfirmed ones live 24 h;
-  `timeout` long-polls; a second poller terminates the first with 409; 409 while a webhook is set.
-- setWebhook / deleteWebhook / getWebhookInfo with `secret_token`, delivered in
-  X-Telegram-Bot-Api-Secret-Token, retried with back-off while the endpoint fails.
-- sendMessage with `reply_parameters` (and the legacy `reply_to_message_id`), 4096-character texts,
-  limits of ~1 message/s per chat, 20/min per group and 30/s overall answered with 429 retry_after.
-- a channel with a linked discussion group: a channel post appears in the group as an automatic
-  forward, and comments are group messages replying to that forward.
-Bots never receive their own messages, and the Bot API does not report deletions.
+Methods (GET query, POST form or JSON, names case-insensitive, as the real Bot API takes them):
+getMe, getUpdates, setWebhook, deleteWebhook, getWebhookInfo, sendMessage. What they model is
+described in world.py (chats, updates), limits.py (flood limits) and webhook.py (deliveries).
+
+Deliberate differences from the real service: a webhook URL may be plain http on any port (the real
+one wants https on 443/80/88/8443), and long polls are capped at `long_poll_cap` seconds so tests and
+the demo stay quick (the real cap is 50 s).
+
+Admin routes beside the shared /_sandbox ones: POST /_sandbox/revoke {"token"?} revokes the bot
+token (every call then gets 401), POST /_sandbox/block {"chat_id"} makes the user block the bot.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import deque
 from typing import Any
 
-import httpx
 from aiohttp import web
 
 from sandbox.base import Emulator
 from sandbox.faults import FaultRule
+from sandbox.telegram.limits import SendLimits
+from sandbox.telegram.longpoll import BY_SET_WEBHOOK, LongPoll
+from sandbox.telegram.webhook import SECRET_TOKEN, Webhook
+from sandbox.telegram.world import (  # noqa: F401  (re-exported for tests and the demo)
+    BOT,
+    BOT_ME,
+    CHANNEL,
+    DISCUSSION,
+    GROUP,
+    TOKEN,
+    TelegramWorld,
+)
 
-TOKEN = "7000000001:AAH-demo-token-for-the-emulator-only"
-BOT = {"id": 7000000001, "is_bot": True, "first_name": "Отклик", "username": "otklik_demo_bot"}
-GROUP = {"id": -1001000000001, "title": "Жители Северного района", "type": "supergroup", "username": "severny_chat"}
-CHANNEL = {"id": -1001000000002, "title": "Администрация Северного района", "type": "channel",
-           "username": "severny_adm"}
-DISCUSSION = {"id": -1001000000003, "title": "Обсуждение новостей администрации", "type": "supergroup"}
-TELEGRAM_SERVICE_USER = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
-RETENTION = 24 * 3600
 MAX_TEXT = 4096
 
 
-def _error(code: int, description: str, retry_after: int | None = None) -> web.Response:
+def error(code: int, description: str, retry_after: int | None = None) -> web.Response:
+    """Telegram's error envelope; `parameters` only where the platform adds it."""
     body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
     if retry_after is not None:
         body["parameters"] = {"retry_after": retry_after}
     return web.json_response(body, status=code)
+
+
+def ok(result: Any, description: str | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": True, "result": result}
+    if description:
+        body["description"] = description
+    return web.json_response(body)
+
+
+def _json_param(value: Any) -> Any:
+    """Object parameters arrive JSON-encoded in query strings and forms, as objects in JSON bodies."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
 
 
 class TelegramEmulator(Emulator):
@@ -48,23 +68,34 @@ class TelegramEmulator(Emulator):
 
     def __init__(self, *, seed: int = 0, clock: Any = None, long_poll_cap: float = 2.0) -> None:
         super().__init__(seed=seed, clock=clock)
+        self.world = TelegramWorld(self._now)
+        self.limits = SendLimits(self._now)
+        self.webhook = Webhook()
+        self.poll = LongPoll()
+        self.long_poll_cap = long_poll_cap
         self.tokens = {TOKEN}
         self.revoked: set[str] = set()
-        self.blocked_chats: set[int] = set()
-        self.updates: deque[tuple[int, float, dict]] = deque()
-        self.next_update_id = 100_000
-        self.message_ids: dict[int, int] = {}  # next message id per chat
-        self.messages: dict[tuple[int, int], dict] = {}  # (chat_id, message_id) -> message
-        self.chats: dict[int, dict] = {}  # every chat the bot has seen
-        self.sent_log: dict[str, deque[float]] = {}
-        self.webhook: dict[str, Any] = {"url": "", "secret_token": None, "last_error_message": None}
-        self.long_poll_cap = long_poll_cap
-        self._new_update = asyncio.Event()
-        self._poll_generation = 0
-        self._channel_forward: dict | None = None
         self.rate_limited = 0  # 429s answered by the limits themselves (not injected faults)
+        self.calls: deque[tuple[float, str]] = deque(maxlen=200_000)  # (clock, method): what benches count
+        self._last_served: list[dict] = []
+        self._methods = {name[2:].lower(): getattr(self, name) for name in dir(self) if name.startswith("m_")}
 
-    # -- admin hooks ---------------------------------------------------------------------------
+    def _now(self) -> float:
+        return self.clock()  # late-bound: tests may replace emulator.clock after construction
+
+    # -- shared state, as tests and the demo use it -------------------------------------------
+    @property
+    def blocked_chats(self) -> set[int]:
+        return self.world.blocked_chats
+
+    @property
+    def messages(self) -> dict[tuple[int, int], dict]:
+        return self.world.messages
+
+    @property
+    def updates(self):
+        return self.world.queue.items
+
     def demo_secrets(self) -> dict[str, str]:
         return {"token": TOKEN}
 
@@ -82,251 +113,199 @@ class TelegramEmulator(Emulator):
 
     def error_response(self, kind: str, rule: FaultRule) -> web.StreamResponse:
         if kind == "429":
-            return _error(429, f"Too Many Requests: retry after {rule.retry_after}", rule.retry_after)
+            return error(429, f"Too Many Requests: retry after {rule.retry_after}", rule.retry_after)
         if kind == "auth":
-            return _error(401, "Unauthorized")
-        return _error(502, "Bad Gateway")
+            return error(401, "Unauthorized")
+        return error(502, "Bad Gateway")
 
     # -- citizens ------------------------------------------------------------------------------
-    def _new_message(self, chat: dict, sender: dict, text: str, **extra: Any) -> dict:
-        mid = self.message_ids.get(chat["id"], 1)
-        self.message_ids[chat["id"]] = mid + 1
-        msg = {"message_id": mid, "from": sender, "chat": chat, "date": int(self.clock()), "text": text, **extra}
-        self.chats[chat["id"]] = chat
-        self.messages[(chat["id"], mid)] = msg
-        return msg
-
-    def _push(self, kind: str, message: dict) -> int:
-        update_id = self.next_update_id
-        self.next_update_id += 1
-        update = {"update_id": update_id, kind: message}
-        self.updates.append((update_id, self.clock(), update))
-        if self.faults.pick("inject", {"duplicate"}):
-            self.updates.append((self.next_update_id, self.clock(), {**update, "update_id": self.next_update_id}))
-            self.next_update_id += 1
-        self._new_update.set()
-        if self.webhook["url"]:
-            asyncio.get_running_loop().create_task(self._deliver_webhook())
-        return update_id
-
-    def _channel_post_forward(self) -> dict:
-        """The administration's channel post as it appears in the discussion group."""
-        if self._channel_forward is None:
-            post = self._new_message(CHANNEL, None, "Начался ремонт дорог в Северном районе. Пишите, где нужен ремонт.",
-                                     sender_chat=CHANNEL)
-            post.pop("from")
-            self._channel_forward = self._new_message(
-                DISCUSSION, TELEGRAM_SERVICE_USER, post["text"], sender_chat=CHANNEL, is_automatic_forward=True,
-                forward_origin={"type": "channel", "chat": CHANNEL, "message_id": post["message_id"],
-                                "date": post["date"]})
-        return self._channel_forward
-
     def inject(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """`{"text", "author_id"?, "author_name"?, "chat": private|group|channel_comment,
-        "kind": new|edit|delete, "chat_id"+"message_id" for edit/delete}`."""
-        kind = payload.get("kind", "new")
-        if kind in ("edit", "delete"):
-            key = (int(payload["chat_id"]), int(payload["message_id"]))
-            msg = self.messages.get(key)
-            if msg is None:
-                return {"error": "no such message"}
-            if kind == "delete":  # the Bot API tells bots nothing about deletions
-                self.messages.pop(key)
-                return {"delivered": False}
-            edited = {**msg, "text": payload["text"], "edit_date": int(self.clock())}
-            self.messages[key] = edited
-            return {"update_id": self._push("edited_message", edited), "chat_id": key[0], "message_id": key[1]}
-        author_id = int(payload.get("author_id", 500_000 + self.next_id()))
-        sender = {"id": author_id, "is_bot": False, "first_name": payload.get("author_name", "Житель"),
-                  "language_code": "ru"}
-        where = payload.get("chat", "private")
-        if where == "group":
-            msg = self._new_message(GROUP, sender, payload["text"])
-        elif where == "channel_comment":
-            fwd = self._channel_post_forward()
-            msg = self._new_message(DISCUSSION, sender, payload["text"], reply_to_message=fwd,
-                                    message_thread_id=fwd["message_id"])
-        else:
-            chat = {"id": author_id, "type": "private", "first_name": sender["first_name"]}
-            msg = self._new_message(chat, sender, payload["text"])
-        return {"update_id": self._push("message", msg), "chat_id": msg["chat"]["id"],
-                "message_id": msg["message_id"]}
+        """A citizen (or, with chat=channel_post, the administration) writes. Payload fields:
+        `text`; `author_id`, `author_name`, `author_last_name`, `author_username` (a new citizen by
+        default); `chat`: private (default) | group | channel_comment (`post_id`: under which
+        channel post, default the latest, one is created if none) | channel_post; `reply_to_message_id`
+        (a message in the same chat); `photo`: true sends a photo with `text` as its caption;
+        `kind`: new (default) | edit | delete, the last two with `chat_id` + `message_id`.
+        Returns update_id (None when the bot is not told), chat_id, message_id."""
+        try:
+            created = self.world.inject(payload)
+        except (KeyError, ValueError) as exc:
+            return {"error": str(exc).strip("'")}
+        if created.get("update_id") is not None and self.faults.pick("inject", {"duplicate"}):
+            # The same message in a second update: the connector must recognise it by its id.
+            kind = "edited_message" if payload.get("kind") == "edit" else "message"
+            self.world.queue.push(kind, self.world.messages[(created["chat_id"], created["message_id"])])
+        self._updates_changed()
+        return created
 
-    # -- Bot API -------------------------------------------------------------------------------
+    def _updates_changed(self) -> None:
+        self.poll.wake()
+        self.webhook.kick(self.world.queue, self.faults, self._now)
+
+    # -- HTTP ----------------------------------------------------------------------------------
     def setup_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self.dispatch)
         app.router.add_post("/_sandbox/revoke", self._admin_revoke)
         app.router.add_post("/_sandbox/block", self._admin_block)
 
     async def _admin_revoke(self, request: web.Request) -> web.Response:
-        self.revoke((await request.json()).get("token", TOKEN))
+        body = await request.json() if request.body_exists else {}
+        self.revoke(body.get("token", TOKEN))
         return web.json_response({"ok": True})
 
     async def _admin_block(self, request: web.Request) -> web.Response:
-        self.blocked_chats.add(int((await request.json())["chat_id"]))
+        self.world.blocked_chats.add(int((await request.json())["chat_id"]))
         return web.json_response({"ok": True})
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.query)
         if request.method == "POST" and request.body_exists:
             if request.content_type == "application/json":
-                params.update(await request.json())
+                body = await request.json()
+                if not isinstance(body, dict):
+                    raise ValueError("not an object")
+                params.update(body)
             else:
-                params.update(dict(await request.post()))
+                params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
         return params
 
-    async def dispatch(self, request: web.Request) -> web.Response:
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
         token = request.match_info["token"]
         if token not in self.tokens or token in self.revoked:
-            return _error(401, "Unauthorized")
-        method = request.match_info["method"]
-        handler = getattr(self, f"m_{method}", None)
+            return error(401, "Unauthorized")
+        method = request.match_info["method"].lower()
+        self.calls.append((self.clock(), method))
+        handler = self._methods.get(method)
         if handler is None:
-            return _error(404, "Not Found")
+            return error(404, "Not Found")
         try:
             params = await self._params(request)
-        except (ValueError, json.JSONDecodeError):
-            return _error(400, "Bad Request: can't parse request body")
-        return await handler(params)
-
-    @staticmethod
-    def ok(result: Any) -> web.Response:
-        return web.json_response({"ok": True, "result": result})
-
-    async def m_getMe(self, params: dict) -> web.Response:
-        return self.ok(BOT)
-
-    def _expire(self) -> None:
-        horizon = self.clock() - RETENTION
-        while self.updates and self.updates[0][1] < horizon:
-            self.updates.popleft()
-
-    async def m_getUpdates(self, params: dict) -> web.Response:
-        if self.webhook["url"]:
-            return _error(409, "Conflict: can't use getUpdates method while webhook is active; "
-                               "use deleteWebhook to delete the webhook first")
-        offset = int(params.get("offset", 0) or 0)
-        limit = max(1, min(100, int(params.get("limit", 100) or 100)))
-        timeout = min(float(params.get("timeout", 0) or 0), self.long_poll_cap)
-        self._poll_generation += 1
-        generation = self._poll_generation
-        self._new_update.set()  # wakes an older poller, which then answers 409
-        await asyncio.sleep(0)
-        self._new_update.clear()
-        if offset:
-            while self.updates and self.updates[0][0] < offset:  # confirmed by the larger offset
-                self.updates.popleft()
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            self._expire()
-            ready = [u for uid, _, u in self.updates if uid >= offset][:limit]
-            if ready:
-                return self.ok(ready)
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                return self.ok([])
-            try:
-                await asyncio.wait_for(self._new_update.wait(), remaining)
-            except TimeoutError:
-                return self.ok([])
-            self._new_update.clear()
-            if generation != self._poll_generation:
-                return _error(409, "Conflict: terminated by other getUpdates request; "
-                                   "make sure that only one bot instance is running")
-
-    async def m_setWebhook(self, params: dict) -> web.Response:
-        self.webhook = {"url": params.get("url", ""), "secret_token": params.get("secret_token"),
-                        "last_error_message": None}
-        if self.webhook["url"] and self.updates:
-            asyncio.get_running_loop().create_task(self._deliver_webhook())
-        return self.ok(True)
-
-    async def m_deleteWebhook(self, params: dict) -> web.Response:
-        if str(params.get("drop_pending_updates", "")).lower() == "true":
-            self.updates.clear()
-        self.webhook = {"url": "", "secret_token": None, "last_error_message": None}
-        return self.ok(True)
-
-    async def m_getWebhookInfo(self, params: dict) -> web.Response:
-        return self.ok({"url": self.webhook["url"], "has_custom_certificate": False,
-                        "pending_update_count": len(self.updates),
-                        **({"last_error_message": self.webhook["last_error_message"]}
-                           if self.webhook["last_error_message"] else {})})
-
-    async def _deliver_webhook(self) -> None:
-        """POST pending updates one by one; an update leaves the queue only when answered 2xx."""
-        delay = 0.2
-        async with httpx.AsyncClient(timeout=5) as client:
-            while self.webhook["url"] and self.updates:
-                uid, _, update = self.updates[0]
-                headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook["secret_token"]} \
-                    if self.webhook["secret_token"] else {}
-                try:
-                    r = await client.post(self.webhook["url"], json=update, headers=headers)
-                    ok = 200 <= r.status_code < 300
-                    error = None if ok else f"Wrong response from the webhook: {r.status_code}"
-                except httpx.HTTPError as exc:
-                    ok, error = False, f"Connection error: {type(exc).__name__}"
-                if ok:
-                    if self.updates and self.updates[0][0] == uid:
-                        self.updates.popleft()
-                    delay = 0.2
-                    continue
-                self.webhook["last_error_message"] = error
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-
-    def _rate_limited(self, chat_id: int) -> int | None:
-        """Seconds to wait if this send breaks a limit; otherwise records it and returns None."""
-        now = self.clock()
-        limits = [("all", 30, 1.0), (f"chat:{chat_id}", 1, 1.0)]
-        if chat_id < 0:
-            limits.append((f"group:{chat_id}", 20, 60.0))
-        for key, rate, per in limits:
-            log = self.sent_log.setdefault(key, deque())
-            while log and log[0] <= now - per:
-                log.popleft()
-            if len(log) >= rate:
-                return max(1, int(log[0] + per - now + 0.999))
-        for key, _, _ in limits:
-            self.sent_log[key].append(now)
-        return None
-
-    async def m_sendMessage(self, params: dict) -> web.Response:
+        except ValueError:
+            return error(400, "Bad Request: can't parse JSON object")
         try:
-            chat_id = int(params["chat_id"])
-        except (KeyError, ValueError):
-            return _error(400, "Bad Request: chat not found")
-        text = params.get("text") or ""
+            return await handler(request, params)
+        except (TypeError, ValueError):  # a number that is not one, an object that is not one
+            return error(400, "Bad Request: wrong parameter value")
+
+    # -- methods -------------------------------------------------------------------------------
+    async def m_getMe(self, request: web.Request, params: dict) -> web.Response:
+        me = dict(BOT_ME)
+        me["can_read_all_group_messages"] = not self.world.privacy_mode
+        return ok(me)
+
+    async def m_getUpdates(self, request: web.Request, params: dict) -> web.Response:
+        if self.webhook.url:
+            return error(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        try:
+            offset = int(params.get("offset") or 0)
+            limit = max(1, min(100, int(params.get("limit") or 100)))
+            timeout = max(0.0, min(float(params.get("timeout") or 0), self.long_poll_cap))
+        except (TypeError, ValueError):
+            return error(400, "Bad Request: wrong parameter value")
+        queue = self.world.queue
+        if "allowed_updates" in params:
+            allowed = _json_param(params["allowed_updates"])
+            if not isinstance(allowed, list):
+                return error(400, "Bad Request: can't parse allowed updates")
+            queue.allowed = allowed
+        if offset:
+            queue.confirm(offset)
+        duplicate = (
+            [u for u in self._last_served if u["update_id"] < offset]
+            if self.faults.pick(request.path, {"duplicate"})
+            else []
+        )
+        ready = await self.poll.wait(lambda: queue.pending(limit), timeout)
+        if isinstance(ready, str):
+            return error(409, ready)
+        self._last_served = ready or self._last_served
+        return ok((duplicate + ready)[:limit] if duplicate else ready)
+
+    async def m_setWebhook(self, request: web.Request, params: dict) -> web.Response:
+        url = str(params.get("url") or "")
+        secret = params.get("secret_token") or None
+        if secret is not None and not SECRET_TOKEN.match(str(secret)):
+            return error(400, "Bad Request: secret token contains unallowed characters")
+        if url and not url.startswith(("http://", "https://")):
+            return error(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        allowed = _json_param(params["allowed_updates"]) if "allowed_updates" in params else None
+        if allowed is not None:
+            self.world.queue.allowed = allowed
+        if str(params.get("drop_pending_updates", "")).lower() == "true":
+            self.world.queue.drop_all()
+        was_set = bool(self.webhook.url)
+        self.webhook.set(url, secret, int(params.get("max_connections") or 40), allowed)
+        if url:
+            self.poll.supersede(BY_SET_WEBHOOK)  # a long poll waiting now ends with 409
+        self._updates_changed()
+        if not url:
+            return ok(True, "Webhook was deleted" if was_set else "Webhook is already deleted")
+        return ok(True, "Webhook was set")
+
+    async def m_deleteWebhook(self, request: web.Request, params: dict) -> web.Response:
+        if str(params.get("drop_pending_updates", "")).lower() == "true":
+            self.world.queue.drop_all()
+        was_set = bool(self.webhook.url)
+        self.webhook.clear()
+        return ok(True, "Webhook was deleted" if was_set else "Webhook is already deleted")
+
+    async def m_getWebhookInfo(self, request: web.Request, params: dict) -> web.Response:
+        return ok(self.webhook.info(len(self.world.queue.pending(10_000))))
+
+    async def m_sendMessage(self, request: web.Request, params: dict) -> web.Response:
+        if params.get("chat_id") in (None, ""):
+            return error(400, "Bad Request: chat_id is empty")
+        text = str(params.get("text") or "")
         if not text.strip():
-            return _error(400, "Bad Request: message text is empty")
+            return error(400, "Bad Request: message text is empty")
         if len(text) > MAX_TEXT:
-            return _error(400, "Bad Request: message is too long")
-        if chat_id in self.blocked_chats:
-            return _error(403, "Forbidden: bot was blocked by the user")
-        reply = params.get("reply_parameters")
-        if isinstance(reply, str):
-            reply = json.loads(reply)
-        if reply is None and params.get("reply_to_message_id"):
-            reply = {"message_id": int(params["reply_to_message_id"])}
+            return error(400, "Bad Request: message is too long")
+        chat = self.world.chat_by_ref(params["chat_id"])
+        if chat is None:
+            return error(400, "Bad Request: chat not found")
+        chat_id = chat["id"]
+        if chat_id in self.world.blocked_chats:
+            if chat["type"] == "private":
+                return error(403, "Forbidden: bot was blocked by the user")
+            return error(403, f"Forbidden: bot was kicked from the {chat['type']} chat")
+        reply = _json_param(params["reply_parameters"]) if "reply_parameters" in params else None
+        if reply is None and params.get("reply_to_message_id"):  # the pre-7.0 way, still accepted
+            reply = {
+                "message_id": params["reply_to_message_id"],
+                "allow_sending_without_reply": params.get("allow_sending_without_reply"),
+            }
+        if reply is not None and (not isinstance(reply, dict) or "message_id" not in reply):
+            return error(400, "Bad Request: can't parse reply parameters JSON object")
         target = None
         if reply:
-            target = self.messages.get((int(reply.get("chat_id", chat_id)), int(reply["message_id"])))
-            if target is None and not reply.get("allow_sending_without_reply"):
-                return _error(400, "Bad Request: message to be replied not found")
-        chat = self.chats.get(chat_id)
-        if chat is None:
-            return _error(400, "Bad Request: chat not found")
-        wait = self._rate_limited(chat_id)
+            target_chat = self.world.chat_by_ref(reply.get("chat_id", chat_id)) or chat
+            target = self.world.messages.get((target_chat["id"], int(reply["message_id"])))
+            if target is None and str(reply.get("allow_sending_without_reply")).lower() != "true":
+                return error(400, "Bad Request: message to be replied not found")
+        thread_id = params.get("message_thread_id")
+        if thread_id and (
+            chat["type"] != "supergroup" or (chat_id, int(thread_id)) not in self.world.messages
+        ):
+            return error(400, "Bad Request: message thread not found")
+        wait = self.limits.try_send(chat_id)
         if wait is not None:
             self.rate_limited += 1
-            return _error(429, f"Too Many Requests: retry after {wait}", wait)
+            return error(429, f"Too Many Requests: retry after {wait}", wait)
         extra: dict[str, Any] = {}
-        if target is not None:
-            extra["reply_to_message"] = target
-        if params.get("message_thread_id"):
-            extra["message_thread_id"] = int(params["message_thread_id"])
-        sent = self._new_message(chat, BOT, text, **extra)
-        self.record_reply({"chat_id": chat_id, "message_id": sent["message_id"],
-                           "reply_to": f"{chat_id}:{target['message_id']}" if target else None, "text": text})
-        return self.ok(sent)
+        if thread_id and target is None:
+            extra["message_thread_id"] = int(thread_id)
+        sent = self.world.new_message(chat, BOT, text, reply_to=target, **extra)
+        self.record_reply(
+            {
+                "chat_id": chat_id,
+                "message_id": sent["message_id"],
+                "reply_to": f"{target['chat']['id']}:{target['message_id']}" if target else None,
+                "message_thread_id": sent.get("message_thread_id"),
+                "text": text,
+            }
+        )
+        return ok(sent)
