@@ -199,14 +199,32 @@ def send_back(session: Session, case_id: int, *, actor: str, role: str, comment:
 
 def build_reply(msg: MessageRow, draft: DraftRow) -> Reply:
     kind = draft.kind if draft.kind in ("answer", "intermediate", "clarify") else "answer"
-    reply = Reply(id=outbox.new_id(), source=msg.source, platform=msg.platform,
-                  thread=Thread.model_validate(msg.thread), in_reply_to=msg.external_id, text=draft.text, kind=kind)
+    return Reply(id=outbox.new_id(), source=msg.source, platform=msg.platform,
+                 thread=Thread.model_validate(msg.thread), in_reply_to=msg.external_id, text=draft.text, kind=kind)
+
+
+def publish_after_regional_approval(session: Session, row: CaseRow) -> OutboxRow | None:
+    """Incident Management approved our answer (004 §2.1): post it in the social network where the
+    citizen wrote, then mark the incident answered with the link (the job's mirror step)."""
+    msg = session.get(MessageRow, row.message_id)
     social = _social_target(msg)
-    if social is not None:
-        source, platform, thread = social
-        reply = reply.model_copy(update={"source": source, "platform": platform, "thread": thread,
-                                         "mirror_source": msg.source, "mirror_external_id": msg.external_id})
-    return reply
+    if social is None:
+        return None
+    approved = session.execute(select(DraftRow).where(DraftRow.case_id == row.id, DraftRow.status == "approved")
+                               .order_by(DraftRow.id.desc())).scalars().first()
+    if approved is None:
+        return None
+    copy = DraftRow(case_id=row.id, kind=approved.kind, text=approved.text, author="regional_centre",
+                    status="approved", quality=approved.quality, created_at=now(), decided_at=now(),
+                    decided_by="regional_centre")
+    session.add(copy)
+    session.flush()
+    source, platform, thread = social
+    reply = Reply(id=outbox.new_id(), source=source, platform=platform, thread=thread, text=approved.text,
+                  in_reply_to=msg.external_id, mirror_source=msg.source, mirror_external_id=msg.external_id)
+    audit.append(session, actor="platform", action="regional_approval", entity="case", entity_id=row.id,
+                 data={"post_to": source})
+    return outbox.add(session, case_id=row.id, draft_id=copy.id, message_id=msg.id, reply=reply)
 
 
 def _social_target(msg: MessageRow) -> tuple[str, str, Thread] | None:
@@ -231,7 +249,7 @@ def is_approved_for_publishing(session: Session, row: OutboxRow) -> bool:
     draft = session.get(DraftRow, row.draft_id)
     case = session.get(CaseRow, row.case_id)
     return draft is not None and draft.status == "approved" and case is not None and \
-        case.state in ("approved", "publishing", "published", "final_due", "awaiting_feedback")
+        case.state in ("approved", "published", "final_due", "awaiting_feedback", "accepted")
 
 
 def record_published(session: Session, row: OutboxRow, delivery) -> None:
@@ -258,6 +276,8 @@ PLATFORM_STATUS = {
 def apply_platform_status(session: Session, row: CaseRow, status: str, *, comment: str | None = None,
                           rating: int | None = None, at: datetime | None = None) -> bool:
     """Apply a regional platform's status change; one the case cannot take now is only audited."""
+    if status == "approved":
+        return publish_after_regional_approval(session, row) is not None
     action, data = PLATFORM_STATUS.get(status, (None, {}))
     if action is None:
         audit.append(session, actor="platform", action=f"status:{status}", entity="case", entity_id=row.id,

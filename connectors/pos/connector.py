@@ -1,0 +1,154 @@
+"""ПОС: the inbox is a queue. `fetch` first acknowledges (`mark-accepted`) what the previous batch
+listed — those appeals and the cursor naming them were committed together — then lists what is
+waiting. A crash before the commit leaves the appeals unacknowledged, so they are listed again.
+
+Answers go to `POST /appeal-service/edms/{id}`; ПОС has no idempotency key, so our reply id rides
+in `outgoingNumber` and a retry reads the appeal back first (`find_posted`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from connectors.base import Connector
+from connectors.errors import AuthFailed, Fatal
+from connectors.pos.client import PosClient, raise_for_error
+from connectors.pos.mapping import (
+    PLATFORM,
+    WEB,
+    answer_body,
+    appeal_id,
+    appeal_message,
+    find_answer,
+    parse_time,
+    status_changes,
+)
+from otklik.models import Batch, Delivery, Message, Reply, StatusChange
+
+EDMS = "/appeal-service/edms"
+
+
+def _acks(cursor: str | None) -> list[tuple[int, int | None]]:
+    if not cursor:
+        return []
+    try:
+        return [(int(i), None if v is None else int(v)) for i, v in json.loads(cursor).get("ack", [])]
+    except (ValueError, TypeError, AttributeError):
+        raise Fatal(f"unreadable ПОС cursor {cursor[:80]!r}", platform=PLATFORM) from None
+
+
+def _client_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Our request rate (kept under the platform's limit) and the read retries."""
+    return {
+        "rps": int(options.get("rps", 8)),
+        "read_attempts": int(options.get("read_attempts", 4)),
+        "retry_wait": float(options.get("retry_wait", 0.2)),
+    }
+
+
+class PosConnector(Connector):
+    platform: ClassVar = PLATFORM
+    send_is_idempotent = False
+    can_read_back = True
+
+    def __init__(self, config, **kw) -> None:
+        super().__init__(config, **kw)
+        self._client: PosClient | None = None
+
+    @property
+    def client(self) -> PosClient:
+        if self._client is None:
+            c = self.config
+            self._client = PosClient(
+                self.http,
+                username=c.secret("username"),
+                password=c.secret("password"),
+                client_id=c.secret("client_id"),
+                client_secret=c.secret("client_secret"),
+                base_url=c.base_url,
+                limiter=self.limiter,
+                **_client_options(c.options),
+            )
+        return self._client
+
+    async def fetch(self, cursor: str | None) -> Batch:
+        acks = _acks(cursor)
+        for appeal, version in acks:
+            params = {"version": version} if version is not None else {}
+            await self.client.acknowledge(f"{EDMS}/{appeal}/mark-accepted", **params)
+        size = int(self.config.options.get("page_size", 50))
+        page = await self.client.get(EDMS, page=0, size=size)
+        if not isinstance(page, dict) or not isinstance(page.get("content"), list):
+            raise Fatal("the ПОС inbox is not a page", platform=PLATFORM)
+        appeals: dict[int, dict[str, Any]] = {}
+        for appeal in page["content"]:
+            appeals[int(appeal["id"])] = appeal  # a re-delivered appeal counts once
+        messages: list[Message] = []
+        changes: dict[tuple[str, str, datetime], StatusChange] = {}
+        for appeal in appeals.values():
+            messages.append(appeal_message(appeal, self.config.name))
+            for c in status_changes(appeal):
+                changes[(c.external_id, c.status, c.at)] = c
+        listed = [[i, a.get("version")] for i, a in appeals.items()]
+        # None keeps the stored cursor: only when there was nothing to acknowledge and nothing new.
+        next_cursor = json.dumps({"ack": listed}) if listed or acks else None
+        return Batch(
+            messages=messages,
+            status_changes=list(changes.values()),
+            next_cursor=next_cursor,
+            has_more=not page.get("last", True),
+        )
+
+    def _executor_info(self) -> dict[str, Any] | None:
+        info = self.config.options.get("executor_info")
+        return dict(info) if isinstance(info, dict) else None
+
+    def _delivery(self, reply: Reply, appeal: int, answer: dict[str, Any], already: bool) -> Delivery:
+        posted = answer.get("createdAt")
+        return Delivery(
+            reply_id=reply.id,
+            external_id=f"{appeal}:{answer['id']}",
+            url=f"{WEB}/{appeal}",
+            posted_at=parse_time(posted) if posted else datetime.now(UTC),
+            already_posted=already,
+        )
+
+    async def send(self, reply: Reply) -> Delivery:
+        appeal = appeal_id(reply)
+        data = await self.client.post(f"{EDMS}/{appeal}", answer_body(reply, self._executor_info()))
+        answer = find_answer(data if isinstance(data, dict) else {}, reply.id)
+        if answer is None:
+            raise Fatal(f"ПОС accepted the answer to {appeal} but does not list it", platform=PLATFORM)
+        return self._delivery(reply, appeal, answer, already=False)
+
+    async def find_posted(self, reply: Reply) -> Delivery | None:
+        appeal = appeal_id(reply)
+        answer = find_answer(await self.client.get(f"{EDMS}/{appeal}"), reply.id)
+        return self._delivery(reply, appeal, answer, already=True) if answer else None
+
+    async def check(self) -> list[str]:
+        try:
+            await self.client.authenticate()
+            await self.client.get(EDMS, page=0, size=1)
+        except AuthFailed as exc:
+            return [f"ПОС refuses the credentials ({exc})"]
+        return []
+
+    @classmethod
+    def parse(cls, payload: Any, source: str = "sample") -> list[Message]:
+        """Inbox pages, appeals, lists of appeals, token responses; OAuth and Spring errors raise."""
+        if isinstance(payload, list):
+            return [m for item in payload for m in cls.parse(item, source)]
+        if not isinstance(payload, dict):
+            raise Fatal("a ПОС payload is a JSON object or array", platform=PLATFORM)
+        if "content" in payload and isinstance(payload["content"], list):
+            return cls.parse(payload["content"], source)
+        if "description" in payload and "id" in payload:
+            return [appeal_message(payload, source)]
+        if "access_token" in payload:
+            return []
+        if "error" in payload:
+            status = payload.get("status")
+            raise_for_error(payload, int(status) if isinstance(status, int) else 401)
+        raise Fatal("not a ПОС appeal, page or response", platform=PLATFORM)
