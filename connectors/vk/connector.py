@@ -1,178 +1,481 @@
-"""VK: Bots Long Poll with `ts` committed after the batch (failed 1/2/3 handled), or the Callback
-API; optional REST reconciliation with a service or user token; replies that VK dedupes
-(`random_id`, `guid`), so a retry after a crash never posts twice."""
+"""VK: a community token receives wall comments, citizens' wall posts, board posts and private
+messages as events — Bots Long Poll (default) or the Callback API (`options.mode = "callback"`).
+An optional service or user token re-reads over REST what the stream lost (reconcile.py) and
+backfills at the start. Replies go where the citizen wrote, deduplicated by VK itself
+(`guid` for comments, `random_id` for messages), so a retry after a crash never posts twice.
+
+The cursor is JSON: `{"ts": <long poll ts>, "at": <unix time of the last good poll>,
+"reconcile": <ReconcileState or null>}`. The long poll server and key live only in memory (a
+restart asks for them again): the key is a credential and does not belong in the database.
+"""
 
 from __future__ import annotations
 
 import collections
 import hmac
 import json
+import logging
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import httpx
+from pydantic import BaseModel
 
 from connectors.base import Connector, WebhookResult
 from connectors.errors import AuthFailed, ConnectorError, Fatal
-from connectors.vk import mapping
-from connectors.vk.client import VkClient, raise_for_error, random_id
+from connectors.vk import mapping, reconcile
+from connectors.vk.client import VkClient, classify, guid, random_id
+from connectors.vk.reconcile import ReconcileState
 from otklik.models import Batch, Delivery, Message, Platform, Reply
 
-RECONCILE_POSTS = 20  # after a gap in the event stream, re-read this many recent posts' comments
+log = logging.getLogger("otklik.connectors.vk")
+
+GAP_MARGIN = 600  # seconds before the last good poll that a reconciliation re-reads
+SEEN_EVENTS = 20_000  # Callback event ids remembered (VK retries within minutes)
+LONG_POLL_EVENTS = (
+    "message_new",
+    "message_edit",
+    "wall_post_new",
+    "wall_reply_new",
+    "wall_reply_edit",
+    "wall_reply_delete",
+    "wall_reply_restore",
+    "board_post_new",
+    "board_post_edit",
+    "board_post_delete",
+    "board_post_restore",
+)
+
+
+class Cursor(BaseModel):
+    ts: str | None = None
+    at: int | None = None
+    reconcile: ReconcileState | None = None
+
+    @classmethod
+    def load(cls, raw: str | None) -> Cursor:
+        if not raw:
+            return cls()
+        try:
+            return cls.model_validate_json(raw)
+        except ValueError:
+            if raw.isdigit():  # a bare ts (written by hand or an older version)
+                return cls(ts=raw)
+            raise Fatal(
+                "the stored VK cursor is not understood; reset it to start from now", platform="vk"
+            ) from None
+
+    def dump(self) -> str:
+        return self.model_dump_json(exclude_none=True)
 
 
 class VkConnector(Connector):
     platform: ClassVar[Platform] = Platform.VK
-    send_is_idempotent = True  # random_id for messages, guid for comments
+    send_is_idempotent = True  # VK dedupes: random_id (messages.send), guid (createComment)
+    can_read_back = True  # and our posts can be found again (VK keeps a guid/random_id ~1 hour)
 
     def __init__(self, config, **kw) -> None:
         super().__init__(config, **kw)
-        self._client: VkClient | None = None
-        self._rest: VkClient | None = None
+        opts = config.options
+        self.mode = str(opts.get("mode", "longpoll"))
+        self.wait = int(opts.get("wait", opts.get("poll_wait", 25)))
+        self.backfill_days = float(opts.get("backfill_days", 0))
+        self.post_days = float(opts.get("reconcile_post_days", 7))
+        self.max_gap_days = float(opts.get("reconcile_max_days", 7))
+        self._group_id: int | None = int(opts["group_id"]) if opts.get("group_id") else None
+        self._clients: dict[str, VkClient] = {}
+        self._server: dict[str, str] | None = None  # long poll server and key
         self._seen_events: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._confirmation: str | None = opts.get("confirmation_code")
+        self.page = max(1, min(100, int(opts.get("page_size", 100))))
+        self.clock = time.time  # replaceable: recordings and replays run on the emulator's clock
+
+    # -- tokens ----------------------------------------------------------------------------------
+    def _client(self, secret: str, kind: str, rps: Any = None) -> VkClient:
+        if secret not in self._clients:
+            self._clients[secret] = VkClient(
+                self.http,
+                self.config.secret(secret),
+                kind=kind,
+                base_url=self.config.base_url,
+                limiter=self.limiter,
+                rps=rps,
+                attempts=int(self.config.options.get("read_attempts", 3)),
+                backoff=float(self.config.options.get("read_backoff", 0.3)),
+            )
+        return self._clients[secret]
 
     @property
-    def group_id(self) -> int:
-        return int(self.config.options["group_id"])
-
-    @property
-    def client(self) -> VkClient:
-        if self._client is None:
-            self._client = VkClient(self.http, self.config.secret("token"), token_type="community",
-                                    base_url=self.config.base_url, limiter=self.limiter,
-                                    rps=self.config.options.get("rps"))
-        return self._client
+    def community(self) -> VkClient:
+        return self._client("token", "community", self.config.options.get("rps"))
 
     @property
     def rest(self) -> VkClient | None:
-        """A service or user token for wall.get / getComments backfill, when configured."""
-        if self._rest is None:
-            for key, kind in (("service_token", "service"), ("user_token", "user")):
-                if self.config.secrets.get(key):
-                    self._rest = VkClient(self.http, self.config.secret(key), token_type=kind,
-                                          base_url=self.config.base_url, limiter=self.limiter)
-                    break
-        return self._rest
+        """The service or user token for wall/board reading, when one is configured."""
+        for secret, kind in (("service_token", "service"), ("user_token", "user")):
+            if self.config.secrets.get(secret) and self.config.secrets[secret].get_secret_value():
+                return self._client(secret, kind, self.config.options.get("rest_rps"))
+        return None
+
+    @property
+    def user(self) -> VkClient | None:
+        if self.config.secrets.get("user_token") and self.config.secrets["user_token"].get_secret_value():
+            return self._client("user_token", "user", self.config.options.get("rest_rps"))
+        return None
+
+    async def group_id(self) -> int:
+        if self._group_id is None:  # a community token's groups.getById is its own community
+            groups = await self.community.read("groups.getById")
+            items = groups.get("groups", []) if isinstance(groups, dict) else groups
+            self._group_id = int(items[0]["id"])
+        return self._group_id
 
     # -- receiving -------------------------------------------------------------------------------
-    async def _server(self) -> dict:
-        return await self.client.read("groups.getLongPollServer", group_id=self.group_id)
+    async def _long_poll_server(self, gid: int) -> dict[str, str]:
+        if self._server is None:
+            got = await self.community.read("groups.getLongPollServer", group_id=gid)
+            self._server = {"server": got["server"], "key": got["key"], "ts": str(got["ts"])}
+        return self._server
+
+    def _start_reconcile(self, since: float) -> ReconcileState:
+        since = max(since, self.clock() - self.max_gap_days * 86400)
+        return reconcile.start(
+            int(since), int(since - self.post_days * 86400), has_rest=self.rest is not None, page=self.page
+        )
 
     async def fetch(self, cursor: str | None) -> Batch:
-        state = json.loads(cursor) if cursor else await self._server()
-        wait = int(self.config.options.get("poll_wait", 25))
-        body = await self.client.long_poll(state["server"], state["key"], str(state["ts"]), wait)
+        cur = Cursor.load(cursor)
+        gid = await self.group_id()
+        if cur.reconcile is not None:
+            found = await reconcile.step(
+                cur.reconcile, rest=self.rest, community=self.community, group_id=gid, source=self.config.name
+            )
+            if cur.reconcile.done:
+                log.info(
+                    "reconciliation finished",
+                    extra={"source": self.config.name, "requests": cur.reconcile.requests},
+                )
+                cur.reconcile = None
+            return Batch(messages=found, next_cursor=cur.dump(), has_more=True)
+        now = int(self.clock())
+        if self.mode == "callback":
+            if cur.at is None:  # the first start: take the position, backfill if asked
+                cur.at = now
+                if self.backfill_days > 0:
+                    cur.reconcile = self._start_reconcile(now - self.backfill_days * 86400)
+                return Batch(next_cursor=cur.dump(), has_more=cur.reconcile is not None)
+            return Batch()  # events arrive at handle_webhook
+        server = await self._long_poll_server(gid)
+        if cur.ts is None:  # the first start: from now on (plus an optional backfill)
+            cur.ts, cur.at = server["ts"], now
+            if self.backfill_days > 0:
+                cur.reconcile = self._start_reconcile(now - self.backfill_days * 86400)
+            return Batch(next_cursor=cur.dump(), has_more=True)
+        body = await self.community.long_poll(server["server"], server["key"], cur.ts, self.wait)
         failed = body.get("failed")
-        if failed == 1:  # history lost: take the new ts and re-read what we may have missed
-            state["ts"] = body["ts"]
-            return Batch(messages=await self.reconcile(), next_cursor=json.dumps(state), has_more=True)
-        if failed == 2:  # the key expired: a new key, the same ts
-            fresh = await self._server()
-            state.update(server=fresh["server"], key=fresh["key"])
-            return Batch(next_cursor=json.dumps(state), has_more=True)
-        if failed == 3:  # information lost: new key and ts, and re-read
-            fresh = await self._server()
-            return Batch(messages=await self.reconcile(), next_cursor=json.dumps(fresh), has_more=True)
-        if "error" in body:
-            raise_for_error(body)
-        messages: list[Message] = []
-        for update in body.get("updates", []):
-            messages += mapping.event(update, self.config.name, self.group_id)
-        state["ts"] = body.get("ts", state["ts"])
-        # The new ts is committed with these messages; asking with it confirms them.
-        return Batch(messages=messages, next_cursor=json.dumps(state))
+        if failed is not None:
+            return await self._after_failure(int(failed), body, cur, gid)
+        updates = body.get("updates") or []
+        messages = [m for u in updates for m in mapping.map_event(u, self.config.name, gid)]
+        # The new ts is committed together with these messages: asking with it is what moves on.
+        cur.ts, cur.at = str(body.get("ts", cur.ts)), int(self.clock())
+        return Batch(messages=messages, next_cursor=cur.dump(), has_more=bool(updates))
 
-    async def reconcile(self) -> list[Message]:
-        """REST backfill after a gap: citizens' posts and the comments of recent posts."""
-        rest = self.rest
-        if rest is None:
-            return []  # without a service/user token a gap cannot be filled; /healthz shows polling is fine
-        owner = -self.group_id
-        out: list[Message] = []
-        posts = await rest.read("wall.get", owner_id=owner, count=RECONCILE_POSTS, filter="all")
-        for post in (posts or {}).get("items", []):
-            if (m := mapping.wall_post(post, self.config.name, self.group_id)) is not None:
-                out.append(m)
-            if (post.get("comments") or {}).get("count"):
-                comments = await rest.read("wall.getComments", owner_id=owner, post_id=post["id"], count=100,
-                                           thread_items_count=10)
-                out += mapping.response(comments, self.config.name, self.group_id)
-        return out
+    async def _after_failure(self, failed: int, body: dict, cur: Cursor, gid: int) -> Batch:
+        if failed == 2:  # the key expired: a new key, the same ts, nothing lost
+            self._server = None
+            await self._long_poll_server(gid)
+            return Batch(has_more=True)
+        if failed == 1:  # the ts is outside the kept history: events were lost
+            cur.ts = str(body["ts"])
+        elif failed == 3:  # information lost: a new key and ts
+            self._server = None
+            cur.ts = (await self._long_poll_server(gid))["ts"]
+        else:
+            raise Fatal(f"VK long poll failed={failed} (unsupported version?)", platform="vk", code=failed)
+        since = (cur.at or self.clock()) - GAP_MARGIN
+        cur.reconcile = self._start_reconcile(since)
+        log.warning(
+            "VK long poll lost events; reconciling over REST",
+            extra={"source": self.config.name, "failed": failed, "rest": self.rest is not None},
+        )
+        return Batch(next_cursor=cur.dump(), has_more=True)
 
     async def handle_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
-        """Callback API: the confirmation code, the secret, and event_id deduplication."""
+        """Callback API. VK sends `confirmation` once (answer: the code), then every event with
+        `secret` and `event_id`, repeating (X-Retry-Counter) until it reads "ok"."""
         try:
             update = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise Fatal("callback body is not JSON", platform="vk") from None
-        if update.get("type") == "confirmation":
-            return WebhookResult(body=self.config.secret("confirmation"))
-        secret = self.config.secrets.get("callback_secret")
-        if secret and not hmac.compare_digest(str(update.get("secret", "")).encode(),
-                                              secret.get_secret_value().encode()):
-            raise AuthFailed("callback secret mismatch", platform="vk", code=403)
-        event_id = str(update.get("event_id", ""))
-        if event_id and event_id in self._seen_events:
-            return WebhookResult()  # a retry of an event we already took: "ok", nothing new
-        if event_id:
+            raise Fatal("VK callback body is not JSON", platform="vk") from None
+        if not isinstance(update, dict) or "type" not in update:
+            raise Fatal("VK callback body is not an event", platform="vk")
+        gid = await self.group_id()
+        if int(update.get("group_id") or 0) != gid:
+            raise AuthFailed("VK callback for another community", platform="vk", code=403)
+        if update["type"] == "confirmation":
+            return WebhookResult(body=await self._confirmation_code(gid))
+        expected = self.config.secret("callback_secret")
+        if not hmac.compare_digest(str(update.get("secret", "")).encode(), expected.encode()):
+            raise AuthFailed("VK callback secret mismatch", platform="vk", code=403)
+        messages = mapping.map_event(update, self.config.name, gid)
+        event_id = str(update.get("event_id") or "")
+        if event_id in self._seen_events:
+            # A repeat: answer "ok" so VK stops. Its messages go to the store again on purpose — we
+            # cannot know the first copy was stored (our "ok" may never have been sent because
+            # storing failed), and the (source, external_id) key makes a second copy free.
+            log.info(
+                "VK callback repeat",
+                extra={"source": self.config.name, "retry": headers.get("X-Retry-Counter")},
+            )
+        elif event_id:
             self._seen_events[event_id] = None
-            while len(self._seen_events) > 10_000:
+            while len(self._seen_events) > SEEN_EVENTS:
                 self._seen_events.popitem(last=False)
-        return WebhookResult(messages=mapping.event(update, self.config.name, self.group_id))
+        return WebhookResult(messages=messages)
+
+    def is_repeat(self, event_id: str) -> bool:
+        return event_id in self._seen_events
+
+    async def _confirmation_code(self, gid: int) -> str:
+        if self._confirmation is None:
+            stored = self.config.secrets.get("confirmation_code")
+            if stored is not None and stored.get_secret_value():
+                self._confirmation = stored.get_secret_value()
+            else:
+                got = await self.community.read("groups.getCallbackConfirmationCode", group_id=gid)
+                self._confirmation = str(got["code"])
+        return self._confirmation
 
     # -- replying ----------------------------------------------------------------------------------
     async def send(self, reply: Reply) -> Delivery:
+        gid = await self.group_id()
         ids = reply.thread.ids
         kind = reply.thread.kind
-        if kind in ("wall_comment", "wall_post"):
-            resp = await self.client.call(
-                "wall.createComment", owner_id=ids["owner_id"], post_id=ids["post_id"], message=reply.text,
-                reply_to_comment=ids.get("comment_id"), from_group=self.group_id, guid=reply.id)
-            cid = resp["comment_id"]
-            return Delivery(reply_id=reply.id, external_id=f"comment:{ids['owner_id']}_{cid}", posted_at=datetime.now(UTC),
-                            url=f"https://vk.com/wall{ids['owner_id']}_{ids['post_id']}?reply={cid}")
+        now = datetime.now(UTC)
+        if kind in ("wall", "wall_comment", "wall_post"):
+            owner, post = int(ids["owner_id"]), int(ids["post_id"])
+            got = await self.community.call(
+                "wall.createComment",
+                owner_id=owner,
+                post_id=post,
+                message=reply.text,
+                reply_to_comment=ids.get("comment_id"),
+                from_group=gid,
+                guid=guid(reply.id),
+            )
+            cid = int(got["comment_id"])
+            return Delivery(
+                reply_id=reply.id,
+                external_id=mapping.wall_comment_id(owner, post, cid),
+                posted_at=now,
+                url=f"https://vk.com/wall{owner}_{post}?reply={cid}",
+            )
         if kind == "board":
-            cid = await self.client.call("board.createComment", group_id=ids["group_id"], topic_id=ids["topic_id"],
-                                         message=reply.text, from_group=1, guid=reply.id)
-            return Delivery(reply_id=reply.id, external_id=f"board:{ids['topic_id']}_{cid}", posted_at=datetime.now(UTC),
-                            url=f"https://vk.com/topic-{ids['group_id']}_{ids['topic_id']}?post={cid}")
+            user = self.user
+            if user is None:  # VK: board.createComment takes user tokens only
+                raise AuthFailed(
+                    "board replies need a user_token of a community admin (community tokens "
+                    "cannot call board.createComment)",
+                    platform="vk",
+                    code=27,
+                    alert=True,
+                )
+            group, topic = abs(int(ids.get("group_id", gid))), int(ids["topic_id"])
+            text = await self._board_mention(ids) + reply.text
+            cid = int(
+                await user.call(
+                    "board.createComment",
+                    group_id=group,
+                    topic_id=topic,
+                    message=text,
+                    from_group=1,
+                    guid=guid(reply.id),
+                )
+            )
+            return Delivery(
+                reply_id=reply.id,
+                external_id=mapping.board_comment_id(-group, topic, cid),
+                posted_at=now,
+                url=f"https://vk.com/topic-{group}_{topic}?post={cid}",
+            )
         if kind == "message":
-            mid = await self.client.call("messages.send", peer_id=ids["peer_id"], random_id=random_id(reply.id),
-                                         message=reply.text)
-            return Delivery(reply_id=reply.id, external_id=f"msgid:{mid}", posted_at=datetime.now(UTC))
+            peer = int(ids["peer_id"])
+            params: dict[str, Any] = {
+                "peer_id": peer,
+                "random_id": random_id(reply.id),
+                "message": reply.text,
+            }
+            if ids.get("conversation_message_id"):  # works in chats too, where message ids are 0
+                params["forward"] = {
+                    "peer_id": peer,
+                    "conversation_message_ids": [int(ids["conversation_message_id"])],
+                    "is_reply": True,
+                }
+            mid = int(await self.community.call("messages.send", **params))
+            return Delivery(reply_id=reply.id, external_id=mapping.sent_message_id(peer, mid), posted_at=now)
         raise Fatal(f"cannot reply to a VK thread of kind {kind!r}", platform="vk")
 
-    async def check(self) -> list[str]:
-        problems = []
+    async def _board_mention(self, ids: Mapping[str, Any]) -> str:
+        """Boards have no reply threading; VK's own "reply" puts `[post<id>|<first name>], ` before
+        the text, which shows as the name linked to the citizen's post. Without the name (the
+        lookup failed) the answer goes to the topic as it is."""
+        if not ids.get("comment_id") or not ids.get("from_id") or int(ids["from_id"]) <= 0:
+            return ""
         try:
-            await self._server()
+            users = await self.community.read("users.get", user_ids=int(ids["from_id"]))
+        except ConnectorError:
+            return ""
+        name = (users[0].get("first_name") or "").replace("]", "").replace("|", "") if users else ""
+        return f"[post{int(ids['comment_id'])}|{name}], " if name else ""
+
+    async def find_posted(self, reply: Reply) -> Delivery | None:
+        """Before a resumed send: is our reply already there? (VK's own dedup forgets after ~1 hour.)"""
+        gid = await self.group_id()
+        ids, kind = reply.thread.ids, reply.thread.kind
+        now = datetime.now(UTC)
+        if kind == "message":
+            peer = int(ids["peer_id"])
+            got = await self.community.read("messages.getHistory", peer_id=peer, group_id=gid, count=50)
+            rid = random_id(reply.id)
+            for m in got.get("items", []):
+                if int(m.get("out", 0)) == 1 and int(m.get("random_id", 0)) == rid:
+                    return Delivery(
+                        reply_id=reply.id,
+                        external_id=mapping.sent_message_id(peer, int(m["id"])),
+                        posted_at=now,
+                        already_posted=True,
+                    )
+            return None
+        rest = self.rest
+        if rest is None:
+            return None  # nothing to read wall/board with; the guid still guards the first hour
+        if kind == "board":
+            group, topic = abs(int(ids.get("group_id", gid))), int(ids["topic_id"])
+            got = await rest.read("board.getComments", group_id=group, topic_id=topic, count=100, sort="desc")
+            for c in got.get("items", []):
+                if (
+                    int(c.get("from_id", 0)) == -group
+                    and mapping.BOARD_MENTION.sub("", c.get("text", "")) == reply.text
+                ):
+                    return Delivery(
+                        reply_id=reply.id,
+                        external_id=mapping.board_comment_id(-group, topic, int(c["id"])),
+                        posted_at=now,
+                        already_posted=True,
+                    )
+            return None
+        owner, post = int(ids["owner_id"]), int(ids["post_id"])
+        candidates: list[dict] = []
+        got = await rest.read(
+            "wall.getComments", owner_id=owner, post_id=post, count=100, sort="desc", thread_items_count=10
+        )
+        for c in got.get("items", []):
+            candidates += [c, *((c.get("thread") or {}).get("items") or [])]
+        if ids.get("comment_id"):
+            try:
+                thread = await rest.read(
+                    "wall.getComments",
+                    owner_id=owner,
+                    post_id=post,
+                    comment_id=int(ids["comment_id"]),
+                    count=100,
+                    sort="desc",
+                )
+                candidates += thread.get("items", [])
+            except Fatal:
+                pass  # the citizen's comment is itself in a thread (or gone): the top level was read
+        for c in candidates:
+            if int(c.get("from_id", 0)) == -gid and c.get("text") == reply.text:
+                return Delivery(
+                    reply_id=reply.id,
+                    external_id=mapping.wall_comment_id(owner, post, int(c["id"])),
+                    posted_at=now,
+                    url=f"https://vk.com/wall{owner}_{post}?reply={c['id']}",
+                    already_posted=True,
+                )
+        return None
+
+    # -- health -----------------------------------------------------------------------------------
+    async def check(self) -> list[str]:
+        problems: list[str] = []
+        try:
+            got = await self.community.read("groups.getById")
         except ConnectorError as exc:
-            problems.append(f"community token: {exc}")
-        if self.rest is None:
-            problems.append("no service_token or user_token: gaps in the event stream cannot be reconciled")
+            return [f"community token: {exc}"]
+        items = got.get("groups", []) if isinstance(got, dict) else got
+        own = int(items[0]["id"]) if items else None
+        if self._group_id is None:
+            problems.append(f"options.group_id is not set (the token's community is {own})")
+        elif own != self._group_id:
+            problems.append(
+                f"the community token belongs to community {own}, not options.group_id {self._group_id}"
+            )
+        gid = own or self._group_id or 0
+        if self.mode == "callback":
+            if not self.config.secrets.get("callback_secret"):
+                problems.append("Callback API mode needs the secret 'callback_secret' (set the same in VK)")
         else:
             try:
-                await self.rest.read("wall.get", owner_id=-self.group_id, count=1)
+                settings = await self.community.read("groups.getLongPollSettings", group_id=gid)
+                problems += _long_poll_problems(settings)
             except ConnectorError as exc:
-                problems.append(f"REST token: {exc}")
+                problems.append(f"cannot read the Long Poll settings: {exc}")
+        rest = self.rest
+        if rest is None:
+            problems.append(
+                "no service_token or user_token: wall and board events lost in a long poll gap "
+                "cannot be re-read, and no backfill is possible"
+            )
+        else:
+            try:
+                await rest.read("wall.get", owner_id=-gid, count=1)
+            except ConnectorError as exc:
+                problems.append(f"REST token ({rest.kind}): {exc}")
+        if self.user is None:
+            problems.append(
+                "no user_token: replies to board topics cannot be posted (VK allows them to users only)"
+            )
         return problems
 
+    # -- normalize ---------------------------------------------------------------------------------
     @classmethod
     def parse(cls, payload: Any, source: str = "sample") -> list[Message]:
-        if isinstance(payload, dict) and "error" in payload:
-            raise_for_error(payload)
-        if isinstance(payload, dict) and "failed" in payload:
-            return []  # a long poll 'failed' answer carries no messages
-        if isinstance(payload, dict) and "updates" in payload:
-            return [m for u in payload["updates"] for m in mapping.event(u, source)]
-        if isinstance(payload, dict) and "response" in payload:
-            return mapping.response(payload["response"], source)
-        if isinstance(payload, dict) and "type" in payload:
-            return mapping.event(payload, source)
-        if isinstance(payload, dict | list):
-            return mapping.response(payload, source)
-        raise Fatal("not a VK payload", platform="vk")
+        """Long poll answers and updates, Callback bodies, method responses, bare objects; an error
+        envelope raises its classified error."""
+        if isinstance(payload, list):
+            return [m for item in payload for m in cls.parse(item, source)]
+        if not isinstance(payload, dict):
+            raise Fatal("a VK payload is a JSON object or array", platform="vk")
+        if isinstance(payload.get("error"), dict):
+            raise classify(payload["error"])
+        if "failed" in payload:
+            return []  # a long poll notice (1: history lost, 2: key expired, 3: information lost)
+        if isinstance(payload.get("updates"), list):
+            return [
+                m for u in payload["updates"] if isinstance(u, dict) for m in mapping.map_event(u, source)
+            ]
+        if "type" in payload and ("object" in payload or payload.get("type") == "confirmation"):
+            return mapping.map_event(payload, source)
+        if "response" in payload:
+            return mapping.map_response(payload["response"], source)
+        if isinstance(payload.get("items"), list):
+            return mapping.map_response(payload, source)
+        if not mapping.recognised(payload):
+            raise Fatal("not a VK update, object or method response", platform="vk")
+        m = mapping.map_item(payload, source)
+        return [m] if m else []
 
 
-__all__ = ["VkConnector", "httpx"]
+def _long_poll_problems(settings: dict) -> list[str]:
+    problems = []
+    if not settings.get("is_enabled"):
+        problems.append("Bots Long Poll API is disabled in the community settings")
+    if str(settings.get("api_version")) != "5.199":
+        problems.append(f"the Long Poll API version is {settings.get('api_version')}; set 5.199")
+    events = settings.get("events") or {}
+    off = [e for e in LONG_POLL_EVENTS if not events.get(e)]
+    if off:
+        problems.append("Long Poll event types not enabled: " + ", ".join(off))
+    return problems

@@ -14,6 +14,8 @@ community (news and ads in search results), and VK's own service account (id 100
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,14 +25,28 @@ VK_SERVICE_ACCOUNTS = frozenset({100})  # «Администрация ВКон�
 MEDIA_URL_KEYS = ("url", "player", "link")
 
 EVENT_KINDS: dict[str, EventKind] = {
-    "message_new": EventKind.NEW, "message_edit": EventKind.EDIT,
+    "message_new": EventKind.NEW,
+    "message_edit": EventKind.EDIT,
     "wall_post_new": EventKind.NEW,
-    "wall_reply_new": EventKind.NEW, "wall_reply_edit": EventKind.EDIT,
+    "wall_reply_new": EventKind.NEW,
+    "wall_reply_edit": EventKind.EDIT,
     # A restored comment comes back with its text: the store treats it as an edit of what it had.
-    "wall_reply_restore": EventKind.EDIT, "wall_reply_delete": EventKind.DELETE,
-    "board_post_new": EventKind.NEW, "board_post_edit": EventKind.EDIT,
-    "board_post_restore": EventKind.EDIT, "board_post_delete": EventKind.DELETE,
+    "wall_reply_restore": EventKind.EDIT,
+    "wall_reply_delete": EventKind.DELETE,
+    "board_post_new": EventKind.NEW,
+    "board_post_edit": EventKind.EDIT,
+    "board_post_restore": EventKind.EDIT,
+    "board_post_delete": EventKind.DELETE,
 }
+
+
+BR = re.compile(r"<br\s*/?>", re.I)
+BOARD_MENTION = re.compile(r"^\[post(\d+)\|[^\]]*\],?\s*")  # "[post3|Иван], " opens a reply in a board
+
+
+def clean_text(text: str | None) -> str:
+    """VK escapes texts for HTML (`&quot;`, `&#10071;`, and `<br>` in old versions): give the plain text."""
+    return html.unescape(BR.sub("\n", text)) if text else ""
 
 
 def _ts(value: Any) -> datetime:
@@ -55,6 +71,11 @@ def board_comment_id(owner_id: int, topic_id: int, comment_id: int) -> str:
 
 def message_id(peer_id: int, conversation_message_id: int) -> str:
     return f"msg{peer_id}_{conversation_message_id}"
+
+
+def sent_message_id(peer_id: int, message_id: int) -> str:
+    """What messages.send returns is the message id, not the per-conversation one: its own namespace."""
+    return f"msg{peer_id}_out{message_id}"
 
 
 class Profiles:
@@ -93,8 +114,11 @@ def attachments(items: list[dict] | None) -> list[Attachment]:
     for item in items or []:
         kind = item.get("type", "unknown")
         body = item.get(kind) if isinstance(item.get(kind), dict) else {}
-        url = _photo_url(body) if kind == "photo" else next(
-            (body[k] for k in MEDIA_URL_KEYS if isinstance(body.get(k), str)), None)
+        url = (
+            _photo_url(body)
+            if kind == "photo"
+            else next((body[k] for k in MEDIA_URL_KEYS if isinstance(body.get(k), str)), None)
+        )
         ident = f"{kind}{body['owner_id']}_{body['id']}" if "owner_id" in body and "id" in body else None
         out.append(Attachment(type=kind, url=url, id=ident))
     return out
@@ -104,30 +128,51 @@ def _is_own(from_id: int, group_id: int | None) -> bool:
     return group_id is not None and from_id == -abs(group_id)
 
 
-def map_wall_post(post: dict, source: str, *, group_id: int | None = None, event: EventKind = EventKind.NEW,
-                  profiles: Profiles = NO_PROFILES) -> Message | None:
+def map_wall_post(
+    post: dict,
+    source: str,
+    *,
+    group_id: int | None = None,
+    event: EventKind = EventKind.NEW,
+    profiles: Profiles = NO_PROFILES,
+) -> Message | None:
     from_id = int(post.get("from_id", post.get("owner_id", 0)))
     if from_id <= 0 or from_id in VK_SERVICE_ACCOUNTS:
         return None  # our own posts, other communities' news and ads: not a person writing to us
     if post.get("post_type") not in (None, "post", "suggest", "reply"):
         return None  # copies (reposts) and postponed posts
-    text, atts = post.get("text") or "", attachments(post.get("attachments"))
+    text, atts = clean_text(post.get("text")), attachments(post.get("attachments"))
     if not text and not atts:
         return None
     owner_id, post_id = int(post["owner_id"]), int(post["id"])
     comments = (post.get("comments") or {}).get("count", 0)
     likes = (post.get("likes") or {}).get("count", 0)
     return Message(
-        source=source, platform=Platform.VK, external_id=wall_post_id(owner_id, post_id),
+        source=source,
+        platform=Platform.VK,
+        external_id=wall_post_id(owner_id, post_id),
         thread=Thread(kind="wall", ids={"owner_id": owner_id, "post_id": post_id}),
-        author=profiles.author(from_id), text=text, created_at=_ts(post.get("date")),
-        url=f"https://vk.com/wall{owner_id}_{post_id}", attachments=atts, event=event,
-        engagement=int(comments) + int(likes), raw=post)
+        author=profiles.author(from_id),
+        text=text,
+        created_at=_ts(post.get("date")),
+        url=f"https://vk.com/wall{owner_id}_{post_id}",
+        attachments=atts,
+        event=event,
+        engagement=int(comments) + int(likes),
+        raw=post,
+    )
 
 
-def map_wall_comment(comment: dict, source: str, *, group_id: int | None = None,
-                     owner_id: int | None = None, post_id: int | None = None,
-                     event: EventKind = EventKind.NEW, profiles: Profiles = NO_PROFILES) -> Message | None:
+def map_wall_comment(
+    comment: dict,
+    source: str,
+    *,
+    group_id: int | None = None,
+    owner_id: int | None = None,
+    post_id: int | None = None,
+    event: EventKind = EventKind.NEW,
+    profiles: Profiles = NO_PROFILES,
+) -> Message | None:
     """A comment object from an event or from wall.getComments; `owner_id`/`post_id` fill in what
     the object lacks (deleted items and old responses carry neither)."""
     owner = comment.get("owner_id", comment.get("post_owner_id", owner_id))
@@ -139,11 +184,13 @@ def map_wall_comment(comment: dict, source: str, *, group_id: int | None = None,
     if comment.get("deleted"):
         if owner is None or post is None:
             return None  # nothing we could have stored under a known id
-        return _deletion(source, external, "wall", {"owner_id": owner, "post_id": post, "comment_id": cid}, comment)
+        return _deletion(
+            source, external, "wall", {"owner_id": owner, "post_id": post, "comment_id": cid}, comment
+        )
     from_id = int(comment.get("from_id", 0))
     if from_id == 0 or _is_own(from_id, group_id) or from_id in VK_SERVICE_ACCOUNTS:
         return None
-    text, atts = comment.get("text") or "", attachments(comment.get("attachments"))
+    text, atts = clean_text(comment.get("text")), attachments(comment.get("attachments"))
     if not text and not atts:
         return None  # a sticker-only or emptied comment
     ids: dict[str, str | int] = {"comment_id": cid}
@@ -158,14 +205,32 @@ def map_wall_comment(comment: dict, source: str, *, group_id: int | None = None,
     thread_count = (comment.get("thread") or {}).get("count", 0)
     likes = (comment.get("likes") or {}).get("count", 0)
     return Message(
-        source=source, platform=Platform.VK, external_id=external, thread=Thread(kind="wall", ids=ids),
-        author=profiles.author(from_id), text=text, created_at=_ts(comment.get("date")), url=url,
-        attachments=atts, reply_to=reply_to, event=event, engagement=int(thread_count) + int(likes), raw=comment)
+        source=source,
+        platform=Platform.VK,
+        external_id=external,
+        thread=Thread(kind="wall", ids=ids),
+        author=profiles.author(from_id),
+        text=text,
+        created_at=_ts(comment.get("date")),
+        url=url,
+        attachments=atts,
+        reply_to=reply_to,
+        event=event,
+        engagement=int(thread_count) + int(likes),
+        raw=comment,
+    )
 
 
-def map_board_comment(comment: dict, source: str, *, group_id: int | None = None,
-                      topic_owner_id: int | None = None, topic_id: int | None = None,
-                      event: EventKind = EventKind.NEW, profiles: Profiles = NO_PROFILES) -> Message | None:
+def map_board_comment(
+    comment: dict,
+    source: str,
+    *,
+    group_id: int | None = None,
+    topic_owner_id: int | None = None,
+    topic_id: int | None = None,
+    event: EventKind = EventKind.NEW,
+    profiles: Profiles = NO_PROFILES,
+) -> Message | None:
     owner = int(comment.get("topic_owner_id", topic_owner_id or 0))
     topic = int(comment.get("topic_id", topic_id or 0))
     cid = int(comment["id"])
@@ -176,24 +241,40 @@ def map_board_comment(comment: dict, source: str, *, group_id: int | None = None
     from_id = int(comment.get("from_id", 0))
     if from_id == 0 or _is_own(from_id, group_id) or from_id == owner:
         return None  # the community's own answers in its board
-    text, atts = comment.get("text") or "", attachments(comment.get("attachments"))
+    text, atts = clean_text(comment.get("text")), attachments(comment.get("attachments"))
     if not text and not atts:
         return None
+    ids["from_id"] = from_id  # a board reply names the post it answers: "[post3|Имя], …", as VK's UI does
     return Message(
-        source=source, platform=Platform.VK, external_id=external, thread=Thread(kind="board", ids=ids),
-        author=profiles.author(from_id), text=text, created_at=_ts(comment.get("date")),
-        url=f"https://vk.com/topic{owner}_{topic}?post={cid}", attachments=atts, event=event,
-        engagement=int((comment.get("likes") or {}).get("count", 0)), raw=comment)
+        source=source,
+        platform=Platform.VK,
+        external_id=external,
+        thread=Thread(kind="board", ids=ids),
+        author=profiles.author(from_id),
+        text=text,
+        created_at=_ts(comment.get("date")),
+        url=f"https://vk.com/topic{owner}_{topic}?post={cid}",
+        attachments=atts,
+        event=event,
+        engagement=int((comment.get("likes") or {}).get("count", 0)),
+        raw=comment,
+    )
 
 
-def map_private_message(msg: dict, source: str, *, group_id: int | None = None,
-                        event: EventKind = EventKind.NEW, profiles: Profiles = NO_PROFILES) -> Message | None:
+def map_private_message(
+    msg: dict,
+    source: str,
+    *,
+    group_id: int | None = None,
+    event: EventKind = EventKind.NEW,
+    profiles: Profiles = NO_PROFILES,
+) -> Message | None:
     if int(msg.get("out", 0)) == 1:
         return None  # what we (or an operator in the VK interface) sent
     from_id = int(msg.get("from_id", 0))
     if from_id <= 0 or from_id in VK_SERVICE_ACCOUNTS or _is_own(from_id, group_id):
         return None  # other bots and communities in chats; VK's service notices
-    text, atts = msg.get("text") or "", attachments(msg.get("attachments"))
+    text, atts = clean_text(msg.get("text")), attachments(msg.get("attachments"))
     if not text and not atts:
         return None  # service actions: chat joins, pins
     peer_id = int(msg.get("peer_id", from_id))
@@ -204,16 +285,32 @@ def map_private_message(msg: dict, source: str, *, group_id: int | None = None,
     url = f"https://vk.com/gim{abs(group_id)}?sel={peer_id}" if group_id else None
     edited = msg.get("update_time")
     return Message(
-        source=source, platform=Platform.VK, external_id=message_id(peer_id, cmid or int(msg.get("id", 0))),
-        thread=Thread(kind="message", ids=ids), author=profiles.author(from_id), text=text,
-        created_at=_ts(msg.get("date")), url=url, attachments=atts, event=event,
-        edited_at=_ts(edited) if edited and event == EventKind.EDIT else None, raw=msg)
+        source=source,
+        platform=Platform.VK,
+        external_id=message_id(peer_id, cmid or int(msg.get("id", 0))),
+        thread=Thread(kind="message", ids=ids),
+        author=profiles.author(from_id),
+        text=text,
+        created_at=_ts(msg.get("date")),
+        url=url,
+        attachments=atts,
+        event=event,
+        edited_at=_ts(edited) if edited and event == EventKind.EDIT else None,
+        raw=msg,
+    )
 
 
 def _deletion(source: str, external_id: str, kind: str, ids: dict, raw: dict) -> Message:
-    return Message(source=source, platform=Platform.VK, external_id=external_id, thread=Thread(kind=kind, ids=ids),
-                   author=Author(id=str(raw.get("deleter_id", raw.get("user_id", "")))),
-                   created_at=_ts(raw.get("date")), event=EventKind.DELETE, raw=raw)
+    return Message(
+        source=source,
+        platform=Platform.VK,
+        external_id=external_id,
+        thread=Thread(kind=kind, ids=ids),
+        author=Author(id=str(raw.get("deleter_id", raw.get("user_id", "")))),
+        created_at=_ts(raw.get("date")),
+        event=EventKind.DELETE,
+        raw=raw,
+    )
 
 
 def map_event(update: dict, source: str, group_id: int | None = None) -> list[Message]:
@@ -233,10 +330,111 @@ def map_event(update: dict, source: str, group_id: int | None = None) -> list[Me
         m = map_wall_post(obj, source, group_id=group_id, event=event)
     elif kind == "wall_reply_delete":
         owner, post, cid = int(obj["owner_id"]), int(obj["post_id"]), int(obj["id"])
-        m = _deletion(source, wall_comment_id(owner, post, cid), "wall",
-                      {"owner_id": owner, "post_id": post, "comment_id": cid}, obj)
+        m = _deletion(
+            source,
+            wall_comment_id(owner, post, cid),
+            "wall",
+            {"owner_id": owner, "post_id": post, "comment_id": cid},
+            obj,
+        )
     elif kind.startswith("wall_reply_"):
         m = map_wall_comment(obj, source, group_id=group_id, event=event)
     else:
         m = map_board_comment(obj, source, group_id=group_id, event=event)
     return [m] if m else []
+
+
+def _looks_like_post(item: dict) -> bool:
+    return "post_type" in item
+
+
+def _looks_like_message(item: dict) -> bool:
+    return "peer_id" in item and ("conversation_message_id" in item or "out" in item)
+
+
+def recognised(item: dict) -> bool:
+    """Whether a bare object is one of VK's (a message, a post, a comment) at all."""
+    return (
+        _looks_like_message(item)
+        or _looks_like_post(item)
+        or ("id" in item and "date" in item and ("from_id" in item or item.get("deleted")))
+    )
+
+
+def map_item(
+    item: dict,
+    source: str,
+    *,
+    group_id: int | None = None,
+    context: dict | None = None,
+    profiles: Profiles = NO_PROFILES,
+) -> Message | None:
+    """One object from a method response (or a bare event object), recognised by its fields.
+    `context` names what the response was about: {"owner_id", "post_id"} for wall.getComments,
+    {"topic_owner_id", "topic_id"} for board.getComments."""
+    context = context or {}
+    if _looks_like_message(item):
+        return map_private_message(item, source, group_id=group_id, profiles=profiles)
+    if _looks_like_post(item):
+        return map_wall_post(item, source, group_id=group_id, profiles=profiles)
+    if "topic_id" in context or "topic_id" in item:
+        return map_board_comment(
+            item,
+            source,
+            group_id=group_id,
+            topic_owner_id=context.get("topic_owner_id"),
+            topic_id=context.get("topic_id"),
+            profiles=profiles,
+        )
+    if "id" in item and ("from_id" in item or item.get("deleted")):
+        return map_wall_comment(
+            item,
+            source,
+            group_id=group_id,
+            owner_id=context.get("owner_id"),
+            post_id=context.get("post_id"),
+            profiles=profiles,
+        )
+    return None
+
+
+def map_response(
+    response: Any, source: str, *, group_id: int | None = None, context: dict | None = None
+) -> list[Message]:
+    """The `response` of wall.get, wall.getComments (threads included), board.getComments,
+    messages.getHistory / getConversations (their last messages), newsfeed.search. Anything else
+    (ids returned by createComment/send, long poll server data) carries no citizen message."""
+    if isinstance(response, list):
+        items, profiles = response, NO_PROFILES
+    elif isinstance(response, dict) and isinstance(response.get("items"), list):
+        items = response["items"]
+        profiles = Profiles(response.get("profiles"), response.get("groups"))
+    else:
+        return []
+    out: list[Message] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if isinstance(
+            item.get("last_message"), dict
+        ):  # getConversations: a conversation with its last message
+            item = item["last_message"]
+        m = map_item(item, source, group_id=group_id, context=context, profiles=profiles)
+        if m is not None:
+            out.append(m)
+        for reply in (item.get("thread") or {}).get("items") or []:  # replies shown inline in a thread
+            ctx = {
+                "owner_id": item.get("owner_id", (context or {}).get("owner_id")),
+                "post_id": item.get("post_id", (context or {}).get("post_id")),
+            }
+            r = map_wall_comment(
+                reply,
+                source,
+                group_id=group_id,
+                owner_id=ctx["owner_id"],
+                post_id=ctx["post_id"],
+                profiles=profiles,
+            )
+            if r is not None:
+                out.append(r)
+    return out

@@ -1,0 +1,330 @@
+"""Re-reading over REST what the event stream may have lost (long poll `failed` 1 or 3) or what
+happened before we started (backfill), one request per step.
+
+The state lives in the cursor, so a reconciliation survives restarts and every page is committed
+with its messages (the same rule as the event stream: store first, then move on). Stages:
+
+  others   wall.get filter=others   citizens' posts since `since`; posts with comments are queued
+  owner    wall.get filter=owner    the administration's posts: where most comments are
+  comments wall.getComments         each queued post, threads inline (10), longer threads queued
+  threads  wall.getComments comment_id=…
+  topics   board.getTopics order=1  topics updated since `since`
+  board    board.getComments sort=desc
+  conversations messages.getConversations (community token)
+  history  messages.getHistory      each conversation with a message since `since`
+
+Wall and board reading needs a service or user token (VK refuses community tokens: error 27);
+without one only private messages are reconciled. Re-reading is harmless: the store is keyed by
+(source, external_id), so what we already had counts as a duplicate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from connectors.vk import mapping
+from connectors.vk.client import VkClient
+from otklik.models import Message
+
+WALL_PAGE = 100  # wall.get, wall.getComments, board.getTopics, board.getComments: at most 100 per call
+STAGES = ("others", "owner", "comments", "threads", "topics", "board", "conversations", "history", "done")
+REST_STAGES = frozenset(STAGES[:6])
+
+
+class ReconcileState(BaseModel):
+    since: int  # unix time: re-read what is at least this new
+    posts_since: int  # posts this new are scanned for new comments (comments arrive on old posts too)
+    stage: str = "others"
+    offset: int = 0
+    posts: list[tuple[int, int]] = Field(default_factory=list)  # (owner_id, post_id) still to read
+    threads: list[tuple[int, int, int]] = Field(default_factory=list)  # (owner_id, post_id, comment_id)
+    topics: list[int] = Field(default_factory=list)
+    peers: list[int] = Field(default_factory=list)
+    page: int = WALL_PAGE  # items per request (smaller in tests and recordings)
+    requests: int = 0  # how many calls it took (reported in logs)
+
+    @property
+    def done(self) -> bool:
+        return self.stage == "done"
+
+
+def start(since: int, posts_since: int, *, has_rest: bool, page: int = WALL_PAGE) -> ReconcileState:
+    return ReconcileState(
+        since=since,
+        posts_since=posts_since,
+        stage="others" if has_rest else "conversations",
+        page=min(page, WALL_PAGE),
+    )
+
+
+def _advance(state: ReconcileState, stage: str) -> None:
+    state.stage = stage
+    state.offset = 0
+
+
+async def step(
+    state: ReconcileState, *, rest: VkClient | None, community: VkClient, group_id: int, source: str
+) -> list[Message]:
+    """Do one request of the reconciliation; returns the messages it found and moves `state` on."""
+    if state.stage in REST_STAGES and rest is None:
+        _advance(state, "conversations")
+    handler = _STEPS[state.stage]
+    if state.stage != "done":
+        state.requests += 1
+    return await handler(state, rest, community, group_id, source)
+
+
+async def _wall(
+    state: ReconcileState, rest: Any, community: VkClient, gid: int, source: str
+) -> list[Message]:
+    others = state.stage == "others"
+    resp = await rest.read(
+        "wall.get",
+        owner_id=-gid,
+        filter="others" if others else "owner",
+        count=state.page,
+        offset=state.offset,
+        extended=1,
+    )
+    items = resp.get("items") or []
+    profiles = mapping.Profiles(resp.get("profiles"), resp.get("groups"))
+    out: list[Message] = []
+    fresh_seen = False
+    for post in items:
+        date = int(post.get("date", 0))
+        if not post.get("is_pinned"):  # a pinned post is first whatever its age
+            fresh_seen = fresh_seen or date >= state.posts_since
+        if others and date >= state.since:
+            m = mapping.map_wall_post(post, source, group_id=gid, profiles=profiles)
+            if m is not None:
+                out.append(m)
+        key = (int(post["owner_id"]), int(post["id"]))
+        if (post.get("comments") or {}).get("count") and date >= state.posts_since and key not in state.posts:
+            state.posts.append(key)
+    more = len(items) == state.page and fresh_seen and state.offset + state.page < int(resp.get("count", 0))
+    if more:
+        state.offset += state.page
+    else:
+        _advance(state, "owner" if others else "comments")
+    return out
+
+
+def _comments(
+    items: list[dict],
+    state: ReconcileState,
+    owner: int,
+    post: int,
+    gid: int,
+    source: str,
+    profiles: mapping.Profiles,
+    *,
+    queue_threads: bool,
+) -> list[Message]:
+    out: list[Message] = []
+    for item in items:
+        keep = item.get("deleted") or int(item.get("date", 0)) >= state.since
+        if keep and (
+            m := mapping.map_wall_comment(
+                item, source, group_id=gid, owner_id=owner, post_id=post, profiles=profiles
+            )
+        ):
+            out.append(m)
+        thread = item.get("thread") or {}
+        inline = thread.get("items") or []
+        if queue_threads and int(thread.get("count", 0)) > len(inline):
+            state.threads.append((owner, post, int(item["id"])))  # read in full later; skip the preview
+            continue
+        for reply in inline:
+            if (reply.get("deleted") or int(reply.get("date", 0)) >= state.since) and (
+                m := mapping.map_wall_comment(
+                    reply, source, group_id=gid, owner_id=owner, post_id=post, profiles=profiles
+                )
+            ):
+                out.append(m)
+    return out
+
+
+async def _post_comments(
+    state: ReconcileState, rest: Any, community: VkClient, gid: int, source: str
+) -> list[Message]:
+    if not state.posts:
+        _advance(state, "threads")
+        return await step(state, rest=rest, community=community, group_id=gid, source=source)
+    owner, post = state.posts[0]
+    resp = await rest.read(
+        "wall.getComments",
+        owner_id=owner,
+        post_id=post,
+        count=state.page,
+        offset=state.offset,
+        sort="asc",
+        thread_items_count=min(10, state.page),
+        extended=1,
+        need_likes=1,
+    )
+    items = resp.get("items") or []
+    out = _comments(
+        items,
+        state,
+        owner,
+        post,
+        gid,
+        source,
+        mapping.Profiles(resp.get("profiles"), resp.get("groups")),
+        queue_threads=True,
+    )
+    level = int(resp.get("current_level_count", resp.get("count", 0)))
+    if items and state.offset + len(items) < level:
+        state.offset += len(items)
+    else:
+        state.posts.pop(0)
+        state.offset = 0
+    return out
+
+
+async def _threads(
+    state: ReconcileState, rest: Any, community: VkClient, gid: int, source: str
+) -> list[Message]:
+    if not state.threads:
+        _advance(state, "topics")
+        return await step(state, rest=rest, community=community, group_id=gid, source=source)
+    owner, post, root = state.threads[0]
+    resp = await rest.read(
+        "wall.getComments",
+        owner_id=owner,
+        post_id=post,
+        comment_id=root,
+        count=state.page,
+        offset=state.offset,
+        sort="asc",
+        extended=1,
+    )
+    items = resp.get("items") or []
+    out = _comments(
+        items,
+        state,
+        owner,
+        post,
+        gid,
+        source,
+        mapping.Profiles(resp.get("profiles"), resp.get("groups")),
+        queue_threads=False,
+    )
+    if items and state.offset + len(items) < int(resp.get("count", 0)):
+        state.offset += len(items)
+    else:
+        state.threads.pop(0)
+        state.offset = 0
+    return out
+
+
+async def _topics(
+    state: ReconcileState, rest: Any, community: VkClient, gid: int, source: str
+) -> list[Message]:
+    resp = await rest.read("board.getTopics", group_id=gid, order=1, count=state.page, offset=state.offset)
+    items = resp.get("items") or []
+    fresh = [int(t["id"]) for t in items if int(t.get("updated", 0)) >= state.since]
+    state.topics += [t for t in fresh if t not in state.topics]
+    if len(items) == state.page and len(fresh) == len(items):  # sorted by update, newest first
+        state.offset += state.page
+    else:
+        _advance(state, "board")
+    return []
+
+
+async def _board(
+    state: ReconcileState, rest: Any, community: VkClient, gid: int, source: str
+) -> list[Message]:
+    if not state.topics:
+        _advance(state, "conversations")
+        return await step(state, rest=rest, community=community, group_id=gid, source=source)
+    topic = state.topics[0]
+    resp = await rest.read(
+        "board.getComments",
+        group_id=gid,
+        topic_id=topic,
+        count=state.page,
+        offset=state.offset,
+        sort="desc",
+        extended=1,
+    )
+    items = resp.get("items") or []
+    profiles = mapping.Profiles(resp.get("profiles"), resp.get("groups"))
+    fresh = [c for c in items if int(c.get("date", 0)) >= state.since]
+    out = [
+        m
+        for c in fresh
+        if (
+            m := mapping.map_board_comment(
+                c, source, group_id=gid, topic_owner_id=-gid, topic_id=topic, profiles=profiles
+            )
+        )
+    ]
+    if len(items) == state.page and len(fresh) == len(items):
+        state.offset += state.page
+    else:
+        state.topics.pop(0)
+        state.offset = 0
+    return out
+
+
+async def _conversations(
+    state: ReconcileState, rest: Any, community: VkClient, gid: int, source: str
+) -> list[Message]:
+    resp = await community.read(
+        "messages.getConversations", group_id=gid, count=state.page * 2, offset=state.offset, filter="all"
+    )
+    items = resp.get("items") or []
+    fresh = [
+        int(i["conversation"]["peer"]["id"])
+        for i in items
+        if int((i.get("last_message") or {}).get("date", 0)) >= state.since
+    ]
+    state.peers += [p for p in fresh if p not in state.peers]
+    if len(items) == state.page * 2 and len(fresh) == len(items):  # newest conversations first
+        state.offset += state.page * 2
+    else:
+        _advance(state, "history")
+    return []
+
+
+async def _history(
+    state: ReconcileState, rest: Any, community: VkClient, gid: int, source: str
+) -> list[Message]:
+    if not state.peers:
+        _advance(state, "done")
+        return []
+    peer = state.peers[0]
+    resp = await community.read(
+        "messages.getHistory", peer_id=peer, group_id=gid, count=state.page * 2, offset=state.offset
+    )
+    items = resp.get("items") or []
+    fresh = [i for i in items if int(i.get("date", 0)) >= state.since]
+    out = [m for i in fresh if (m := mapping.map_private_message(i, source, group_id=gid))]
+    if len(items) == state.page * 2 and len(fresh) == len(items):  # newest first
+        state.offset += state.page * 2
+    else:
+        state.peers.pop(0)
+        state.offset = 0
+    return out
+
+
+async def _done(
+    state: ReconcileState, rest: Any, community: VkClient, gid: int, source: str
+) -> list[Message]:
+    return []
+
+
+_STEPS = {
+    "others": _wall,
+    "owner": _wall,
+    "comments": _post_comments,
+    "threads": _threads,
+    "topics": _topics,
+    "board": _board,
+    "conversations": _conversations,
+    "history": _history,
+    "done": _done,
+}
