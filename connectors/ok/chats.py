@@ -1,0 +1,145 @@
+"""Polling the group's chats through the Bot API (when no webhook is used).
+
+`/me/chats` says which chats moved (`lastEventTime`, OK's own clock); for those,
+`/me/messages/<chat>` returns the messages between `to` and `from` (inclusive, newest first, at most
+100), so we page backwards from `lastEventTime` to the stored timestamp. A backlog larger than one
+poll's pages leaves a gap [t, g] in the cursor, read first on the next poll (at once: has_more), so
+the cursor only ever moves past what was returned, and nothing in between is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.ok.client import OkClient
+from connectors.ok.cursor import ChatState, Cursor
+from connectors.ok.mapping import map_chat_message
+from otklik.models import Message
+
+PAGE = 100
+log = logging.getLogger("otklik.connectors.ok")
+
+
+@dataclass
+class ChatScan:
+    messages: list[Message] = field(default_factory=list)
+    chats: dict[str, ChatState] = field(default_factory=dict)
+    has_more: bool = False
+
+
+async def list_chats(client: OkClient, max_pages: int = 5) -> list[dict[str, Any]]:
+    chats: list[dict[str, Any]] = []
+    marker = None
+    for _ in range(max_pages):
+        body = await client.graph("GET", "chats", count=100, marker=marker)
+        chats += body.get("chats") or []
+        marker = body.get("marker")
+        if not marker:
+            break
+    return chats
+
+
+async def scan(
+    client: OkClient,
+    cursor: Cursor,
+    *,
+    source: str,
+    start_ms: int,
+    max_pages: int = 10,
+    only: list[str] | None = None,
+) -> ChatScan:
+    """New chat messages since `cursor.c`; a chat seen for the first time starts at `start_ms`."""
+    out = ChatScan()
+    for chat in await list_chats(client):
+        chat_id = str(chat.get("chat_id") or "")
+        if not chat_id or (only and chat_id not in only):
+            continue
+        state = cursor.c.get(chat_id) or ChatState(t=start_ms)
+        last = int(chat.get("lastEventTime") or 0)
+        if last <= state.t and state.g is None and chat_id in cursor.c:
+            out.chats[chat_id] = state
+            continue
+        out.chats[chat_id], complete = await _read_chat(
+            client, chat_id, state, max(last, state.t), max_pages, source, out
+        )
+        out.has_more |= not complete
+    return out
+
+
+async def _read_range(
+    client: OkClient, chat_id: str, lo: int, hi: int, max_pages: int
+) -> tuple[list[dict[str, Any]], bool, int]:
+    """Messages in [lo, hi], newest first; (items, reached lo, the oldest timestamp reached)."""
+    items: list[dict[str, Any]] = []
+    for _ in range(max_pages):
+        page = (await client.graph("GET", f"messages/{chat_id}", to=lo, count=PAGE, **{"from": hi})).get(
+            "messages"
+        ) or []
+        items += page
+        oldest = min((int(i.get("timestamp") or 0) for i in page), default=lo)
+        if len(page) < PAGE or oldest <= lo:
+            return items, True, lo
+        if oldest >= hi:  # a full page within one millisecond: the API cannot page further
+            log.warning(
+                "OK chat %s: more than %d messages share one timestamp; some may be missed", chat_id, PAGE
+            )
+            return items, True, lo
+        hi = oldest  # inclusive: what shares the oldest millisecond comes again and is deduplicated
+    return items, False, hi
+
+
+def _mids_at(items: list[dict[str, Any]], ts: int) -> list[str]:
+    return sorted({str(i["message"]["mid"]) for i in items if int(i.get("timestamp") or 0) == ts})
+
+
+def _emit(
+    items: list[dict[str, Any]],
+    state: ChatState,
+    source: str,
+    out: ChatScan,
+    done_at: tuple[int, list[str]] | None = None,
+) -> tuple[int, set[str]]:
+    """Map the new items (not those at `done_at`'s timestamp with its mids: returned already);
+    return the newest timestamp among them and the mids at it."""
+    top, top_mids = state.t, set(state.m)
+    seen: set[str] = set()
+    for item in sorted(items, key=lambda i: int(i.get("timestamp") or 0)):
+        mid = str((item.get("message") or {}).get("mid") or "")
+        ts = int(item.get("timestamp") or 0)
+        if not mid or mid in seen or ts < state.t or (ts == state.t and mid in state.m):
+            continue  # stored last time, or served twice
+        if done_at is not None and ts == done_at[0] and mid in done_at[1]:
+            continue
+        seen.add(mid)
+        if ts > top:
+            top, top_mids = ts, set()
+        if ts == top:
+            top_mids.add(mid)
+        m = map_chat_message(item, source=source)
+        if m is not None:
+            out.messages.append(m)
+    return top, top_mids
+
+
+async def _read_chat(
+    client: OkClient, chat_id: str, state: ChatState, until: int, max_pages: int, source: str, out: ChatScan
+) -> tuple[ChatState, bool]:
+    if state.g is not None:  # finish the gap left by the previous poll first
+        items, done, reached = await _read_range(client, chat_id, state.t, state.g, max_pages)
+        _emit(items, state, source, out, done_at=(state.g, state.gm))
+        if not done:
+            return state.model_copy(update={"g": reached, "gm": _mids_at(items, reached)}), False
+        return ChatState(t=state.u, m=state.um), until <= state.u
+    items, done, reached = await _read_range(client, chat_id, state.t, until, max_pages)
+    top, top_mids = _emit(items, state, source, out)
+    # Everything up to `until` (OK's clock) exists already: the cursor may move there even if the
+    # chat moved for something that is not a message (a rename, a member joining).
+    if until > top:
+        top, top_mids = until, set()
+    if done:
+        return ChatState(t=top, m=sorted(top_mids)), True
+    return ChatState(
+        t=state.t, m=state.m, g=reached, gm=_mids_at(items, reached), u=top, um=sorted(top_mids)
+    ), False
