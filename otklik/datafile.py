@@ -62,6 +62,8 @@ def load_yaml(path: str | Path) -> tuple[Any, yaml.Node | None]:
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}:{line}: invalid YAML: {problem}") from None
+    except ValueError as exc:  # a value YAML recognises but cannot build, e.g. the date 2026-13-01
+        raise ConfigError(f"{path}: invalid value: {exc}") from None
     return data, root
 
 

@@ -1,22 +1,34 @@
-"""The router: topic group and topic, confidence, location, importance, executors, and whether
-the curator must decide by hand. Rules work on day one; a trained model, when configured, decides
-the group and the rules pick the topic inside it."""
+"""The router: topic group and topic with a confidence, location, importance, executors, and
+whether the curator must decide by hand. The rules work on day one; a model trained on the
+municipality's archive (`otklik router train`), when configured, decides the group and the rules
+pick the topic inside it.
+
+`Router.route` is pure given its inputs (text, flags, date): no I/O, no clock unless `when` is
+omitted. Profiles name the data files: router/data/profiles/<name>.yaml."""
 
 from __future__ import annotations
 
 import functools
+import math
+from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from otklik.datafile import load_model
+from otklik.exceptions import ConfigError
 from router.executors import Executors, load_executors
 from router.importance import ImportanceRules, load_importance
 from router.location import Gazetteer, LocationMention, load_gazetteer
 from router.rubricator import Rubricator, load_rubricator
+from router.text import clean, normalize, words
 
-FALLBACK_GROUP = "ЖКХ"  # the most frequent group in municipal archives, when nothing matches
+PROFILES = Path(__file__).resolve().parent / "data" / "profiles"
+FALLBACK_GROUP = "ЖКХ"  # the commonest group in municipal archives, when no rule matches
+EVIDENCE_POINTS = 3.0  # points at which the rules' evidence counts as substantial
 
 
 class Routing(BaseModel):
@@ -25,92 +37,244 @@ class Routing(BaseModel):
     confidence: float
     importance: Literal["normal", "high"]
     location: list[LocationMention] = Field(default_factory=list)
-    executors: list[str] = Field(default_factory=list)
+    executors: list[str] = Field(default_factory=list)  # department ids, responsible first
     needs_manual: bool = False
-    reasons: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)  # how it was decided, why high, substitutions
 
 
 class RouterProfile(BaseModel):
+    """A municipality's router: data files (relative to the profile file) and thresholds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "default"
+    timezone: str = "Europe/Moscow"  # absences and seasons are local dates
     rubricator: str | None = None
     executors: str | None = None
     gazetteer: str | None = None
     importance: str | None = None
-    min_confidence: float = 0.5
+    model: str | None = None  # a model trained with `otklik router train`
+    min_confidence: float = Field(0.35, ge=0, le=1)  # rules: below this the curator routes by hand
+    min_model_confidence: float = Field(0.5, ge=0, le=1)  # the model's calibrated probability
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+
+class Decision(BaseModel):
+    topic_group: str
+    topic: str
+    confidence: float
+    method: Literal["rules", "model", "platform"]
 
 
 class Router:
-    def __init__(self, rubricator: Rubricator, executors: Executors, gazetteer: Gazetteer,
-                 importance: ImportanceRules, *, min_confidence: float = 0.5, model=None) -> None:
+    def __init__(
+        self,
+        rubricator: Rubricator,
+        executors: Executors,
+        gazetteer: Gazetteer,
+        importance: ImportanceRules,
+        *,
+        profile: RouterProfile | None = None,
+        model=None,
+    ) -> None:
         self.rubricator = rubricator
         self.executors = executors
         self.gazetteer = gazetteer
         self.importance = importance
-        self.min_confidence = min_confidence
+        self.profile = profile or RouterProfile()
         self.model = model
+        self.tz = ZoneInfo(self.profile.timezone)
+        self._check_references()
+
+    def _check_references(self) -> None:
+        """Executor routes must name topics and places the other files know."""
+        topics = {(t.group, t.name) for t in self.rubricator.topics}
+        places = {s.name for s in self.gazetteer.data.settlements}
+        for r in self.executors.data.routes:
+            if r.topic and (r.group, r.topic) not in topics:
+                raise ConfigError(f"executors: route {r.group} / {r.topic}: no such topic in the rubricator")
+            if r.location and r.location not in places:
+                raise ConfigError(
+                    f"executors: route {r.group} @ {r.location}: no such settlement in the gazetteer"
+                )
 
     @classmethod
     def load(cls, profile: str | Path | None = None, model_path: str | Path | None = None) -> Router:
         return _load(str(profile) if profile else None, str(model_path) if model_path else None)
 
-    def rules(self, text: str) -> tuple[str, str, float]:
-        scores = self.rubricator.scores(text)
+    # -- classification --------------------------------------------------------------------
+    def rules(self, text: str) -> Decision:
+        return self._rules(words(normalize(text)))
+
+    def _rules(self, tokens: list[str]) -> Decision:
+        scores = self.rubricator.scores_for_words(tokens)
         if not scores:
-            group = FALLBACK_GROUP
-            idx = self.rubricator.topic_index(group, None)
-            return group, self.rubricator.topics[idx][1], 0.0
-        by_group: dict[str, float] = {}
+            return Decision(
+                topic_group=FALLBACK_GROUP,
+                topic=self._first_topic(FALLBACK_GROUP),
+                confidence=0.0,
+                method="rules",
+            )
+        by_group: dict[str, float] = defaultdict(float)
         for idx, s in scores.items():
-            g = self.rubricator.topics[idx][0]
-            by_group[g] = by_group.get(g, 0.0) + s
-        ranked = sorted(by_group.items(), key=lambda kv: -kv[1])
-        group, top = ranked[0]
-        total = sum(by_group.values())
-        confidence = (top / total) * min(1.0, top / 2.0)  # a clear winner with some evidence
-        topic_idx = max((i for i in scores if self.rubricator.topics[i][0] == group), key=lambda i: scores[i])
-        return group, self.rubricator.topics[topic_idx][1], round(confidence, 3)
+            by_group[self.rubricator.topics[idx].group] += s
+        group, top = max(by_group.items(), key=lambda kv: kv[1])
+        share = top / sum(by_group.values())
+        evidence = 1.0 - math.exp(-top / EVIDENCE_POINTS)
+        topic = self._best_topic(group, scores)
+        return Decision(topic_group=group, topic=topic, confidence=round(share * evidence, 3), method="rules")
 
-    def _topic_in(self, group: str, text: str) -> str:
-        scores = self.rubricator.scores(text)
-        inside = [i for i in scores if self.rubricator.topics[i][0] == group]
+    def _best_topic(self, group: str, scores: dict[int, float]) -> str:
+        inside = [i for i in scores if self.rubricator.topics[i].group == group]
         if inside:
-            return self.rubricator.topics[max(inside, key=lambda i: scores[i])][1]
-        idx = self.rubricator.topic_index(group, None)
-        return self.rubricator.topics[idx][1] if idx is not None else group
+            return self.rubricator.topics[max(inside, key=lambda i: scores[i])].name
+        return self._first_topic(group)
 
-    def route(self, text: str, *, fast_track: bool = False, platform_topic: str | None = None,
-              when: datetime | None = None) -> Routing:
-        when = when or datetime.now(UTC)
-        reasons: list[str] = []
-        if self.model is not None:
-            group, confidence = self.model.predict([text])[0]
-            topic = self._topic_in(group, text)
-            reasons.append("model")
+    def _first_topic(self, group: str) -> str:
+        idx = self.rubricator.topic_index(group)
+        return self.rubricator.topics[idx].name if idx is not None else group
+
+    def _platform(self, platform_topic: str) -> Decision | None:
+        """A feedback platform already classified the message: its topic wins when it names one
+        of ours (a group, or a topic)."""
+        wanted = platform_topic.strip().lower()
+        for ref in self.rubricator.topics:
+            if wanted == ref.name.lower():
+                return Decision(topic_group=ref.group, topic=ref.name, confidence=1.0, method="platform")
+        for ref in self.rubricator.topics:
+            if wanted == ref.group.lower():  # the topic inside the group is left to the rules
+                return Decision(topic_group=ref.group, topic="", confidence=1.0, method="platform")
+        return None
+
+    def classify(self, text: str, *, platform_topic: str | None = None) -> Decision:
+        return self._classify_many([text], [normalize(text)], [platform_topic])[0]
+
+    def _classify_many(
+        self, texts: list[str], norms: list[str], platform_topics: list[str | None]
+    ) -> list[Decision]:
+        out: list[Decision | None] = [self._platform(p) if p else None for p in platform_topics]
+        todo = [i for i, d in enumerate(out) if d is None]
+        if self.model is not None and todo:
+            predicted = self.model.predict([texts[i] for i in todo])  # one batch: sklearn is per-call costly
+            for i, (group, confidence) in zip(todo, predicted, strict=True):
+                scores = self.rubricator.scores_for_words(words(norms[i]))
+                out[i] = Decision(
+                    topic_group=group,
+                    topic=self._best_topic(group, scores),
+                    confidence=confidence,
+                    method="model",
+                )
         else:
-            group, topic, confidence = self.rules(text)
-            reasons.append("rules")
-        if platform_topic:
-            # A regional platform already classified it: its topic wins when it names one of ours.
-            for g, t, _ in self.rubricator.topics:
-                if platform_topic in (t, g):
-                    group, topic, confidence = g, t, 1.0
-                    reasons.append("platform_topic")
-                    break
-        importance, why = self.importance.assess(text, fast_track=fast_track, when=when)
-        return Routing(topic_group=group, topic=topic, confidence=confidence, importance=importance,
-                       location=self.gazetteer.find(text),
-                       executors=self.executors.for_topic(group, topic, when.date()),
-                       needs_manual=confidence < self.min_confidence, reasons=reasons + why)
+            for i in todo:
+                out[i] = self._rules(words(norms[i]))
+        for i, d in enumerate(out):
+            if d is not None and not d.topic:
+                d.topic = self._best_topic(d.topic_group, self.rubricator.scores_for_words(words(norms[i])))
+        return [d for d in out if d is not None]
+
+    # -- routing ---------------------------------------------------------------------------
+    def route(
+        self,
+        text: str,
+        *,
+        fast_track: bool = False,
+        platform_topic: str | None = None,
+        when: datetime | None = None,
+        platform: str | None = None,
+    ) -> Routing:
+        cleaned = clean(text)  # once: the rules, importance and the gazetteer all read it
+        norm = cleaned.lower().replace("ё", "е")
+        decision = self._classify_many([text], [norm], [platform_topic])[0]
+        return self._finish(cleaned, norm, decision, fast_track=fast_track, when=when, platform=platform)
+
+    def route_many(self, texts: list[str], *, when: datetime | None = None) -> list[Routing]:
+        """Several texts at once: with a model, one prediction call for the batch."""
+        cleaned = [clean(t) for t in texts]
+        norms = [c.lower().replace("ё", "е") for c in cleaned]
+        decisions = self._classify_many(texts, norms, [None] * len(texts))
+        return [self._finish(c, n, d, when=when) for c, n, d in zip(cleaned, norms, decisions, strict=True)]
+
+    def _finish(
+        self,
+        cleaned: str,
+        norm: str,
+        decision: Decision,
+        *,
+        fast_track: bool = False,
+        when: datetime | None = None,
+        platform: str | None = None,
+    ) -> Routing:
+        when = when or datetime.now(UTC)
+        local = when.astimezone(self.tz) if when.tzinfo else when  # seasons and absences are local
+        importance, why = self.importance.assess(
+            cleaned, fast_track=fast_track, when=local, platform=platform, normalized=norm
+        )
+        location = self.gazetteer.find(cleaned)
+        assignment = self.executors.assign(
+            decision.topic_group, decision.topic, local.date(), self.gazetteer.settlements(location)
+        )
+        threshold = (
+            self.profile.min_model_confidence if decision.method == "model" else self.profile.min_confidence
+        )
+        needs_manual = decision.method != "platform" and decision.confidence < threshold
+        reasons = [decision.method, *why, *(f"substitute:{s}" for s in assignment.substitutions)]
+        if not assignment.executors:
+            needs_manual = True
+            reasons.append("no_executor")
+        return Routing(
+            topic_group=decision.topic_group,
+            topic=decision.topic,
+            confidence=decision.confidence,
+            importance=importance,
+            location=location,
+            executors=assignment.executors,
+            needs_manual=needs_manual,
+            reasons=reasons,
+        )
+
+
+def resolve_profile(profile: str | None) -> Path | None:
+    """A profile name (router/data/profiles/<name>.yaml) or a path to a YAML file."""
+    if not profile:
+        return None
+    path = Path(profile)
+    if path.suffix in (".yaml", ".yml"):
+        return path
+    candidate = PROFILES / f"{profile}.yaml"
+    if not candidate.exists():
+        known = ", ".join(sorted(p.stem for p in PROFILES.glob("*.yaml")))
+        raise ConfigError(f"unknown router profile {profile!r}; known: {known}")
+    return candidate
 
 
 @functools.cache
 def _load(profile: str | None, model_path: str | None) -> Router:
-    from otklik.datafile import load_model
+    path = resolve_profile(profile)
+    cfg = load_model(path, RouterProfile) if path else RouterProfile()
+    base = path.parent if path else PROFILES
 
-    cfg = load_model(profile, RouterProfile) if profile else RouterProfile()
+    def rel(p: str | None) -> str | None:
+        return str((base / p).resolve()) if p else None
+
     model = None
-    if model_path:
-        from router.model import TopicModel
+    chosen_model = model_path or rel(cfg.model)
+    if chosen_model:
+        from router.model import TopicModel  # sklearn is imported only when a model is used
 
-        model = TopicModel.load(Path(model_path))
-    return Router(load_rubricator(cfg.rubricator), load_executors(cfg.executors), load_gazetteer(cfg.gazetteer),
-                  load_importance(cfg.importance), min_confidence=cfg.min_confidence, model=model)
+        model = TopicModel.load(Path(chosen_model))
+    return Router(
+        load_rubricator(rel(cfg.rubricator)),
+        load_executors(rel(cfg.executors)),
+        load_gazetteer(rel(cfg.gazetteer)),
+        load_importance(rel(cfg.importance)),
+        profile=cfg,
+        model=model,
+    )

@@ -1,5 +1,10 @@
-"""Location: settlements and streets of the municipality's gazetteer, and house numbers, found in
-the text and shown on the case."""
+"""Location: the settlements and streets of the municipality's gazetteer (a data file), and house
+numbers, found in a message and shown on the case.
+
+A settlement is found in any of its forms («в Бергуле», «из Бергуля»); names that are also common
+words («Северное» — «северный») are matched only when capitalised. A street is found after a street
+word («ул. Ленина», «по улице Школьной», «пер. Садовый, 5») — known or not — or, for a street of the
+gazetteer, when a house number follows («на Советской, 12»)."""
 
 from __future__ import annotations
 
@@ -7,68 +12,203 @@ import functools
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from otklik.datafile import load_model
-from router.text import clean
+from router.text import _analyzer, clean
 
 DATA = Path(__file__).resolve().parent / "data" / "gazetteer.yaml"
 
 
 class Settlement(BaseModel):
-    name: str
-    stem: str
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=2)
     kind: str = "населённый пункт"
+    forms: list[str] = Field(default_factory=list)  # inflected forms; the name is always one
+    case_sensitive: bool = False  # match only when capitalised: the name is also a common word
+
+
+class Street(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=2)  # as written after «улица»: Ленина, Советская, Мира
+    kind: str = "ул."
+    forms: list[str] = Field(default_factory=list)
 
 
 class GazetteerFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    municipality: str = ""
     settlements: list[Settlement] = Field(default_factory=list)
-    streets: list[str] = Field(default_factory=list)
+    streets: list[Street] = Field(default_factory=list)
+
+    @field_validator("streets", mode="before")
+    @classmethod
+    def _plain_names(cls, v: object) -> object:
+        # A bare string is a street name: most gazetteers are just a list.
+        return [{"name": s} if isinstance(s, str) else s for s in v] if isinstance(v, list) else v
 
 
 class LocationMention(BaseModel):
-    name: str
+    name: str  # «село Бергуль», «ул. Ленина, д. 5»
     kind: str  # settlement | street | address
-    start: int
+    start: int  # character offsets in the cleaned text
     end: int
 
 
-STREET_WORD = r"(?:ул\.?|улиц[аеуы]|улицей|пр-т|просп\.?|проспект[аеу]?|пер\.?|переул(?:ок|ке|ка)|пл\.?|площад[ьи]|мкр\.?|микрорайон[аеу]?)"
-HOUSE = r"(?:[,\s]+(?:д\.?|дом[аеу]?)?\s*(\d+[а-яА-Я]?(?:/\d+)?))?"
+STREET_WORD = (
+    r"(?i:ул\.?|улиц[аеуы]|улицей|пр-?т\.?|просп\.?|проспект[аеу]?|пер\.?|переул(?:ок|ке|ка|ку)"
+    r"|пл\.?|площад(?:ь|и)|мкр\.?|микрорайон[аеу]?|ш\.|шоссе|бульвар[аеу]?|б-р)"
+)
+# The words STREET_WORD can start with, as WORDLIKE cuts them («ул.» → «ул»): a cheap set test
+# decides whether the street pattern is worth trying at that word.
+STREET_TOKENS = frozenset(
+    {
+        "ул",
+        "улица",
+        "улице",
+        "улицу",
+        "улицы",
+        "улицей",
+        "пр",
+        "пр-т",
+        "прт",
+        "просп",
+        "проспект",
+        "проспекта",
+        "проспекте",
+        "проспекту",
+        "пер",
+        "переулок",
+        "переулке",
+        "переулка",
+        "переулку",
+        "пл",
+        "площадь",
+        "площади",
+        "мкр",
+        "микрорайон",
+        "микрорайона",
+        "микрорайоне",
+        "микрорайону",
+        "ш",
+        "шоссе",
+        "бульвар",
+        "бульвара",
+        "бульваре",
+        "бульвару",
+        "б-р",
+    }
+)
+KIND_BY_WORD = (
+    ("пр", "пр-т"),
+    ("пер", "пер."),
+    ("пл", "пл."),
+    ("мкр", "мкр."),
+    ("микр", "мкр."),
+    ("ш", "ш."),
+    ("бул", "б-р"),
+    ("б-р", "б-р"),
+)
+HOUSE = r"(?:\s*,?\s*(?:д\.|дом[аеу]?|№)?\s*(\d{1,4}[а-яА-Я]?(?:/\d{1,4})?)(?![\d:]|\.\d))?"
+WORDLIKE = re.compile(r"[А-Яа-яЁёA-Za-z]+(?:-[А-Яа-яЁёA-Za-z]+)*")
+HOUSE_AFTER = re.compile(r"\s*,?\s*(?:д\.|дом\s)?\s*(\d{1,4}[а-яА-Я]?(?:/\d{1,4})?)(?![\w:/-]|\.\d)")
+NAME = r"((?:\d{1,2}-?[а-яё]{0,2}\s)?[А-ЯЁ][а-яё-]+(?:\s[А-ЯЁ][а-яё-]+)?)"
+
+
+def _forms(name: str) -> set[str]:
+    """The forms pymorphy3 is sure of: an adjective name declines in its own gender and number
+    («Советская» → «Советской», «Северное» → «Северном»), a known noun in the singular
+    («Набережная»); a genitive name («Ленина», «Мира») and an unknown word stay as written —
+    the gazetteer lists their forms itself."""
+    word = name.lower().replace("ё", "е")
+    if " " in word or "-" in word:
+        return {word}
+    p = _analyzer().parse(word)[0]
+    g = p.tag.grammemes
+    if p.is_known and "ADJF" in g and "nomn" in g:
+        keep = {p.tag.gender or "plur", "ADJF"} if p.tag.number == "sing" else {"plur", "ADJF"}
+        return {word} | {f.word.replace("ё", "е") for f in p.lexeme if keep <= f.tag.grammemes}
+    if p.is_known and "NOUN" in g and p.normal_form.replace("ё", "е") == word:
+        return {word} | {f.word.replace("ё", "е") for f in p.lexeme if "sing" in f.tag.grammemes}
+    return {word}
 
 
 class Gazetteer:
     def __init__(self, data: GazetteerFile) -> None:
         self.data = data
-        stems = sorted((s.stem for s in data.settlements), key=len, reverse=True)
-        self._settlement = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, stems)) + r")\w*", re.I) if stems else None
-        self._by_stem = {s.stem.lower(): s for s in data.settlements}
-        known = "|".join(re.escape(s[:-2] if len(s) > 5 else s) for s in data.streets)
-        self._street = re.compile(rf"{STREET_WORD}\s*([А-ЯЁ][\w-]+(?:\s[А-ЯЁ][\w-]+)?){HOUSE}")
-        self._known_street = re.compile(rf"(?<!\w)({known})\w*{HOUSE}", re.I) if known else None
+        self._settlement_by_form: dict[str, Settlement] = {}
+        for s in data.settlements:
+            for f in {*(x.lower() for x in s.forms)} | _forms(s.name):
+                self._settlement_by_form.setdefault(f.replace("ё", "е"), s)
+        self._street_by_form: dict[str, Street] = {}
+        for st in data.streets:
+            for f in {*(x.lower() for x in st.forms)} | _forms(st.name):
+                self._street_by_form.setdefault(f.replace("ё", "е"), st)
+        self._any_form = STREET_TOKENS | self._settlement_by_form.keys() | self._street_by_form.keys()
+        self._street = re.compile(rf"{STREET_WORD}\s*{NAME}{HOUSE}")
+
+    def _canonical_street(self, name: str, word: str) -> tuple[str, str]:
+        st = self._street_by_form.get(name.lower().replace("ё", "е"))
+        kind = next((k for prefix, k in KIND_BY_WORD if word.lower().startswith(prefix)), "ул.")
+        if st is not None:
+            return st.kind if kind == "ул." else kind, st.name
+        return kind, name
 
     def find(self, text: str) -> list[LocationMention]:
         text = clean(text)
         out: list[LocationMention] = []
-        if self._settlement:
-            for m in self._settlement.finditer(text):
-                s = self._by_stem[m.group(1).lower()]
-                out.append(LocationMention(name=f"{s.kind} {s.name}", kind="settlement", start=m.start(), end=m.end()))
-        covered: list[tuple[int, int]] = []
-        for m in self._street.finditer(text):
-            name = f"ул. {m.group(1)}" + (f", д. {m.group(2)}" if m.group(2) else "")
-            out.append(LocationMention(name=name, kind="address" if m.group(2) else "street",
-                                       start=m.start(), end=m.end()))
-            covered.append((m.start(), m.end()))
-        if self._known_street:
-            for m in self._known_street.finditer(text):
-                if any(a <= m.start() < b for a, b in covered):
+        seen: set[str] = set()
+
+        def add(name: str, kind: str, start: int, end: int) -> None:
+            if name not in seen:
+                seen.add(name)
+                out.append(LocationMention(name=name, kind=kind, start=start, end=end))
+
+        words_here = set(WORDLIKE.findall(text.lower().replace("ё", "е")))
+        if words_here.isdisjoint(self._any_form):
+            return []  # most messages name no place of the gazetteer and no street word
+        # One pass over the words: a street word starts an anchored street match; otherwise the word
+        # may be a settlement, or a street of the gazetteer followed by a house number.
+        covered_to = -1
+        for m in WORDLIKE.finditer(text):
+            if m.start() < covered_to:
+                continue
+            form = m.group().lower().replace("ё", "е")
+            if form in STREET_TOKENS:
+                sm = self._street.match(text, m.start())
+                if sm:
+                    kind, name = self._canonical_street(sm.group(1), m.group())
+                    house = sm.group(2)
+                    add(
+                        f"{kind} {name}" + (f", д. {house}" if house else ""),
+                        "address" if house else "street",
+                        sm.start(),
+                        sm.end(),
+                    )
+                    covered_to = sm.end()
                     continue
-                street = next(s for s in self.data.streets if s.lower().startswith(m.group(1).lower()))
-                if m.group(2):
-                    out.append(LocationMention(name=f"ул. {street}, д. {m.group(2)}", kind="address",
-                                               start=m.start(), end=m.end()))
-        return out
+            s = self._settlement_by_form.get(form)
+            if s is not None and (m.group()[0].isupper() or not s.case_sensitive):
+                add(f"{s.kind} {s.name}", "settlement", m.start(), m.end())
+                continue
+            st = self._street_by_form.get(form)
+            if st is None:
+                continue
+            house = HOUSE_AFTER.match(text, m.end())
+            if house:
+                add(f"{st.kind} {st.name}, д. {house.group(1)}", "address", m.start(), house.end())
+                covered_to = house.end()
+        return sorted(out, key=lambda x: x.start)
+
+    def settlements(self, mentions: list[LocationMention]) -> list[str]:
+        """Settlement names among the mentions, as written in the gazetteer (for executor routes)."""
+        names = {s.name for s in self.data.settlements}
+        return [
+            n for m in mentions if m.kind == "settlement" for n in [m.name.split(" ", 1)[-1]] if n in names
+        ]
 
 
 @functools.cache

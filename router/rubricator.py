@@ -26,12 +26,32 @@ from router.text import normalize, word_forms, words
 
 DATA = Path(__file__).resolve().parent / "data" / "rubricator.yaml"
 GROUPS = (
-    "Безопасность", "Благоустройство", "Газ и топливо", "Государственная собственность", "Дороги", "ЖКХ",
-    "Здравоохранение/Медицина", "Коронавирус", "Культура", "МФЦ «Мои документы»", "Мобилизация",
-    "Мусор/Свалки/ТКО", "Образование", "Общественный транспорт", "Памятники и объекты культурного наследия",
-    "Погребение и похоронное дело", "Роспотребнадзор", "Связь и телевидение", "Социальное обслуживание и защита",
-    "Спецпроекты", "Строительство и архитектура", "Торговля", "Физическая культура и спорт", "Экология",
-    "Экономика и бизнес", "Электроснабжение",
+    "Безопасность",
+    "Благоустройство",
+    "Газ и топливо",
+    "Государственная собственность",
+    "Дороги",
+    "ЖКХ",
+    "Здравоохранение/Медицина",
+    "Коронавирус",
+    "Культура",
+    "МФЦ «Мои документы»",
+    "Мобилизация",
+    "Мусор/Свалки/ТКО",
+    "Образование",
+    "Общественный транспорт",
+    "Памятники и объекты культурного наследия",
+    "Погребение и похоронное дело",
+    "Роспотребнадзор",
+    "Связь и телевидение",
+    "Социальное обслуживание и защита",
+    "Спецпроекты",
+    "Строительство и архитектура",
+    "Торговля",
+    "Физическая культура и спорт",
+    "Экология",
+    "Экономика и бизнес",
+    "Электроснабжение",
 )
 PHRASE_POINTS = 2.0  # a phrase is more specific than any of its words
 CONTEXT_POINTS = 0.5
@@ -46,7 +66,9 @@ def _check_keyword(kw: str) -> str:
     for part in kw.split(" "):
         body = part.removeprefix("=").removesuffix("*")
         if not body or not all(ch.isalnum() for ch in body):
-            raise ValueError(f"keyword {kw!r}: {part!r} must be letters or digits, optionally =word or prefix*")
+            raise ValueError(
+                f"keyword {kw!r}: {part!r} must be letters or digits, optionally =word or prefix*"
+            )
         if part.endswith("*") and len(body) < PREFIX_MIN:
             raise ValueError(f"keyword {kw!r}: a prefix needs at least {PREFIX_MIN} letters")
     return kw
@@ -72,7 +94,9 @@ class Group(BaseModel):
     @classmethod
     def _known_group(cls, v: str) -> str:
         if v not in GROUPS:
-            raise ValueError(f"{v!r} is not one of the 26 topic groups of the regional centres: {', '.join(GROUPS)}")
+            raise ValueError(
+                f"{v!r} is not one of the 26 topic groups of the regional centres: {', '.join(GROUPS)}"
+            )
         return v
 
     @field_validator("topics")
@@ -127,8 +151,9 @@ class Rubricator:
         self.keyword_topic: list[tuple[int, float]] = []  # keyword id -> (topic index, points)
         self.keyword_text: list[str] = []  # keyword id -> as written, for explanations
         self.by_form: dict[str, list[int]] = defaultdict(list)
-        self.by_prefix: dict[str, list[tuple[str, int]]] = defaultdict(list)  # first 3 letters -> (prefix, kw)
-        self.phrases: list[list[_Word]] = []  # keyword id - phrase_base -> the phrase's words
+        self.by_prefix: dict[str, list[tuple[str, int]]] = defaultdict(
+            list
+        )  # first 3 letters -> (prefix, kw)
         phrase_words: list[tuple[list[_Word], int]] = []
         for group in data.groups:
             for topic in group.topics:
@@ -145,18 +170,20 @@ class Rubricator:
                         phrase_words.append(([_word(p) for p in parts], kid))
                     else:
                         self._index(_word(parts[0]), kid)
-        # Phrases are found from their first word: index it like a keyword pointing at the phrase.
+        # A phrase is found from its anchor, its longest word («площадка» in «детская площадка»):
+        # short words such as «не» or «во» begin too many phrases and occur in every message.
         self.phrase_start: dict[str, list[int]] = defaultdict(list)
         self.phrase_start_prefix: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        self.phrase_of: dict[int, tuple[list[_Word], int]] = {}
+        self.phrase_of: dict[int, tuple[list[_Word], int, int]] = {}  # -> (words, keyword id, anchor)
         for n, (ws, kid) in enumerate(phrase_words):
-            self.phrase_of[n] = (ws, kid)
-            first = ws[0]
-            if first.forms:
-                for f in first.forms:
+            anchor = max(range(len(ws)), key=lambda k: len(ws[k].prefix or min(ws[k].forms, key=len)))
+            self.phrase_of[n] = (ws, kid, anchor)
+            a = ws[anchor]
+            if a.forms:
+                for f in a.forms:
                     self.phrase_start[f].append(n)
             else:
-                self.phrase_start_prefix[first.prefix[:PREFIX_MIN]].append((first.prefix, n))
+                self.phrase_start_prefix[a.prefix[:PREFIX_MIN]].append((a.prefix, n))
         self.by_form = dict(self.by_form)
         self.by_prefix = dict(self.by_prefix)
         # A phrase stands for its words: «дорожный знак» scores as a phrase, not also as «знак».
@@ -164,8 +191,14 @@ class Rubricator:
         for ws, kid in phrase_words:
             t = self.keyword_topic[kid][0]
             inside = {k for w in ws for f in (w.forms or ()) for k in self.by_form.get(f, ())}
-            inside |= {k for w in ws if not w.forms for k2 in [w.prefix[:PREFIX_MIN]]
-                       for p, k in self.by_prefix.get(k2, ()) if p == w.prefix}
+            inside |= {
+                k
+                for w in ws
+                if not w.forms
+                for k2 in [w.prefix[:PREFIX_MIN]]
+                for p, k in self.by_prefix.get(k2, ())
+                if p == w.prefix
+            }
             same_topic = sorted(k for k in inside if self.keyword_topic[k][0] == t)
             if same_topic:
                 self.subsumes[kid] = same_topic
@@ -210,12 +243,21 @@ class Rubricator:
         return found
 
     def _phrase_at(self, tokens: list[str], i: int, n: int, found: set[int]) -> None:
-        ws, kid = self.phrase_of[n]
+        """Does the phrase whose anchor word is at position i match around it?"""
+        ws, kid, anchor = self.phrase_of[n]
         if kid in found:
             return
         pos = i
-        for w in ws[1:]:
+        for w in ws[anchor + 1 :]:  # forwards from the anchor
             for j in range(pos + 1, min(pos + 2 + MAX_GAP, len(tokens))):
+                if w.matches(tokens[j]):
+                    pos = j
+                    break
+            else:
+                return
+        pos = i
+        for w in reversed(ws[:anchor]):  # and backwards
+            for j in range(pos - 1, max(pos - 2 - MAX_GAP, -1), -1):
                 if w.matches(tokens[j]):
                     pos = j
                     break

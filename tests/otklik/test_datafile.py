@@ -33,3 +33,10 @@ def test_not_utf8(tmp_path):
     path.write_bytes(b"items: []\n# " + "комментарий".encode("cp1251"))
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_model(path, Doc)
+
+
+def test_impossible_date_is_a_clear_error(tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text("items: []\nwhen: 2026-13-01\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="invalid value"):
+        load_model(path, Doc)

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from otklik.exceptions import ConfigError
+from router.learning import read_history, record_correction
+from router.model import TopicModel, card_path, resolve_labels
+from router.rubricator import load_rubricator
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_history_from_csv_and_jsonl(tmp_path, history_rows):
+    jsonl = write_jsonl(tmp_path / "h.jsonl", history_rows)
+    csv_path = tmp_path / "h.csv"
+    with csv_path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, ["text", "topic_group", "topic", "executor"])
+        w.writeheader()
+        w.writerows(history_rows)
+    a, b = read_history(jsonl), read_history(csv_path)
+    assert [r.text for r in a] == [r.text for r in b] == [r["text"] for r in history_rows]
+    assert a[0].topic is None and b[0].topic is None  # an empty CSV cell is no topic
+
+
+def test_coarse_categories_list_alternatives(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("text,topic_group\nфонари не горят,ЖКХ|Благоустройство\n", encoding="utf-8")
+    assert read_history(path)[0].topic_group == ("ЖКХ", "Благоустройство")
+
+
+@pytest.mark.parametrize(
+    "content, suffix, message",
+    [
+        (
+            '{"text": "яма", "topic_group": "Дороги"}\n{"text": "x", "topic_group": "Дорожки"}\n',
+            ".jsonl",
+            r"h.jsonl:2: topic_group: .*not one of the 26",
+        ),
+        ('{"text": "яма", "topic_group": "Дороги"}\nnot json\n', ".jsonl", r"h.jsonl:2: not JSON"),
+        ('{"text": "", "topic_group": "Дороги"}\n', ".jsonl", r"h.jsonl:1: text"),
+        ("text,group\nяма,Дороги\n", ".csv", r"h.csv:1: CSV header lacks \['topic_group'\]"),
+        ("text,topic_group\nяма,Дороги\nлюк,\n", ".csv", r"h.csv:3: topic_group"),
+    ],
+)
+def test_bad_history_names_the_line(tmp_path, content, suffix, message):
+    path = tmp_path / f"h{suffix}"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        read_history(path)
+
+
+def test_corrections_append_training_rows(tmp_path):
+    path = tmp_path / "var" / "corrections.jsonl"
+    record_correction(
+        path, "Во дворе яма", "Благоустройство", "Тротуары и пешеходные дорожки", "blagoustroystvo"
+    )
+    record_correction(path, "Нет газа", "Газ и топливо", None, None)
+    rows = read_history(path)
+    assert [(r.text, r.topic_group, r.executor) for r in rows] == [
+        ("Во дворе яма", ("Благоустройство",), "blagoustroystvo"),
+        ("Нет газа", ("Газ и топливо",), None),
+    ]
+    assert json.loads(path.read_text(encoding="utf-8").splitlines()[0])["source"] == "curator_correction"
+    with pytest.raises(ValueError):
+        record_correction(path, "текст", "Не группа", None, None)
+
+
+def test_resolve_labels_lets_the_rules_pick_among_alternatives():
+    rub = load_rubricator()
+    got = resolve_labels(
+        ["не горят фонари во дворе", "течёт крыша в подъезде", "спасибо"],
+        [("ЖКХ", "Благоустройство")] * 3,
+        rub,
+    )
+    assert got == ["Благоустройство", "ЖКХ", "ЖКХ"]  # silent rules: the first listed
+
+
+@pytest.fixture(scope="module")
+def trained(history_rows) -> TopicModel:
+    return TopicModel.train([r["text"] for r in history_rows], [r["topic_group"] for r in history_rows])
+
+
+def test_model_learns_the_archive(trained):
+    unseen = [
+        "На дороге яма, асфальт весь в выбоинах",
+        "Батареи холодные, отопления нет",
+        "Мусор не вывозят, контейнеры полные",
+        "Уроки в школе отменяют, учителей нет",
+    ]
+    predicted = trained.predict(unseen)
+    assert [g for g, _ in predicted] == ["Дороги", "ЖКХ", "Мусор/Свалки/ТКО", "Образование"]
+    assert all(0 < c <= 1 for _, c in predicted)
+    assert trained.card["rows"] == 60 and trained.card["cv_accuracy"] > 0.8
+    assert set(trained.card["classes"]) == {"Дороги", "ЖКХ", "Мусор/Свалки/ТКО", "Образование"}
+
+
+def test_model_confidence_is_lower_for_a_text_it_cannot_place(trained):
+    (_, sure), (_, unsure) = trained.predict(
+        ["Огромные ямы на дороге, асфальт разбит", "Здравствуйте, спасибо"]
+    )
+    assert sure > unsure
+
+
+def test_artifact_round_trip_and_integrity(tmp_path, trained):
+    path = trained.save(tmp_path / "m.joblib")
+    card = json.loads(card_path(path).read_text(encoding="utf-8"))
+    assert card["format"] == "otklik-router-model/1" and len(card["sha256"]) == 64
+    again = TopicModel.load(path)
+    texts = ["Яма на дороге", "Протекает крыша"]
+    assert again.predict(texts) == trained.predict(texts)
+
+    path.write_bytes(path.read_bytes() + b"tampered")
+    with pytest.raises(ConfigError, match="sha256 differs"):
+        TopicModel.load(path)
+    card_path(path).unlink()
+    with pytest.raises(ConfigError, match="no model card"):
+        TopicModel.load(path)
+    with pytest.raises(ConfigError, match="not found"):
+        TopicModel.load(tmp_path / "missing.joblib")
+
+
+def test_one_group_is_not_enough_to_learn():
+    with pytest.raises(ConfigError, match="at least two topic groups"):
+        TopicModel.train(["яма", "ямы"], ["Дороги", "Дороги"])
+
+
+def test_router_uses_the_model_and_its_threshold(tmp_path, trained):
+    from router.classifier import Router
+
+    path = trained.save(tmp_path / "m.joblib")
+    router = Router.load(None, path)
+    r = router.route("На дороге яма, асфальт весь в выбоинах")
+    assert r.topic_group == "Дороги" and "model" in r.reasons
+    assert r.topic in {t.name for t in router.rubricator.topics if t.group == "Дороги"}
+    assert r.needs_manual == (r.confidence < router.profile.min_model_confidence)
