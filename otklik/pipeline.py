@@ -23,6 +23,7 @@ from storage.tables import CaseRow, MessageRow, PlatformEventRow, VerdictRow, no
 log = logging.getLogger("otklik.pipeline")
 
 HISTORY_WINDOW = timedelta(days=90)  # what the repeat index remembers across restarts
+SPIKE_REPLAY = timedelta(days=7)  # what the spike detector's baselines are rebuilt from
 
 
 def author_key(row: MessageRow) -> str:
@@ -64,6 +65,17 @@ class Pipeline:
         for row, state in rows:
             self.moderation.index.add(str(row.id), author_key(row), row.text, row.created_at,
                                       answered=state in cases.ANSWERED_STATES)
+        # The spike detector's baselines come back from the last week of routed messages; the
+        # alerts this replay would raise were raised (or not) before the restart.
+        with self.db.session() as s:
+            recent = s.execute(select(MessageRow.created_at, MessageRow.engagement, CaseRow.topic_group,
+                                      CaseRow.location, CaseRow.id)
+                               .join(CaseRow, CaseRow.message_id == MessageRow.id)
+                               .where(MessageRow.created_at >= now() - SPIKE_REPLAY)
+                               .order_by(MessageRow.created_at)).all()
+        for created_at, engagement, group, location, case_id in recent:
+            place = location[0].get("name") if location else None
+            self.spikes.observe(created_at, group or "", place, engagement or 0, message_id=str(case_id))
         return len(rows)
 
     def _learn_answers(self) -> None:
@@ -125,7 +137,7 @@ class Pipeline:
                              data={"reasons": reasons})
                 cases.note_dropped(s, row)
             else:
-                routing = self.router.route(row.text, fast_track=row.fast_track,
+                routing = self.router.route(row.text, fast_track=row.fast_track, platform=row.platform,
                                             platform_topic=row.platform_topic, when=now())
                 channel = self.channels.get(row.source, "social")
                 case = cases.open_or_update(s, row, routing, channel=channel, profile_name=self.settings.profile,
