@@ -161,8 +161,9 @@ def submit_draft(session: Session, case_id: int, *, actor: str, text: str, kind:
     row = get(session, case_id)
     _apply(session, row, "submit_draft", actor=actor, role=role, kind=kind)
     msg = session.get(MessageRow, row.message_id)
+    repeat = bool(row.record.get("repeat_of"))  # the answer to a repeat must report the measures taken
     quality = [q.model_dump() for q in check_answer(text, platform=msg.platform, author_name=msg.author_name,
-                                                    has_photos=False)]
+                                                    has_photos=False, kind=kind, repeat=repeat)]
     draft = DraftRow(case_id=row.id, kind=kind, text=text, author=actor, status="submitted",
                      quality=quality, created_at=now())
     session.add(draft)
