@@ -54,6 +54,11 @@ def _apply(session: Session, row: CaseRow, action: str, *, actor: str, role: str
     return record
 
 
+def apply_event(session: Session, row: CaseRow, event) -> None:
+    """Apply a regulation CaseEvent (e.g. an automatic action found by the watcher)."""
+    _apply(session, row, event.action, actor="watcher", role=event.actor_role, at=event.at, **event.data)
+
+
 def get(session: Session, case_id: int) -> CaseRow:
     row = session.get(CaseRow, case_id)
     if row is None:

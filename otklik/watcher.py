@@ -8,8 +8,9 @@ import logging
 
 from sqlalchemy import select
 
+from otklik import cases
 from otklik.settings import Settings
-from regulation.escalation import due_events
+from regulation.escalation import automatic_actions, due_events
 from regulation.profiles import load_profile
 from storage import audit
 from storage.db import Database
@@ -34,6 +35,8 @@ class DeadlineWatcher:
                 record = _record(row)
                 events = due_events(record, t, load_profile(row.profile), sent)
                 for ev in events:
+                    if ev.deliver_at > t:
+                        continue  # due, but not to be told before working hours (kept for the next scan)
                     s.add(AlertRow(at=t, kind=ev.kind, text=ev.text, data=ev.model_dump(mode="json")))
                     audit.append(s, actor="watcher", action=ev.kind, entity="case", entity_id=row.id,
                                  data={"step": ev.step})
@@ -41,6 +44,9 @@ class DeadlineWatcher:
                     raised += 1
                 if events:
                     row.record = {**row.record, "escalations_sent": sorted(sent)}
+                # Transitions that happen by themselves, e.g. the citizen's silence = accepted (004 §2.1).
+                for ev in automatic_actions(_record(row), t, load_profile(row.profile)):
+                    cases.apply_event(s, row, ev)
         return raised
 
     async def step(self) -> float:

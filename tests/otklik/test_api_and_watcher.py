@@ -12,7 +12,7 @@ from otklik.api import auth
 from otklik.settings import Settings
 from otklik.watcher import DeadlineWatcher
 from router.classifier import Router
-from storage.tables import AlertRow, MessageRow
+from storage.tables import AlertRow, CaseRow, MessageRow
 
 
 class FakeDaemon:
@@ -96,3 +96,26 @@ def test_watcher_raises_each_escalation_once(db):
     with db.session() as s:
         kinds = {a.kind for a in s.query(AlertRow)}
     assert kinds == {"overdue"}
+
+
+def test_watcher_applies_silence_as_accepted(db):
+    """004 §2.1: no comment from the citizen within two days after the answer: accepted."""
+    from regulation.lifecycle import new_case, transition
+    from regulation.profiles import load_profile
+
+    tash = load_profile("tashtagol")
+    start = datetime.now(UTC) - timedelta(days=5)
+    case_id = open_case(db, identified=start)
+    with db.session() as s:
+        row = s.get(CaseRow, case_id)
+        record = new_case(profile=tash, channel="im", identified_at=start)
+        for action, role, data in (("route", "curator", {"executors": ["zhkh"]}), ("submit_draft", "executor", {}),
+                                   ("approve", "curator", {}), ("published", "system", {})):
+            record, _ = transition(record, action, actor_role=role, at=start + timedelta(minutes=5), profile=tash,
+                                   **data)
+        row.profile, row.channel = "tashtagol", "im"
+        row.record, row.state = record.model_dump(mode="json"), record.state.value
+    assert row.state == "awaiting_feedback"
+    DeadlineWatcher(db, Settings()).scan()
+    with db.session() as s:
+        assert s.get(CaseRow, case_id).state == "accepted"
