@@ -12,38 +12,12 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from otklik.datafile import load_model
+from router.rubricator import GROUPS
 
 TEXTS_DIR = Path(__file__).resolve().parent / "texts"
 
-# The 26 «группы тем» of the regional management centres, spelled exactly as in DESIGN.md.
-TOPIC_GROUPS = (
-    "Безопасность",
-    "Благоустройство",
-    "Газ и топливо",
-    "Государственная собственность",
-    "Дороги",
-    "ЖКХ",
-    "Здравоохранение/Медицина",
-    "Коронавирус",
-    "Культура",
-    "МФЦ «Мои документы»",
-    "Мобилизация",
-    "Мусор/Свалки/ТКО",
-    "Образование",
-    "Общественный транспорт",
-    "Памятники и объекты культурного наследия",
-    "Погребение и похоронное дело",
-    "Роспотребнадзор",
-    "Связь и телевидение",
-    "Социальное обслуживание и защита",
-    "Спецпроекты",
-    "Строительство и архитектура",
-    "Торговля",
-    "Физическая культура и спорт",
-    "Экология",
-    "Экономика и бизнес",
-    "Электроснабжение",
-)
+# The 26 «группы тем», spelled exactly as the router knows them.
+TOPIC_GROUPS = GROUPS
 MIN_TEMPLATES_PER_GROUP = 5
 SLOT = re.compile(r"\{([A-Za-z_]+)\}")
 CHOICE = re.compile(r"\[([^\[\]]*\|[^\[\]]*)\]")
