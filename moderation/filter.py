@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from moderation.lexicon import Lexicon
 from moderation.profile import ModerationProfile
-from moderation.repeats import Entry, RepeatIndex
+from moderation.repeats import PAIR, RepeatIndex, RepeatMatch, features
 from moderation.rules import check_text
 from moderation.verdict import Span, Verdict
 
@@ -17,46 +17,76 @@ class ModerationFilter:
     def __init__(self, profile: ModerationProfile | None = None, index: RepeatIndex | None = None) -> None:
         self.profile = profile or ModerationProfile()
         self.lexicon = Lexicon.load(*self.profile.extra_lexicons)
-        self.index = index or RepeatIndex(duplicate_similarity=self.profile.duplicate_similarity,
-                                          problem_similarity=self.profile.problem_similarity,
-                                          window=timedelta(hours=self.profile.duplicate_window_hours))
+        self.index = index if index is not None else RepeatIndex()
+        self.window = timedelta(hours=self.profile.duplicate_window_hours)
 
     def moderate(self, msg_id: str, author: str, text: str, created_at: datetime | None = None) -> Verdict:
+        """Text rules, then repeats of the same author's earlier messages; records the message."""
         verdict = check_text(text, self.lexicon)
-        if msg_id in self.index.entries:  # processed before (a retry after a crash): same answer
-            return verdict
-        from moderation.repeats import features, signature, similarity
-
         feats = features(text)
-        sig = signature(feats)
-        best_dup: Entry | None = None
-        answered_same: list[Entry] = []
-        for other in self.index.candidates(author, sig):
-            sim = similarity(sig, other.sig)
-            if sim >= self.profile.duplicate_similarity and self._within_window(other, created_at):
-                if best_dup is None or sim > similarity(sig, best_dup.sig):
-                    best_dup = other
-            if sim >= self.profile.problem_similarity and other.answered:
-                answered_same.append(other)
-        self.index.add(msg_id, author, text, created_at)
+        # A message seen before (a retry after a crash) is judged against what came before it,
+        # so the same input gets the same verdict and never repeats itself.
+        seen = msg_id in self.index
+        similar = self.index.find(
+            author,
+            feats,
+            self.profile.problem_similarity,
+            self.profile.duplicate_similarity,
+            before=msg_id if seen else None,
+        )
+        if not seen:
+            self.index.add_features(msg_id, author, feats, created_at)
         if verdict.decision == "drop":
             return verdict
-        if best_dup is not None and not best_dup.answered:
-            return Verdict(decision="drop", reasons=["duplicate"], repeat_of=best_dup.msg_id)
-        if answered_same:
-            latest = max(answered_same, key=lambda e: (e.created_at or datetime.min, e.msg_id))
-            known = frozenset().union(*(e.feats for e in answered_same))
-            new_share = len(feats - known) / max(1, len(feats))
-            if len(answered_same) >= self.profile.repeat_answered_after and \
-                    new_share < self.profile.new_arguments_share:
-                return Verdict(decision="drop", reasons=["repeat_answered"], repeat_of=latest.msg_id)
-            return Verdict(decision="accept", repeat_of=latest.msg_id)
-        return verdict
+        return self._repeat_verdict(similar, feats, created_at) or verdict
 
-    def _within_window(self, other: Entry, created_at: datetime | None) -> bool:
-        if created_at is None or other.created_at is None:
+    def _repeat_verdict(
+        self, similar: list[RepeatMatch], feats, created_at: datetime | None
+    ) -> Verdict | None:
+        duplicate = next(
+            (
+                m
+                for m in similar
+                if m.similarity >= self.profile.duplicate_similarity
+                and not m.answered
+                and self._within_window(m, created_at)
+            ),
+            None,
+        )
+        if duplicate is not None:
+            return Verdict(decision="drop", reasons=["duplicate"], repeat_of=duplicate.msg_id)
+        answered = [
+            m
+            for m in similar
+            if m.answered
+            and m.problem_similarity >= self.profile.problem_similarity
+            or m.answered
+            and m.similarity >= self.profile.duplicate_similarity
+        ]
+        if not answered:
+            return None
+        latest = max(
+            answered, key=lambda m: (m.created_at is not None, m.created_at or datetime.min, m.msg_id)
+        )
+        # New arguments: words the answered messages did not have (pairs only rephrase them).
+        known = set().union(*(m.features for m in answered))
+        words = [f for f in feats if f & 3 != PAIR]
+        new_share = sum(1 for f in words if f not in known) / max(1, len(words))
+        if (
+            len(answered) >= self.profile.repeat_answered_after
+            and new_share < self.profile.new_arguments_share
+        ):
+            return Verdict(decision="drop", reasons=["repeat_answered"], repeat_of=latest.msg_id)
+        # A repeat of a considered question: processed, and its answer must report the measures taken.
+        return Verdict(decision="accept", repeat_of=latest.msg_id)
+
+    def _within_window(self, match: RepeatMatch, created_at: datetime | None) -> bool:
+        if created_at is None or match.created_at is None:
             return True
-        return abs(created_at - other.created_at) <= self.index.window
+        try:
+            return abs(created_at - match.created_at) <= self.window
+        except TypeError:  # one naive, one aware: compare as if both were UTC
+            return abs(created_at.replace(tzinfo=None) - match.created_at.replace(tzinfo=None)) <= self.window
 
     def mark_answered(self, msg_id: str) -> None:
         self.index.mark_answered(msg_id)

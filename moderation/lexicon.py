@@ -1,45 +1,92 @@
 """The moderation lexicon: data files (moderation/data/lexicon.yaml plus a profile's extras),
-validated, compiled once into whole-word regexes over normalized text."""
+validated, compiled once.
+
+Sections of a lexicon file (all lists of regexes over normalized text unless said otherwise):
+- obscene, insult: whole words; every Cyrillic letter also matches a `*` (a hidden letter);
+  `{prefix}` in an obscene pattern stands for the verbal prefixes (`prefix`);
+- obscene_inside, insult_inside: roots that count inside a longer, glued word;
+- masked_forms: plain words; "х**ня" is obscene when it fits one (stars for one or more letters);
+- exceptions: plain word beginnings that are never obscene ("застрахуй", "хутор");
+- disguised_only: words that are a slur only when disguised ("вaта" with a Latin "a");
+- not_insult: idioms and reported speech around an insult word ("держат нас за дураков");
+- obscene_phrases, threat, harm_intent: phrases, starting and ending at word boundaries;
+- spam: strong (2) and ordinary (1) advert markers, contacts (1 together), a link farm, a threshold.
+"""
 
 from __future__ import annotations
 
 import functools
 import re
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field
 
+from moderation.triggers import PhraseFilter
 from otklik.datafile import load_model
 
 DEFAULT = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
 CYRILLIC = re.compile("[а-я]")
 
 
+def _valid_pattern(pattern: str) -> str:
+    try:
+        re.compile(pattern.replace("{prefix}", ""))
+    except re.error as exc:
+        raise ValueError(f"pattern {pattern!r} is not a valid regex: {exc}") from None
+    return pattern
+
+
+# A regex, checked one by one so an error names the item's own line in the data file.
+Pattern = Annotated[str, AfterValidator(_valid_pattern)]
+
+
 class Spam(BaseModel):
     threshold: int = Field(2, ge=1)
-    markers: list[str] = Field(default_factory=list)
-    link_farm: int = Field(3, ge=2)
+    strong: list[Pattern] = Field(default_factory=list)  # count 2
+    markers: list[Pattern] = Field(default_factory=list)  # count 1
+    contacts: list[Pattern] = Field(default_factory=list)  # add 1 together, however many
+    link_farm: int = Field(3, ge=2)  # distinct untrusted sites in one message
+    trusted_sites: list[str] = Field(default_factory=list)  # host suffixes citizens link to (portals, photos)
 
 
 class LexiconFile(BaseModel):
     prefix: str = ""
-    obscene: list[str] = Field(default_factory=list)
-    obscene_inside: list[str] = Field(default_factory=list)
+    obscene: list[Pattern] = Field(default_factory=list)
+    obscene_inside: list[Pattern] = Field(default_factory=list)
+    insult_inside: list[Pattern] = Field(default_factory=list)
+    obscene_phrases: list[Pattern] = Field(default_factory=list)
+    masked_forms: list[str] = Field(default_factory=list)
     exceptions: list[str] = Field(default_factory=list)
-    insult: list[str] = Field(default_factory=list)
-    threat: list[str] = Field(default_factory=list)
-    harm_intent: list[str] = Field(default_factory=list)
+    insult: list[Pattern] = Field(default_factory=list)
+    disguised_only: list[Pattern] = Field(default_factory=list)
+    not_insult: list[Pattern] = Field(default_factory=list)
+    threat: list[Pattern] = Field(default_factory=list)
+    harm_intent: list[Pattern] = Field(default_factory=list)
     spam: Spam = Field(default_factory=Spam)
 
-    @field_validator("obscene", "insult", "threat", "harm_intent")
-    @classmethod
-    def _compiles(cls, patterns: list[str]) -> list[str]:
-        for p in patterns:
-            try:
-                re.compile(p.replace("{prefix}", ""))
-            except re.error as exc:
-                raise ValueError(f"pattern {p!r} is not a valid regex: {exc}") from None
-        return patterns
+    def merged(self, more: LexiconFile) -> LexiconFile:
+        """This lexicon extended by a municipality's file: lists are added, settings kept."""
+        lists = {
+            name: getattr(self, name) + getattr(more, name)
+            for name in type(self).model_fields
+            if isinstance(getattr(self, name), list)
+        }
+        spam = self.spam.model_copy(
+            update={
+                name: getattr(self.spam, name) + getattr(more.spam, name)
+                for name in ("strong", "markers", "contacts", "trusted_sites")
+            }
+        )
+        return self.model_copy(update={**lists, "spam": spam})
+
+
+_RUN = re.compile(r"([^\W\d_])\1+(?![?*+{])")
+
+
+def squeeze(pattern: str) -> str:
+    """Repeated letters in a pattern, as in the normalized text ("ссылке" is matched as "сылке")."""
+    return _RUN.sub(r"\1", pattern.replace("ё", "е"))
 
 
 def allow_wildcards(pattern: str) -> str:
@@ -67,26 +114,24 @@ def allow_wildcards(pattern: str) -> str:
     return "".join(out)
 
 
-def _words(patterns: list[str], prefix: str, wildcards: bool) -> re.Pattern[str] | None:
-    if not patterns:
-        return None
-    parts = [p.replace("{prefix}", prefix) for p in patterns]
-    if wildcards:
-        parts = [allow_wildcards(p) for p in parts]
-    return re.compile(r"(?<![\w*])(?:" + "|".join(f"(?:{p})" for p in parts) + r")(?![\w*])")
-
-
 def _whole(patterns: list[str], prefix: str) -> re.Pattern[str] | None:
+    """One word at a time (fullmatch): rules.py caches the verdict per word."""
     if not patterns:
         return None
-    parts = [allow_wildcards(p.replace("{prefix}", prefix)) for p in patterns]
+    parts = [allow_wildcards(squeeze(p.replace("{prefix}", prefix))) for p in patterns]
     return re.compile("|".join(f"(?:{p})" for p in parts))
 
 
-def _phrases(patterns: list[str]) -> re.Pattern[str] | None:
+def _phrases(patterns: list[str], whole: bool = False) -> re.Pattern[str] | None:
+    """Phrases start at a word boundary; `whole` ones also end at one ("закопаю", not "закопают")."""
     if not patterns:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{p})" for p in patterns) + r")")
+    end = r"(?![а-яa-z])" if whole else ""
+    return re.compile(r"(?<![\w*])(?:" + "|".join(f"(?:{squeeze(p)})" for p in patterns) + r")" + end)
+
+
+def _inside(patterns: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(squeeze(p) for p in patterns)) if patterns else None
 
 
 class Lexicon:
@@ -94,16 +139,34 @@ class Lexicon:
 
     def __init__(self, data: LexiconFile) -> None:
         self.data = data
-        self.obscene = _words(data.obscene, data.prefix, wildcards=True)
-        self.insult = _words(data.insult, "", wildcards=True)
-        # The same patterns for one word at a time (rules.py caches the verdict per word).
         self.obscene_word = _whole(data.obscene, data.prefix)
         self.insult_word = _whole(data.insult, "")
-        self.obscene_inside = re.compile("|".join(data.obscene_inside)) if data.obscene_inside else None
-        self.threat = _phrases(data.threat)
-        self.harm_intent = _phrases(data.harm_intent)
-        self.spam_markers = _phrases(data.spam.markers)
-        self.exceptions = tuple(sorted(set(data.exceptions)))
+        self.disguised_word = _whole(data.disguised_only, "")
+        self.obscene_inside = _inside(data.obscene_inside)
+        self.insult_inside = _inside(data.insult_inside)
+        # Self-censored words ("х**ня", "***ло") are matched against full forms, one per line.
+        self.masked_forms = "\n".join(sorted({squeeze(w) for w in data.masked_forms}))
+        self.not_insult = _phrases(data.not_insult, whole=True)
+        # Phrase rules by group; each runs only on texts holding one of its key fragments.
+        groups = {
+            "obscene_phrases": (data.obscene_phrases, True),
+            "threat": (data.threat, True),
+            "harm_intent": (data.harm_intent, True),
+            "spam_strong": (data.spam.strong, False),
+            "spam_markers": (data.spam.markers, False),
+            "spam_contacts": (data.spam.contacts, False),
+        }
+        self.phrase_patterns = {
+            name: p
+            for name, (patterns, whole) in groups.items()
+            if (p := _phrases(patterns, whole)) is not None
+        }
+        self.phrase_filter = PhraseFilter(
+            {name: [squeeze(p) for p in patterns] for name, (patterns, _) in groups.items()}
+        )
+        self.word_cache: dict[str, str | None] = {}
+        self.trusted_sites = tuple(squeeze(s.lower().lstrip(".")) for s in data.spam.trusted_sites)
+        self.exceptions = tuple(sorted({squeeze(e) for e in data.exceptions}))
 
     @classmethod
     def load(cls, *extra: str | Path) -> Lexicon:
@@ -114,12 +177,5 @@ class Lexicon:
 def _load(extra: tuple[str, ...]) -> Lexicon:
     data = load_model(DEFAULT, LexiconFile)
     for path in extra:
-        more = load_model(path, LexiconFile)
-        data = LexiconFile(
-            prefix=data.prefix, obscene=data.obscene + more.obscene,
-            obscene_inside=data.obscene_inside + more.obscene_inside, exceptions=data.exceptions + more.exceptions,
-            insult=data.insult + more.insult, threat=data.threat + more.threat,
-            harm_intent=data.harm_intent + more.harm_intent,
-            spam=Spam(threshold=data.spam.threshold, markers=data.spam.markers + more.spam.markers,
-                      link_farm=data.spam.link_farm))
+        data = data.merged(load_model(path, LexiconFile))
     return Lexicon(data)

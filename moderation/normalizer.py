@@ -12,85 +12,162 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Latin letters and digits that people use for Cyrillic ones, inside Cyrillic words.
-LOOKALIKE = str.maketrans({
-    "a": "а", "b": "б", "c": "с", "e": "е", "h": "н", "k": "к", "m": "м", "o": "о", "p": "р", "t": "т",
-    "x": "х", "y": "у", "u": "и", "n": "п", "z": "з", "r": "г", "d": "д", "i": "і", "l": "л", "s": "с",
-    "3": "з", "0": "о", "6": "б", "4": "ч", "$": "с", "€": "е", "9": "я", "1": "і",
-})
-WILDCARDS = "*\"%#_…?~^@"
+# Latin letters, digits and symbols that people use for Cyrillic letters.
+LOOKALIKE = str.maketrans("abcehkmoptxyunzrdils3064$€91", "абсенкмортхуипзгдилсзобчсеяи")
+WILDCARDS = '*"%#_…?~^@'
 ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u034f]")
 CYR = re.compile("[а-яё]")
+CYR_WORD = re.compile("[а-я]+")
 # Runs of single letters split by separators: "п.и.з.д.а", "х у й", "б-л-я".
 SPACED = re.compile(r"(?<![\w*])(?:[\w*](?:[ .\-_,·•|/\\]{1,2})){2,}[\w*](?![\w*])")
 
 
-def _clean(text: str) -> str:
-    text = unicodedata.normalize("NFC", text)
-    text = ZERO_WIDTH.sub("", text)
-    # Combining marks left after NFC are decoration (ударения, "zalgo"): drop them.
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+# Characters that make cleaning more than lower-casing: combining marks, hidden characters.
+_NEEDS_CLEANING = re.compile(
+    "[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+    "\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u034f]"
+)
+
+
+def _clean(text: str) -> tuple[str, str, list[int]]:
+    """NFC, hidden characters and decoration dropped, lower case with ё -> е; every character
+    keeps the index of the original character it came from, and its original case."""
+    if not _NEEDS_CLEANING.search(text) and unicodedata.is_normalized("NFC", text):
+        low = text.lower()
+        if len(low) == len(text):  # the common case: nothing to drop, one character each
+            return text, low.replace("ё", "е"), list(range(len(text)))
+    cased: list[str] = []
+    index: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and unicodedata.combining(text[j]):
+            j += 1  # a letter with its combining marks: "и" + U+0306 is "й"
+        cluster = unicodedata.normalize("NFC", text[i:j]) if j > i + 1 else text[i]
+        for ch in cluster:
+            # Combining marks left after NFC are decoration (ударения, "zalgo"); zero-width hides.
+            if ZERO_WIDTH.match(ch) or unicodedata.category(ch) == "Mn":
+                continue
+            cased.append(ch if len(ch.lower()) == 1 else ch.lower()[0])  # "İ".lower() is two characters
+            index.append(i)
+        i = j
+    low = "".join(cased).lower().replace("ё", "е")
+    return "".join(cased), low, index
+
+
+_PLAIN_TOKEN = re.compile(r"[а-я]+|[a-z]+|\d+")
+
+
+# A number with a short Cyrillic ending or beginning: "16а", "2020г", "5ти", "кв12".
+NUMBER = re.compile(r"\d+[а-я]{0,3}|[а-я]{1,3}\d+")
 
 
 def _token_fix(tok: str) -> str:
     """A token that mixes Cyrillic with look-alikes becomes all-Cyrillic; pure Latin stays Latin."""
-    letters = len(CYR.findall(tok))
-    if letters < 1 or sum(ch.isdigit() for ch in tok) >= letters:
-        return tok  # "16а", "5-й": numbers, not disguise
-    out = tok.translate(LOOKALIKE).replace("і", "и")
+    if _PLAIN_TOKEN.fullmatch(tok) or NUMBER.fullmatch(tok):
+        return tok
+    if not CYR.search(tok):
+        return tok  # Latin words are judged by their look-alike reading (lookalike_reading)
+    out = tok.translate(LOOKALIKE)
     return "".join("*" if ch in WILDCARDS else ch for ch in out)
 
 
 WORD = re.compile(r"[\w*\"'%#@$€…?~^]+")
+_LOOKALIKE_CHARS = re.compile("[a-z0-9$€]")
 
 
-# Dots or a comma inside a Cyrillic word hide letters: "нае...ли", "д,билы".
-# Only short fragments on either side: "забыла,пиздец" is two words without a space.
-INNER_GAP = re.compile(r"(?<![а-яa-z])([а-яa-z]{1,4})(\.{2,}|,)(?=[а-я]{1,5}(?![а-я]))")
+def lookalike_reading(word: str) -> str | None:
+    """A word the normalizer leaves as it is, read with its look-alikes as Cyrillic: wholly Latin
+    ("cyka"), or a number-like token ("6ля"). None when something has no Cyrillic twin. The rules
+    judge this reading too, so "6ля" counts while "16а" stays a house number."""
+    if not _LOOKALIKE_CHARS.search(word):
+        return None
+    reading = word.translate(LOOKALIKE)
+    return reading if reading != word and CYR_WORD.fullmatch(reading) else None
+
+
+# Dots, a comma or question marks inside a Cyrillic word hide letters: "нае...ли", "д,билы", "бл.ть",
+# "х?й". Only short fragments on either side: "забыла,пиздец", "сука.а я", "тупой?ведь" are two
+# words without a space. A one-letter fragment before a single dot is an abbreviation when it is
+# capitalised ("Е.Л", "Г.Курск", "Х.Ясный" is a хутор); a short word before the gap is a word, not a
+# fragment ("бы..люди", "ну,да").
+INNER_GAP = re.compile(r"(?<![а-яa-z-])([а-яa-z]{1,4})(\.+|,|\?+)(?=([а-я]{1,5})(?![а-я]))")
+NOT_FRAGMENTS = frozenset(
+    "а и в к с у о я бы ну не ни да то же ли ль но вот так все как что это уже еще мне "
+    "нет он она они мы вы ты их его ее там тут где ага угу ой ох эх ух ай эй чо че ща "
+    "аж уж".split()
+)
+# Letters spaced by stars or underscores: "б*л*я", "б_л_я_д_ь". A star may also stand for a letter
+# ("п*з*а"), so this is the second reading (join_gaps off), the first keeps the stars as letters.
+STAR_SPACED = re.compile(r"(?<![\w*\"%#@$])[а-яa-z](?:[*_][а-яa-z]){2,}(?![\w*])")
+QUESTION_INSIDE = re.compile(r"(?<=[а-яa-z])\?+(?=[а-яa-z])")
+
+
+def _gaps(low: str, cased: str, join: bool) -> str:
+    def gap(m: re.Match[str]) -> str:
+        left, dots, right = m.group(1), m.group(2), m.group(3)
+        if left in NOT_FRAGMENTS and (len(right) > 2 or dots[0] != "."):
+            return m.group(0)
+        if dots[0] in ",?" and len(left) > 2 or dots == "." and (len(left) > 3 or len(left) + len(right) > 7):
+            return m.group(0)
+        # Initials and abbreviations are capitalised; "х.ня" is not.
+        if (
+            dots == "."
+            and len(left) == 1
+            and (len(right) > 4 or cased[m.start()].isupper() or cased[m.start(3)].isupper())
+        ):
+            return m.group(0)
+        # "п.и.з.д.а" is a chain of spaced letters: _join_spaced takes it whole.
+        if dots == "." and (low[m.end(3) : m.end(3) + 1] == "." or low[m.start() - 1 : m.start()] == "."):
+            return m.group(0)
+        return left + "*" + "\x00" * (len(dots) - 1)
+
+    if join:
+        low = INNER_GAP.sub(gap, low)
+    else:
+        low = STAR_SPACED.sub(lambda m: re.sub("[*_]", "\x00", m.group()), low)
+    # A question mark left between letters ends a sentence: "тупой?ведь".
+    return QUESTION_INSIDE.sub(lambda m: " " * len(m.group()), low)
 
 
 PI = re.compile(r"(?<![\d.,])3[.,]14(?=[а-я])")
 INNER_BRACKET = re.compile(r"(?<=[а-я])[()](?=[а-я])")
 
 
-def normalize(text: str) -> tuple[str, list[int]]:
-    """Lower-cased, de-disguised text with an index map back to the original."""
-    src = _clean(text)
-    low = src.lower().replace("ё", "е")
-    low = INNER_GAP.sub(lambda m: m.group(1) + "*" + "\x00" * (len(m.group(2)) - 1), low)
+def normalize(text: str, join_gaps: bool = True) -> tuple[str, list[int]]:
+    """Lower-cased, de-disguised text with an index map back to the original. With `join_gaps`
+    off, dots and commas inside words are read as punctuation ("оу..уроды" is two words)."""
+    cased, low, origin = _clean(text)
+    low = _gaps(low, cased, join_gaps)
     # "3.14" for "пи" (3.14дорас); brackets inside a word hide nothing ("хо(х)лы", "ч)урка").
     low = PI.sub(lambda m: "пи" + "\x00" * (len(m.group()) - 2), low)
     low = INNER_BRACKET.sub("\x00", low)
-    chars: list[str] = []
+    # The text is rebuilt piece by piece; every piece keeps its characters' positions in `low`.
+    pieces: list[str] = []
     index: list[int] = []
     pos = 0
     for m in WORD.finditer(low):
-        for i in range(pos, m.start()):
-            chars.append(low[i])
-            index.append(i)
         tok = m.group()
-        # Trailing ? or … are punctuation, not wildcards.
-        core = tok.rstrip("?…~^*\"%#") or tok  # trailing symbols are punctuation
-        lead = len(core) - len(core.lstrip("\"'"))  # so are opening quotes
-        for i in range(lead):
-            chars.append(low[m.start() + i])
-            index.append(m.start() + i)
+        if _PLAIN_TOKEN.fullmatch(tok):
+            continue  # nothing to change: it goes out with the text around it
+        pieces.append(low[pos : m.start()])
+        index.extend(range(pos, m.start()))
+        # Trailing symbols are punctuation, not wildcards; so are opening quotes and "???или".
+        core = tok.rstrip('?…~^*"%#') or tok
+        lead = len(core) - len(core.lstrip("\"'?…~^"))
         start = m.start() + lead
         core = core[lead:]
-        fixed = _token_fix(core)
-        for i, ch in enumerate(fixed):
-            chars.append(ch)
-            index.append(start + min(i, len(core) - 1))
-        for i in range(start + len(core), m.end()):
-            chars.append(low[i])
-            index.append(i)
+        fixed = _token_fix(core)  # one character for one: positions stay
+        pieces += [low[m.start() : start], fixed, low[start + len(core) : m.end()]]
+        index.extend(range(m.start(), m.end()))
         pos = m.end()
-    for i in range(pos, len(low)):
-        chars.append(low[i])
-        index.append(i)
-    text_ = "".join(chars)
-    keep = [i for i, ch in enumerate(text_) if ch != "\x00"]
-    joined, index = _join_spaced("".join(text_[i] for i in keep), [index[i] for i in keep])
+    pieces.append(low[pos:])
+    index.extend(range(pos, len(low)))
+    text_ = "".join(pieces)
+    if "\x00" in text_:  # placeholders of removed characters ("3.14" for "пи", brackets, gaps)
+        keep = [i for i, ch in enumerate(text_) if ch != "\x00"]
+        text_, index = "".join(text_[i] for i in keep), [index[i] for i in keep]
+    joined, index = _join_spaced(text_, [origin[i] for i in index])
     return _squeeze(joined, index)
 
 
@@ -101,11 +178,14 @@ def _join_spaced(text: str, index: list[int]) -> tuple[str, list[int]]:
     for m in SPACED.finditer(text):
         letters = [(i, ch) for i, ch in enumerate(m.group(), m.start()) if ch.isalnum() or ch == "*"]
         fixed = [(i, _token_fix("ж" + ch)[1:]) for i, ch in letters]
-        if len(letters) < 3 or not all(CYR.match(ch) or ch == "*" for _, ch in fixed) \
-                or sum(ch != "*" for _, ch in fixed) < 2:
+        if (
+            len(letters) < 3
+            or not all(CYR.match(ch) or ch == "*" for _, ch in fixed)
+            or sum(ch != "*" for _, ch in fixed) < 2
+        ):
             continue
-        out.extend(text[pos:m.start()])
-        idx.extend(index[pos:m.start()])
+        out.extend(text[pos : m.start()])
+        idx.extend(index[pos : m.start()])
         for i, ch in fixed:
             out.append(ch)
             idx.append(index[i])
@@ -117,15 +197,17 @@ def _join_spaced(text: str, index: list[int]) -> tuple[str, list[int]]:
 
 def _squeeze(text: str, index: list[int]) -> tuple[str, list[int]]:
     """Runs of one letter become one ("мляяяя" -> "мля", "ссука" -> "сука"); roots are squeezed too."""
+    if not _RUNS.search(text):
+        return text, index
     out: list[str] = []
     idx: list[int] = []
-    prev = ""
-    for ch, i in zip(text, index, strict=True):
-        if ch == prev and ch.isalpha():
-            continue
-        out.append(ch)
-        idx.append(i)
-        prev = ch
+    pos = 0
+    for m in _RUNS.finditer(text):
+        out.append(text[pos : m.start() + 1])
+        idx.extend(index[pos : m.start() + 1])
+        pos = m.end()
+    out.append(text[pos:])
+    idx.extend(index[pos:])
     return "".join(out), idx
 
 
@@ -134,17 +216,66 @@ def squeeze(word: str) -> str:
 
 
 # Anything that the full pass would change beyond lower-casing and squeezing: mixed scripts or
-# digits inside words, wildcards between letters, hidden characters, spaced or gapped letters.
-_NOT_PLAIN = re.compile(
-    r"[a-z][а-я]|[а-я][a-z]|[а-я][0-9@$€]|[0-9@$€][а-я]|[*\"%#_~^@…]|[а-я]\?[а-я]"
-    r"|[\u0300-\u036f\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u034f]|(?<![\w*])\w[ .\-_,·•|/\\]{1,2}\w[ .\-_,·•|/\\]"
-    r"|[а-яa-z](?:\.{2,}|,)[а-я]|3[.,]14[а-я]|[а-я][()][а-я]")
-_RUNS = re.compile(r"([^\W\d_])\1+")
+# digits inside words, wildcards, hidden characters, spaced or gapped letters. A few cheap searches
+# (each starts on a character class, which `re` scans fast) instead of one slow alternation.
+_SPECIAL = re.compile(
+    '[*"%#_~^@…$€\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff'
+    "\ufe20-\ufe2f\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u034f]"
+)
+_LATIN = re.compile("[a-z]")
+_MIXED = re.compile("[a-z][а-я]|[а-я][a-z]")
+_DIGITS = re.compile("[0-9]+")
+_PUNCT_BEFORE_LETTER = re.compile(r"[.,?()]+(?=[а-яa-z])")
+_SPACED_HINT = re.compile(r"[ .\-_,·•|/\\]\w[ .\-_,·•|/\\]")
+_RUNS = re.compile(r"([а-яa-z])\1+")
+_RUNS_COMMON = re.compile(r"([а-яa-z])\1")  # a cheap first look for _RUNS
+
+
+def _cyrillic(ch: str) -> bool:
+    return "а" <= ch <= "я"
+
+
+def _plain(low: str) -> bool:
+    if _SPECIAL.search(low) or _LATIN.search(low) and _MIXED.search(low):
+        return False
+    for m in _DIGITS.finditer(low):  # "3десь", "пи3дец": digits inside a Cyrillic word ("16а" is a number)
+        start, end = m.start(), m.end()
+        if start > 0 and _cyrillic(low[start - 1]) or end < len(low) and _cyrillic(low[end]):
+            while start > 0 and low[start - 1].isalnum():
+                start -= 1
+            while end < len(low) and low[end].isalnum():
+                end += 1
+            if _token_fix(low[start:end]) != low[start:end]:
+                return False
+    # "бл.ть", "д,билы", "х?й", "3.14дор", "ч)урка"; but "г.Курск" or "ситуации,что" change nothing.
+    # Gaps are closed as the full pass would (without its capitals exceptions: it changes no more).
+    if any(m.start() > 0 and low[m.start() - 1].isalnum() for m in _PUNCT_BEFORE_LETTER.finditer(low)):
+        if _gaps(low, low, True) != low or PI.search(low) or INNER_BRACKET.search(low):
+            return False
+    if _SPACED_HINT.search(low) and SPACED.search(low):
+        return False
+    return low.isprintable() or not any(ord(c) < 32 and c not in "\n\r\t" for c in low)
+
+
+def plain_normalized(text: str) -> str | None:
+    """The normalized text of a plain message (nothing disguised: lower-casing and squeezing are
+    all it takes), or None when the full pass is needed. The common case, so it is kept cheap."""
+    low = text.lower().replace("ё", "е")
+    if len(low) != len(text) or not _plain(low):
+        return None
+    # No combining marks (they are _SPECIAL), so the text is already composed (NFC).
+    if _RUNS_COMMON.search(low):
+        return _RUNS.sub(r"\1", low)
+    return low
+
+
+def plain_index(text: str) -> list[int]:
+    """For a plain message, the position in `text` of every character of plain_normalized(text)."""
+    low = text.lower().replace("ё", "е")
+    return _squeeze(low, list(range(len(low))))[1]
 
 
 def normalize_text(text: str) -> str:
     """The normalized text alone, fast for the common plain message (no index map)."""
-    low = text.lower().replace("ё", "е")
-    if _NOT_PLAIN.search(low) or not low.isprintable() and any(ord(c) < 32 and c not in "\n\r\t" for c in low):
-        return normalize(text)[0]
-    return _RUNS.sub(r"\1", unicodedata.normalize("NFC", low))
+    fast = plain_normalized(text)
+    return normalize(text)[0] if fast is None else fast

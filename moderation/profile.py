@@ -17,7 +17,7 @@ class ModerationProfile(BaseModel):
     name: str = "default"
     duplicate_window_hours: float = Field(168, gt=0)  # re-posts within a week are duplicates
     duplicate_similarity: float = Field(0.8, gt=0, le=1)
-    problem_similarity: float = Field(0.45, gt=0, le=1)
+    problem_similarity: float = Field(0.5, gt=0, le=1)  # share of the shorter text's words
     repeat_answered_after: int = Field(2, ge=1)  # 002 §18 ¶2: "answered several times"
     new_arguments_share: float = Field(0.35, gt=0, le=1)  # share of new words that counts as new arguments
     extra_lexicons: list[str] = Field(default_factory=list)  # paths relative to the profile file

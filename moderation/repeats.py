@@ -1,104 +1,240 @@
-"""Repeat detection per author with MinHash + LSH: the cost of a lookup depends on how many
-messages share a band with this one, never on the size of the whole history.
+"""Repeat detection: earlier messages of the same author about the same problem.
 
 - duplicate: the same author posts a near-identical text within the window (cross-posts, re-posts);
 - repeat_answered: the same author, the same problem, already answered N times, nothing new;
 - accepted repeat: the same problem was answered before: `repeat_of` links it, and its answer
   must report the measures taken (000 §20, 001 §17, 002 §15, 003 §15).
+
+Every repeat is the same author's, so the index is partitioned by author: a lookup reads only that
+author's history, never the whole history, so its cost does not grow with the number of messages.
+An author with a long history (a bot, a tireless correspondent) gets MinHash/LSH buckets, so even
+their lookups read only the few messages that share a band with the new one.
+
+A message is kept as a sorted array of 32-bit feature hashes (word stems and stem pairs): about
+200 bytes, so a million messages of history fit in a few hundred megabytes and load in seconds.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-import struct
+import zlib
+from array import array
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
-from moderation.normalizer import normalize
+from moderation.normalizer import normalize_text
 
-BANDS, ROWS = 16, 4
-PERM = BANDS * ROWS
-_MASK = (1 << 61) - 1
-_SEEDS = [int.from_bytes(hashlib.blake2b(str(i).encode(), digest_size=8).digest(), "big") | 1 for i in range(PERM)]
-STOP = frozenset("и в во не на с со что как а но да к ко у по за из от до для о об это то же ли бы мы вы они он она "
-                 "я ты его ее их нас вам мне уже еще очень так там тут здесь когда где почему".split())
+STOP = frozenset(
+    "и в во не на с со что как а но да к ко у по за из от до для о об это то же ли бы мы вы они он она "
+    "я ты его ее их нас вам мне уже еще очень так там тут здесь когда где почему все всё "
+    "добрый день здравствуйте пожалуйста спасибо".split()
+)
 TOKEN = re.compile(r"[а-яa-z0-9]+")
+MAX_TEXT = 5000  # characters that define a message's features; the rest adds nothing to "same problem"
+
+# LSH for long histories: 24 bands of 3 MinHash rows over the words. Two messages whose words have
+# Jaccard similarity 0.45 share a band with probability 0.90, at 0.8 with 1.0; at 0.05 with 0.003.
+LSH_FROM = 64  # messages of one author before their history gets buckets (a scan is cheaper below)
+MAX_CANDIDATES = 64  # the newest this many look-alikes are compared; older ones add nothing new
+BANDS, ROWS = 24, 3
+_rng = np.random.default_rng(20260105)
+_A = _rng.integers(1, 2**63, size=BANDS * ROWS, dtype=np.uint64) | np.uint64(1)
+_B = _rng.integers(0, 2**63, size=BANDS * ROWS, dtype=np.uint64)
+
+# The low two bits of a feature hash say what it is.
+WORD, PAIR, NUMBER = 0, 1, 2
+Features = array  # array("I"): sorted, unique feature hashes, kind in the low two bits
 
 
-def features(text: str) -> set[str]:
-    """Word stems (first 5 letters) and stem bigrams of the normalized text."""
-    words = [w[:5] for w in TOKEN.findall(normalize(text[:5000])[0]) if w not in STOP and len(w) > 1]
-    return set(words) | {f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)}
+def features(text: str) -> Features:
+    """Word stems (first 5 letters), numbers (house, flat: "дом 5" is not "дом 7") and word pairs.
+    Words and numbers say what the problem is; pairs also say how it is put, so they tell a copy."""
+    words = [
+        w if w.isdigit() else w[:5]
+        for w in TOKEN.findall(normalize_text(text[:MAX_TEXT]))
+        if w not in STOP and (len(w) > 1 or w.isdigit())
+    ]
+    hashes = {zlib.crc32(w.encode()) & ~3 | (NUMBER if w.isdigit() else WORD) for w in words}
+    hashes.update(zlib.crc32(f"{a} {b}".encode()) & ~3 | PAIR for a, b in zip(words, words[1:], strict=False))
+    return array("I", sorted(hashes))
 
 
-_SEED_ARRAY = np.array(_SEEDS, dtype=np.uint64)
+MIN_SHARED_WORDS = 3  # fewer shared words say nothing about "the same problem"
 
 
-def signature(feats: set[str]) -> tuple[int, ...]:
-    """64 MinHash values: (hash · seed) mod 2^61 under each seed, the minimum over the features."""
-    if not feats:
-        return (0,) * PERM
-    hashes = np.fromiter((struct.unpack("<Q", hashlib.blake2b(f.encode(), digest_size=8).digest())[0]
-                          for f in feats), dtype=np.uint64, count=len(feats))
-    products = (hashes[:, None] * _SEED_ARRAY[None, :]) & np.uint64(_MASK)  # wraps mod 2^64 first: fine
-    return tuple(int(x) for x in products.min(axis=0))
+def similarity(probe: set[int], other: Features) -> tuple[float, float]:
+    """How alike two messages are: as copies (Jaccard over words and word pairs, near 1 for a
+    copy), and as the same problem (the share of the shorter message's words and numbers found in
+    the other: a short "фонарь на Ленина 5 так и не горит" after a long first letter). Different
+    numbers and none shared (another house, another flat) make them different messages."""
+    if not probe or not other:
+        return 0.0, 0.0
+    shared = shared_words = other_words = 0
+    numbers_here = numbers_there = shared_numbers = 0
+    for x in other:
+        kind = x & 3
+        if kind != PAIR:
+            other_words += 1
+            numbers_there += kind == NUMBER
+        if x in probe:
+            shared += 1
+            if kind != PAIR:
+                shared_words += 1
+                shared_numbers += kind == NUMBER
+    probe_words = 0
+    for x in probe:
+        kind = x & 3
+        if kind != PAIR:
+            probe_words += 1
+            numbers_here += kind == NUMBER
+    if numbers_here and numbers_there and not shared_numbers:
+        return 0.0, 0.0
+    copy = shared / (len(probe) + len(other) - shared)
+    if shared_words < MIN_SHARED_WORDS:
+        return copy, 0.0
+    return copy, shared_words / min(probe_words, other_words)
 
 
-def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    return sum(x == y for x, y in zip(a, b, strict=True)) / PERM
+def _band_keys(feats: Features) -> list[int]:
+    """MinHash of the words (multiply-shift hashing of each, the minimum per row), in bands."""
+    x = np.frombuffer(feats, dtype=np.uint32)
+    x = x[(x & 3) != PAIR].astype(np.uint64)
+    if not len(x):
+        return []
+    sig = ((x[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)).min(axis=0)
+    return [hash((b, *sig[b * ROWS : (b + 1) * ROWS].tolist())) for b in range(BANDS)]
 
 
-@dataclass
-class Entry:
+@dataclass(frozen=True)
+class RepeatMatch:
     msg_id: str
-    author: str
+    similarity: float  # words and word pairs: near 1 for a copy
+    problem_similarity: float  # words alone, within the shorter message: the same problem told again
     created_at: datetime | None
-    sig: tuple[int, ...]
-    feats: frozenset[str]
-    answered: bool = False
-    answer_count: int = 0  # how many times this problem had been answered when this was posted
+    answered: bool
+    features: Features
 
 
-@dataclass
+class _History:
+    """One author's messages, oldest first, in parallel lists (compact: no object per message)."""
+
+    __slots__ = ("ids", "times", "feats", "buckets")
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.times: list[datetime | None] = []
+        self.feats: list[Features] = []
+        self.buckets: dict[int, list[int]] | None = None
+
+    def append(self, msg_id: str, created_at: datetime | None, feats: Features) -> int:
+        pos = len(self.ids)
+        self.ids.append(msg_id)
+        self.times.append(created_at)
+        self.feats.append(feats)
+        if self.buckets is not None:
+            self._bucket(pos)
+        elif len(self.ids) >= LSH_FROM:
+            self.buckets = defaultdict(list)
+            for p in range(len(self.ids)):
+                self._bucket(p)
+        return pos
+
+    def _bucket(self, pos: int) -> None:
+        assert self.buckets is not None
+        for key in _band_keys(self.feats[pos]):
+            self.buckets[key].append(pos)
+
+    def candidates(self, feats: Features) -> list[int]:
+        if self.buckets is None:
+            return list(range(len(self.ids)))
+        found: set[int] = set()
+        for key in _band_keys(feats):
+            found.update(self.buckets.get(key, ())[-MAX_CANDIDATES:])
+        return sorted(found)[-MAX_CANDIDATES:]
+
+
 class RepeatIndex:
-    duplicate_similarity: float = 0.8
-    problem_similarity: float = 0.45
-    window: timedelta = timedelta(days=7)
-    entries: dict[str, Entry] = field(default_factory=dict)
-    buckets: dict[tuple[str, int, int], list[str]] = field(default_factory=lambda: defaultdict(list))
+    """Earlier messages per author. `add` records one; `find` returns the author's earlier messages
+    similar to a text. Pure in-memory; the pipeline refills it from storage on start."""
 
-    def _keys(self, author: str, sig: tuple[int, ...]) -> list[tuple[str, int, int]]:
-        return [(author, b, hash(sig[b * ROWS:(b + 1) * ROWS])) for b in range(BANDS)]
+    def __init__(self) -> None:
+        self._authors: dict[str, _History] = {}
+        self._where: dict[str, tuple[str, int]] = {}  # msg_id -> (author, position)
+        self._answered: set[str] = set()
 
-    def candidates(self, author: str, sig: tuple[int, ...]) -> list[Entry]:
-        seen: set[str] = set()
-        out = []
-        for key in self._keys(author, sig):
-            for mid in self.buckets.get(key, ()):
-                if mid not in seen:
-                    seen.add(mid)
-                    out.append(self.entries[mid])
-        return out
-
-    def add(self, msg_id: str, author: str, text: str, created_at: datetime | None = None,
-            answered: bool = False) -> Entry:
-        if msg_id in self.entries:  # re-processing the same message never makes it its own repeat
-            return self.entries[msg_id]
-        feats = features(text)
-        sig = signature(feats)
-        entry = Entry(msg_id, author, created_at, sig, frozenset(feats), answered)
-        self.entries[msg_id] = entry
-        for key in self._keys(author, sig):
-            self.buckets[key].append(msg_id)
-        return entry
-
-    def mark_answered(self, msg_id: str) -> None:
-        if msg_id in self.entries:
-            self.entries[msg_id].answered = True
+    def __contains__(self, msg_id: object) -> bool:
+        return msg_id in self._where
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self._where)
+
+    def add(
+        self, msg_id: str, author: str, text: str, created_at: datetime | None = None, answered: bool = False
+    ) -> None:
+        self.add_features(msg_id, author, features(text), created_at, answered)
+
+    def add_features(
+        self,
+        msg_id: str,
+        author: str,
+        feats: Features,
+        created_at: datetime | None = None,
+        answered: bool = False,
+    ) -> None:
+        """`add` with the features already computed (the filter computes them once per message)."""
+        if msg_id not in self._where:  # re-processing the same message never makes it its own repeat
+            history = self._authors.get(author)
+            if history is None:
+                history = self._authors[author] = _History()
+            self._where[msg_id] = (author, history.append(msg_id, created_at, feats))
+        if answered:
+            self._answered.add(msg_id)
+
+    def mark_answered(self, msg_id: str) -> None:
+        if msg_id in self._where:
+            self._answered.add(msg_id)
+
+    def is_answered(self, msg_id: str) -> bool:
+        return msg_id in self._answered
+
+    def find(
+        self,
+        author: str,
+        text_or_features: str | Features,
+        min_problem: float = 0.5,
+        min_copy: float = 0.8,
+        before: str | None = None,
+    ) -> list[RepeatMatch]:
+        """The author's earlier messages that are copies of this one (`min_copy`) or about the same
+        problem (`min_problem`), the closest copies first. `before`: only messages recorded before
+        that one (to judge a recorded message again, as when a crashed run is retried)."""
+        history = self._authors.get(author)
+        if history is None:
+            return []
+        feats = features(text_or_features) if isinstance(text_or_features, str) else text_or_features
+        probe = set(feats)
+        limit = len(history.ids)
+        if before is not None and self._where.get(before, ("", 0))[0] == author:
+            limit = self._where[before][1]
+        matches = []
+        for pos in history.candidates(feats):
+            if pos >= limit:
+                continue
+            copy, problem = similarity(probe, history.feats[pos])
+            if problem >= min_problem or copy >= min_copy:
+                msg_id = history.ids[pos]
+                matches.append(
+                    RepeatMatch(
+                        msg_id,
+                        copy,
+                        problem,
+                        history.times[pos],
+                        msg_id in self._answered,
+                        history.feats[pos],
+                    )
+                )
+        matches.sort(key=lambda m: (-m.similarity, -m.problem_similarity))
+        return matches

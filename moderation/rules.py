@@ -1,19 +1,34 @@
-"""Text rules: obscenity (also disguised), insults, threats, intent to harm, spam. Pure and fast:
-one normalization pass, then a handful of precompiled whole-word regexes."""
+"""Text rules: obscenity (also disguised), insults, threats, intent to harm, spam.
+
+Pure and fast: one normalization pass, a cached verdict per word, then only those phrase regexes
+whose key fragments occur in the text (moderation/triggers.py). A text with nothing to report
+costs a few dictionary lookups per word; the positions for the curator are computed only for
+texts that are dropped."""
 
 from __future__ import annotations
 
-import functools
 import re
 
 from moderation.lexicon import Lexicon
-from moderation.normalizer import normalize, normalize_text
+from moderation.normalizer import lookalike_reading, normalize, plain_index, plain_normalized
 from moderation.verdict import Span, Verdict
 
-LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:ru|com|net|org|рф|su|info|biz|online|site|xyz)\b")
+# Links in the normalized text, where letter runs are squeezed: "http" reads "htp", "www" reads "w".
+URL = re.compile(
+    r"(?:ht+ps?://|w+\.)([a-z0-9.-]+)|(?<![\w.@-])((?:[a-z0-9-]+\.)+(?:ru|com|net|org|рф|su|info|"
+    r"biz|online|site|xyz|top|shop|club|pro|me|io|ly|cc))(?![\w-])"
+)
+LOOKS_LIKE_LINK = re.compile(r"[a-z0-9]\.[a-zр]")
 WORD = re.compile(r"[\w*]+")
 MAX_CHECKED = 20_000  # characters; a longer text is checked in its first and last parts
+# Words that are never half of a word split by a space: "по ху" is not joined, "дро чи" is.
+NOT_HALVES = frozenset(
+    "а и в к с у о я бы ну не ни да то же ли но на за по до из от об под над при про "
+    "без для это вот так как что все уже еще мне нет он она они мы вы ты их его ее "
+    "там тут где".split()
+)
 _DEFAULT: Lexicon | None = None
+Finding = tuple[int, int, str]  # start, end in the normalized text, reason
 
 
 def default_lexicon() -> Lexicon:
@@ -25,7 +40,7 @@ def default_lexicon() -> Lexicon:
 
 def _span(original: str, index: list[int], start: int, end: int, reason: str) -> Span:
     a, b = index[start], index[max(start, end - 1)] + 1
-    return Span(start=a, end=b, text=original[a:b], reason=reason)
+    return Span.model_construct(start=a, end=b, text=original[a:b], reason=reason)  # trusted values
 
 
 def _plausible(word: str) -> bool:
@@ -36,59 +51,269 @@ def _plausible(word: str) -> bool:
     return not word.startswith("**") and len(word) - stars >= 2 and stars <= (len(word) + 1) // 2
 
 
-@functools.lru_cache(maxsize=200_000)
-def _word_reason(lex: Lexicon, word: str) -> str | None:
-    """Obscene or insult for one normalized word. Cached: words repeat, so this costs a dict lookup."""
-    if word.startswith(lex.exceptions) or not _plausible(word):
+def _masked(lex: Lexicon, word: str) -> bool:
+    """A self-censored word ("х**ня", "***ло", "п***ц"): stars stand for one or more letters.
+    It counts when it fits one of the full obscene forms and keeps at least two real letters."""
+    letters = sum(ch != "*" for ch in word)
+    if "*" not in word or letters < 2 or not lex.masked_forms:
+        return False
+    parts = []
+    for run in re.findall(r"\*+|[^*]+", word):
+        parts.append(f"[а-я]{{1,{max(3, len(run) + 2)}}}" if run[0] == "*" else re.escape(run))
+    return re.search("^" + "".join(parts) + "$", lex.masked_forms, re.MULTILINE) is not None
+
+
+def _judge_word(lex: Lexicon, word: str) -> str | None:
+    if word.startswith(lex.exceptions):
         return None
-    if lex.obscene_word is not None and lex.obscene_word.fullmatch(word):
+    if _plausible(word):
+        if lex.obscene_word is not None and lex.obscene_word.fullmatch(word):
+            return "obscene"
+        if lex.insult_word is not None and lex.insult_word.fullmatch(word):
+            return "insult"
+        if len(word) > 5 and not any(e in word for e in lex.exceptions):
+            if lex.obscene_inside is not None and lex.obscene_inside.search(word):
+                return "obscene"
+            if lex.insult_inside is not None and lex.insult_inside.search(word):
+                return "insult"
+    if _masked(lex, word):
         return "obscene"
-    if lex.insult_word is not None and lex.insult_word.fullmatch(word):
-        return "insult"
-    if lex.obscene_inside is not None and len(word) > 5 and lex.obscene_inside.search(word) \
-            and not any(e in word for e in lex.exceptions):
-        return "obscene"
+    if (reading := lookalike_reading(word)) is not None:  # "cyka", "6ля": look-alikes throughout
+        return _judge_word(lex, reading)
     return None
 
 
-def _phrases(lex: Lexicon, norm: str) -> list[tuple[int, int, str]]:
-    hits = []
-    for pattern, reason in ((lex.threat, "threat"), (lex.harm_intent, "harm_intent")):
-        if pattern is not None:
-            hits += [(m.start(), m.end(), reason) for m in pattern.finditer(norm)]
-    return hits
+def word_reason(lex: Lexicon, word: str) -> str | None:
+    """Obscene or insult for one normalized word. Cached per lexicon: words repeat, so this is
+    usually one dictionary lookup."""
+    cache = lex.word_cache
+    if word in cache:
+        return cache[word]
+    reason = _judge_word(lex, word)
+    if len(cache) < 500_000:  # bounded: a flood of random tokens must not grow memory forever
+        cache[word] = reason
+    return reason
 
 
-def _spam_score(lex: Lexicon, norm: str) -> tuple[int, list[tuple[int, int, str]]]:
-    hits = [(m.start(), m.end(), "spam") for m in lex.spam_markers.finditer(norm)] if lex.spam_markers else []
-    score = len(hits)
-    if len(LINK.findall(norm)) >= lex.data.spam.link_farm:
-        score += lex.data.spam.threshold
-    return score, hits
+def _pair_is_split_word(lex: Lexicon, a: str, b: str) -> bool:
+    """A word split in two by a space ("дро чи"): both halves short, neither a word of its own."""
+    if len(a) > 4 or len(b) > 4 or a in NOT_HALVES or b in NOT_HALVES or not (a + b).isalpha():
+        return False
+    return word_reason(lex, a) is None and word_reason(lex, a + b) == "obscene"
 
 
-def _findings(lex: Lexicon, norm: str) -> list[tuple[int, int, str]]:
-    found = [(m.start(), m.end(), r) for m in WORD.finditer(norm) if (r := _word_reason(lex, m.group()))]
-    found += _phrases(lex, norm)
-    score, spam = _spam_score(lex, norm)
-    if score >= lex.data.spam.threshold:
-        found += spam or [(0, 0, "spam")]
+_UNSEEN = object()
+
+
+def _any_word(lex: Lexicon, words: list[str], unique: set[str]) -> bool:
+    cache = lex.word_cache
+    for w in unique:
+        reason = cache.get(w, _UNSEEN)
+        if reason is _UNSEEN:
+            reason = word_reason(lex, w)
+        if reason:
+            return True
+    return any(
+        _pair_is_split_word(lex, a, b)
+        for a, b in zip(words, words[1:], strict=False)
+        if len(a) <= 4 and len(b) <= 4
+    )
+
+
+def _words(lex: Lexicon, norm: str) -> list[Finding]:
+    found: list[Finding] = []
+    prev: re.Match[str] | None = None
+    for m in WORD.finditer(norm):
+        if reason := word_reason(lex, m.group()):
+            found.append((m.start(), m.end(), reason))
+        elif (
+            prev is not None
+            and norm[prev.end() : m.start()] == " "
+            and _pair_is_split_word(lex, prev.group(), m.group())
+        ):
+            found.append((prev.start(), m.end(), "obscene"))
+        prev = m
     return found
 
 
-def check_text(text: str, lexicon: Lexicon | None = None) -> Verdict:
-    lex = lexicon or default_lexicon()
-    if len(text) > MAX_CHECKED:
-        text = text[: MAX_CHECKED // 2] + " " + text[-MAX_CHECKED // 2:]
-    if not _findings(lex, normalize_text(text)):
-        return Verdict(decision="accept")
-    # Something matched: redo the full pass with the index map, for spans in the original text.
+def _disguised(lex: Lexicon, norm: str, original: str, index: list[int]) -> list[Finding]:
+    """Words that are ordinary when spelt plainly but a slur when someone bothered to disguise them
+    (a Latin letter or a symbol inside a Cyrillic word)."""
+    if lex.disguised_word is None:
+        return []
+    found: list[Finding] = []
+    for m in WORD.finditer(norm):
+        if lex.disguised_word.fullmatch(m.group()):
+            source = original[index[m.start()] : index[m.end() - 1] + 1].lower()
+            if re.search(r"[a-z0-9@$*\"%#]", source) and re.search("[а-я]", source):
+                found.append((m.start(), m.end(), "insult"))
+    return found
+
+
+def _untrusted_links(lex: Lexicon, norm: str) -> tuple[set[str], list[Finding]]:
+    """Sites not on the trusted list (portals, maps, photo hosting), and where their links are."""
+    sites: set[str] = set()
+    spans: list[Finding] = []
+    for m in URL.finditer(norm):
+        host = (m.group(1) or m.group(2) or "").strip(".")
+        if host.startswith("w."):
+            host = host[2:]
+        if host and not any(host == t or host.endswith("." + t) for t in lex.trusted_sites):
+            sites.add(host)
+            spans.append((m.start(), m.end(), "spam"))
+    return sites, spans
+
+
+def _spam(lex: Lexicon, norm: str, active: set[str]) -> list[Finding]:
+    """Advert phrases count 1 (strong ones 2); ways to reach the advertiser add 1 together, so a
+    phone number or a link alone is never spam. Many unrelated sites in one message are."""
+    hits: list[Finding] = []
+    score = 0
+    for group, weight in (("spam_strong", 2), ("spam_markers", 1)):
+        pattern = lex.phrase_patterns.get(group)
+        if pattern is not None and group in active:
+            found = [(m.start(), m.end(), "spam") for m in pattern.finditer(norm)]
+            hits += found
+            score += weight * len(found)
+    contacts = lex.phrase_patterns.get("spam_contacts")
+    if score and contacts is not None:
+        reach = [(m.start(), m.end(), "spam") for m in contacts.finditer(norm)]
+        hits += reach
+        score += 1 if reach else 0
+    if LOOKS_LIKE_LINK.search(norm):
+        sites, links = _untrusted_links(lex, norm)
+        if len(sites) >= lex.data.spam.link_farm:  # a link farm is spam on its own
+            score += lex.data.spam.threshold
+            hits += [link for link in links if link not in hits]
+    if score >= lex.data.spam.threshold:
+        return hits or [(0, 0, "spam")]
+    return []
+
+
+def _not_aimed(lex: Lexicon, norm: str, found: list[Finding]) -> list[Finding]:
+    """Drop insult findings inside idioms and reported speech («назвал их дураками»)."""
+    if lex.not_insult is None or not any(r == "insult" for _, _, r in found):
+        return found
+    spans = [(m.start(), m.end()) for m in lex.not_insult.finditer(norm)]
+    return [f for f in found if f[2] != "insult" or not any(a <= f[0] and f[1] <= b for a, b in spans)]
+
+
+SURNAME_ENDING = re.compile(r"(?:ов|ев|ёв|ин|ын|ова|ева|ёва|ина|ына|енко|ский|ская)$")
+
+
+def _proper_name(original: str, start: int, end: int) -> bool:
+    """ "Козлов", "Баранов", "Хохлов" are surnames when written as names: capitalised, with a
+    surname's ending. "УРОДЫ" (shouting), "Уроды!" and "в Рашке" are not."""
+    token = original[start:end]
+    if len(token) < 2 or not token[0].isupper() or not token[1:].islower():
+        return False
+    return bool(SURNAME_ENDING.search(token.lower()))
+
+
+def _findings(
+    lex: Lexicon, norm: str, original: str | None = None, index: list[int] | None = None, quick: bool = False
+) -> list[Finding]:
+    """Everything the rules find in a normalized text. `quick`: only whether anything is found
+    (no positions, no reported-speech check: the full pass repeats and refines it)."""
+    words = WORD.findall(norm)
+    unique = set(words)
+    active = lex.phrase_filter.groups(unique, norm)
+    found: list[Finding] = []
+    for group, reason in (
+        ("obscene_phrases", "obscene"),
+        ("threat", "threat"),
+        ("harm_intent", "harm_intent"),
+    ):
+        pattern = lex.phrase_patterns.get(group)
+        if pattern is not None and group in active:
+            found += [(m.start(), m.end(), reason) for m in pattern.finditer(norm)]
+    if quick:
+        return (
+            found or ([(0, 0, "words")] if _any_word(lex, words, unique) else []) or _spam(lex, norm, active)
+        )
+    found = _words(lex, norm) + found
+    if original is not None and index is not None:
+        found += _disguised(lex, norm, original, index)
+        found = [
+            f
+            for f in found
+            if f[2] != "insult" or not _proper_name(original, index[f[0]], index[max(f[0], f[1] - 1)] + 1)
+        ]
+    found = _not_aimed(lex, norm, found)
+    return found + _spam(lex, norm, active)
+
+
+def _readings(text: str) -> list[tuple[str, list[int]]]:
+    """The normalized text; when a gap inside a word was closed ("нае...ли"), also the reading with
+    the gap left open, since "оу..уроды" is two words: a finding in either counts."""
     norm, index = normalize(text)
+    readings = [(norm, index)]
+    if "*" in norm:
+        split = normalize(text, join_gaps=False)
+        if split[0] != norm:
+            readings.append(split)
+    return readings
+
+
+# HTML from the feedback portals: tags and entities are not words. They are blanked out with
+# spaces of the same length, so every offset stays an offset into the original text.
+MARKUP = re.compile(r"<[a-zA-Z/!][^<>]{0,2000}>|&(?:[a-zA-Z]{2,8}|#\d{1,6});")
+
+
+def blank_markup(text: str) -> str:
+    if "<" not in text and "&" not in text:
+        return text
+    return MARKUP.sub(lambda m: " " * len(m.group()), text)
+
+
+def check_text(text: str, lexicon: Lexicon | None = None) -> Verdict:
+    """Accept or drop by the text rules alone, with reason codes and the spans that matched."""
+    original = text
+    text = blank_markup(text)
+    verdict = _check_long(text, lexicon or default_lexicon())
+    if text is not original:  # span texts from the original (the offsets are the same)
+        for span in verdict.spans:
+            span.text = original[span.start : span.end]
+    return verdict
+
+
+def _check_long(text: str, lex: Lexicon) -> Verdict:
+    if len(text) > MAX_CHECKED:
+        # A huge text is judged by its beginning and its end (where abuse and adverts sit); the
+        # tail's spans are shifted back to their place in the whole text.
+        half = MAX_CHECKED // 2
+        head, tail = _check(text[:half], lex), _check(text[-half:], lex)
+        shift = len(text) - half
+        spans = head.spans + [
+            s.model_copy(update={"start": s.start + shift, "end": s.end + shift}) for s in tail.spans
+        ]
+        reasons = head.reasons + [r for r in tail.reasons if r not in head.reasons]
+        return Verdict(decision="drop" if reasons else "accept", reasons=reasons, spans=spans)
+    return _check(text, lex)
+
+
+def _maybe_disguised(lex: Lexicon, norm: str) -> bool:
+    pattern = lex.disguised_word
+    return pattern is not None and any(pattern.fullmatch(w) for w in set(WORD.findall(norm)))
+
+
+def _check(text: str, lex: Lexicon) -> Verdict:
+    fast = plain_normalized(text)
+    if fast is not None and not _findings(lex, fast, quick=True):
+        return Verdict(decision="accept")  # the common case: a plain text with nothing to report
+    readings = [(fast, plain_index(text))] if fast is not None else _readings(text)
+    if fast is None and not any(
+        _findings(lex, norm, quick=True) or _maybe_disguised(lex, norm) for norm, _ in readings
+    ):
+        return Verdict(decision="accept")  # punctuation or markup, nothing to report
     spans: list[Span] = []
     reasons: list[str] = []
-    for start, end, reason in _findings(lex, norm):
-        if end > start:
-            spans.append(_span(text, index, start, end, reason))
-        if reason not in reasons:
-            reasons.append(reason)
+    for norm, index in readings:
+        for start, end, reason in _findings(lex, norm, text, index):
+            if end > start:
+                span = _span(text, index, start, end, reason)
+                if span not in spans:
+                    spans.append(span)
+            if reason not in reasons:
+                reasons.append(reason)
     return Verdict(decision="drop" if reasons else "accept", reasons=reasons, spans=spans)

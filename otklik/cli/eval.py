@@ -11,9 +11,15 @@ from pathlib import Path
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="measure moderation or routing on labelled data")
     groups = p.add_subparsers(dest="eval_command", required=True)
-    m = groups.add_parser("moderation", help="precision, recall and false-positive rate per dataset and slice")
+    m = groups.add_parser(
+        "moderation",
+        help="precision, recall and false-positive rate per dataset and slice",
+        description="Runs the text rules over the labelled sets found under --data (by file name, in any "
+        "subfolder): russian_distorted_toxicity.tsv, russe_detox_2022_{train,dev,test}.tsv, Kursk and "
+        "St Petersburg appeals CSVs (all must be kept), spb_gorod_followups.csv (repeat links).",
+    )
     m.add_argument("--data", type=Path, required=True, help="a folder with the evaluation files")
-    m.add_argument("--json", action="store_true")
+    m.add_argument("--json", action="store_true", help="print JSON instead of a table")
     m.set_defaults(func=cmd_moderation)
     from router.evaluate import add_eval_subcommand
 

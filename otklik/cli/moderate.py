@@ -1,9 +1,16 @@
 """`otklik moderate [--profile NAME] < in.jsonl > out.jsonl`.
 
 Input lines `{"id", "author", "text", "created_at"?, "source"?, "answered"?}` in order: earlier lines
-are the history; `"answered": true` marks that message's question as answered. A malformed line
-is reported on stderr with its number and skipped; the exit status is then 1. Nothing is lost
-silently."""
+are the history; `"answered": true` marks that message's question as answered (after its own
+verdict). Output lines `{"id", "decision", "reasons", "spans", "repeat_of"?}`.
+
+A malformed line (not JSON, a missing or wrongly typed field) is reported on stderr with its line
+number and skipped; the run goes on, and the exit status is then 1. Undecodable bytes are replaced,
+not fatal. Nothing is lost silently.
+
+Repeats are the same author's: the author is keyed by platform (`source` up to its first ":", so a
+VK user cross-posting to two communities `vk:club1` and `vk:club2` is one author) and author id.
+"""
 
 from __future__ import annotations
 
@@ -25,10 +32,38 @@ class ModerateInput(BaseModel):
     answered: bool = False
 
 
+def author_key(item: ModerateInput) -> str:
+    platform = (item.source or "").split(":", 1)[0]
+    return f"{platform}:{item.author}" if platform else str(item.author)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("moderate", help="moderate JSON lines from stdin; verdicts to stdout")
-    p.add_argument("--profile", help="moderation profile name or YAML path")
+    p = sub.add_parser(
+        "moderate",
+        help="moderate JSON lines from stdin; verdicts to stdout",
+        description="Moderate JSON lines from stdin (earlier lines are the history); one verdict "
+        "per line to stdout. Malformed lines are reported on stderr and skipped (exit status 1).",
+    )
+    p.add_argument("--profile", help="moderation profile: a name in moderation/profiles/ or a YAML path")
     p.set_defaults(func=cmd_moderate)
+
+
+def _problem(exc: ValidationError | ValueError) -> str:
+    if not isinstance(exc, ValidationError):
+        return f"not JSON: {exc}"
+    first = exc.errors()[0]
+    where = ".".join(map(str, first["loc"]))
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+def parse_line(line: str) -> ModerateInput:
+    """One input line; raises ValidationError or ValueError with what is wrong."""
+    try:
+        return ModerateInput.model_validate_json(line)
+    except ValidationError:
+        # pydantic's parser refuses lone surrogate escapes ("\ud800") that json accepts; such a
+        # text is still moderated (the surrogates are replaced below).
+        return ModerateInput.model_validate(json.loads(line))
 
 
 def cmd_moderate(args: argparse.Namespace) -> int:
@@ -42,19 +77,23 @@ def cmd_moderate(args: argparse.Namespace) -> int:
         if not line.strip():
             continue
         try:
-            item = ModerateInput.model_validate_json(line)
-        except ValidationError as exc:
+            item = parse_line(line)
+        except (ValidationError, ValueError) as exc:
             bad += 1
-            first = exc.errors()[0]
-            where = ".".join(map(str, first["loc"])) or "line"
-            print(f"otklik moderate: line {n}: {where}: {first['msg']}", file=sys.stderr)
+            print(f"otklik moderate: line {n}: {_problem(exc)} (skipped)", file=sys.stderr)
             continue
-        source = f"{item.source}:" if item.source else ""
-        verdict = filt.moderate(str(item.id), f"{source}{item.author}", item.text, item.created_at)
+        # Lone surrogates survive JSON escapes ("\ud800"); they are not text and would break output.
+        text = item.text.encode("utf-8", "replace").decode("utf-8")
+        verdict = filt.moderate(str(item.id), author_key(item), text, item.created_at)
         if item.answered:
             filt.mark_answered(str(item.id))
-        out = {"id": item.id, "decision": verdict.decision, "reasons": verdict.reasons}
+        out: dict = {"id": item.id, "decision": verdict.decision, "reasons": verdict.reasons}
+        if verdict.spans:
+            out["spans"] = [s.model_dump() for s in verdict.spans]
         if verdict.repeat_of is not None:
             out["repeat_of"] = verdict.repeat_of
-        print(json.dumps(out, ensure_ascii=False))
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    if bad:
+        print(f"otklik moderate: {bad} malformed line(s) skipped", file=sys.stderr)
     return 1 if bad else 0
