@@ -14,6 +14,7 @@ def test_demo_survives_sigkill(tmp_path):
         [sys.executable, "-m", "otklik", "demo", "--duration", "25", "--rate", "3", "--chaos", "--faults", "--quiet",
          "--seed", "7", "--var-dir", str(tmp_path / "var"), "--summary-json", str(summary_path)],
         capture_output=True, text=True, timeout=240)
+    assert summary_path.exists(), result.stderr[-3000:]
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     assert summary["kills"]["daemon"] + summary["kills"]["worker"] >= 2, summary["kills"]
     assert summary["received"] > 30
