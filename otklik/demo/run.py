@@ -149,10 +149,9 @@ class Demo:
 
     def create_users(self, env: dict[str, str]) -> dict[str, str]:
         from otklik.api import auth
-        from otklik.settings import load_settings
 
-        settings = load_settings(Path(env["OTKLIK_CONFIG"]), var_dir=Path(env["OTKLIK_VAR_DIR"]))
-        db = Database.connect(settings.database_url)
+        # The demo's own embedded database, whatever DATABASE_URL the calling shell has.
+        db = Database.connect(f"sqlite:///{Path(env['OTKLIK_VAR_DIR']) / 'otklik.db'}")
         totp: dict[str, str] = {}
         with db.session() as s:
             for login, role in (("curator", "curator"), ("executor", "executor"), ("approver", "approver")):
