@@ -130,6 +130,8 @@ def evaluate_model(
     first = [CATEGORY_GROUPS[c][0] for c in cats]
     counts = Counter(first)
     strat = [g if counts[g] >= folds else "_rare" for g in first]  # tiny classes cannot be split five ways
+    if 0 < strat.count("_rare") < folds:
+        strat = [counts.most_common(1)[0][0] if s == "_rare" else s for s in strat]
     predicted, confidence = [""] * len(rows), [0.0] * len(rows)
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, strat):
         model = TopicModel.train(
@@ -151,6 +153,11 @@ def add_eval_subcommand(eval_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", type=Path, required=True, help="the folder holding appeals/" + FILE)
     p.add_argument("--profile", help="router profile (name or YAML path)")
     p.add_argument("--folds", type=int, default=5)
+    p.add_argument(
+        "--seeds",
+        default="0",
+        help="fold shuffles to average over, e.g. 0,1,2,3 (the data is noisy: one split moves ±0.5 points)",
+    )
     p.add_argument("--rules-only", action="store_true", help="skip the cross-validated model")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_eval_router)
@@ -158,9 +165,23 @@ def add_eval_subcommand(eval_subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_eval_router(args: argparse.Namespace) -> int:
     rows = load_rows(args.data)
-    out = {"rules": evaluate_rules(rows, args.profile)}
+    try:
+        seeds = [int(s) for s in str(args.seeds).split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds {args.seeds!r}: expected integers separated by commas") from None
+    out: dict = {"rules": evaluate_rules(rows, args.profile)}
     if not args.rules_only:
-        out[f"model_{args.folds}fold_cv"] = evaluate_model(rows, args.folds, profile=args.profile)
+        runs = [evaluate_model(rows, args.folds, seed=s, profile=args.profile) for s in seeds or [0]]
+        out[f"model_{args.folds}fold_cv"] = runs[0]
+        if len(runs) > 1:
+            accs = [r["accuracy"] for r in runs]
+            out["model_over_seeds"] = {
+                "seeds": seeds,
+                "accuracy": accs,
+                "mean": round(sum(accs) / len(accs), 4),
+                "min": min(accs),
+                "max": max(accs),
+            }
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
@@ -170,6 +191,12 @@ def cmd_eval_router(args: argparse.Namespace) -> int:
 
 def print_table(out: dict) -> None:
     for name, res in out.items():
+        if name == "model_over_seeds":
+            print(
+                f"model over fold seeds {res['seeds']}: mean accuracy {res['mean']:.4f} "
+                f"(min {res['min']:.4f}, max {res['max']:.4f})"
+            )
+            continue
         conf = res["confidence"]
         print(
             f"{name}: accuracy {res['accuracy']:.4f} on {res['n']} appeals; "

@@ -112,6 +112,21 @@ def test_eval_router_on_a_folder(tmp_path, monkeypatch, capsys, make_history):
     assert code == 0 and out.startswith("rules: accuracy") and "model" not in out
 
 
+def test_eval_router_over_several_fold_seeds(tmp_path, monkeypatch, capsys, make_history):
+    data = kursk_like(tmp_path, make_history)
+    args = ["eval", "router", "--data", str(data), "--folds", "2", "--seeds", "0,1"]
+    code, out, _ = run([*args, "--json"], "", monkeypatch, capsys)
+    res = json.loads(out)
+    seeds = res["model_over_seeds"]
+    assert code == 0 and seeds["seeds"] == [0, 1] and len(seeds["accuracy"]) == 2
+    assert seeds["accuracy"][0] == res["model_2fold_cv"]["accuracy"]
+    assert seeds["min"] <= seeds["mean"] <= seeds["max"]
+    code, out, _ = run(args, "", monkeypatch, capsys)
+    assert code == 0 and "model over fold seeds [0, 1]: mean accuracy" in out
+    code, _, err = run([*args[:-1], "0,x"], "", monkeypatch, capsys)
+    assert code == 2 and "--seeds" in err
+
+
 def test_eval_router_without_data(tmp_path, monkeypatch, capsys):
     code, _, err = run(["eval", "router", "--data", str(tmp_path)], "", monkeypatch, capsys)
     assert code == 2 and "kursk_2022_categories.csv" in err

@@ -111,7 +111,8 @@ def test_model_confidence_is_lower_for_a_text_it_cannot_place(trained):
 def test_artifact_round_trip_and_integrity(tmp_path, trained):
     path = trained.save(tmp_path / "m.joblib")
     card = json.loads(card_path(path).read_text(encoding="utf-8"))
-    assert card["format"] == "otklik-router-model/1" and len(card["sha256"]) == 64
+    assert card["format"] == "otklik-router-model/2" and len(card["sha256"]) == 64
+    assert path.stat().st_size < 5_000_000  # the word vectors are referenced, not pickled
     again = TopicModel.load(path)
     texts = ["Яма на дороге", "Протекает крыша"]
     assert again.predict(texts) == trained.predict(texts)
@@ -124,6 +125,15 @@ def test_artifact_round_trip_and_integrity(tmp_path, trained):
         TopicModel.load(path)
     with pytest.raises(ConfigError, match="not found"):
         TopicModel.load(tmp_path / "missing.joblib")
+
+
+def test_a_model_of_the_previous_format_must_be_retrained(tmp_path, trained):
+    path = trained.save(tmp_path / "m.joblib")
+    card = json.loads(card_path(path).read_text(encoding="utf-8"))
+    card["format"] = "otklik-router-model/1"
+    card_path(path).write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ConfigError, match="retrain the model"):
+        TopicModel.load(path)
 
 
 def test_one_group_is_not_enough_to_learn():
