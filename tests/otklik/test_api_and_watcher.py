@@ -88,11 +88,15 @@ async def test_guards_and_quality(db, client):
 
 
 def test_watcher_raises_each_escalation_once(db):
-    open_case(db, identified=datetime.now(UTC) - timedelta(days=10))  # every step long overdue
+    # A Tuesday at 10:00 in Novosibirsk (the severny profile's zone): inside working hours, so what
+    # is due is told at once instead of waiting for the morning.
+    at = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+    open_case(db, identified=at - timedelta(days=10))  # every step long overdue
     watcher = DeadlineWatcher(db, Settings())
-    first = watcher.scan()
+    first = watcher.scan(at)
     assert first >= 1
-    assert watcher.scan() == 0  # nothing new: each event once
+    assert watcher.scan(at) == 0  # nothing new: each event once
+    assert watcher.scan(at + timedelta(hours=1)) == 0
     with db.session() as s:
         kinds = {a.kind for a in s.query(AlertRow)}
     assert kinds == {"overdue"}
