@@ -1,8 +1,9 @@
 """Rate limits kept *before* the platform complains.
 
 `Limiter.wait(key, rate, per)` returns once one more call under `key` fits into `rate` calls per
-`per` seconds. The local limiter serves one process (the daemon's pollers); workers on many machines
-use the Redis one in workers/ratelimit.py with the same interface.
+`per` seconds. The local limiter serves one process (a connector built alone, and the daemon while
+Redis is away); the daemon's pollers and the workers on every machine share the Redis windows of
+workers/ratelimit.py, which has the same interface.
 """
 
 from __future__ import annotations

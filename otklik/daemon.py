@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from connectors.base import Connector
+from connectors.ratelimit import LocalLimiter
 from connectors.registry import connector_class
 from otklik import http
 from otklik.exceptions import StorageUnavailable
@@ -22,6 +23,7 @@ from otklik.settings import Settings
 from otklik.watcher import DeadlineWatcher
 from storage.db import Database
 from workers import queue
+from workers.ratelimit import RedisLimiter, SharedLimiter
 
 log = logging.getLogger("otklik.daemon")
 
@@ -47,6 +49,7 @@ class Daemon:
         self.stop = asyncio.Event()
         self.wake_pipeline = asyncio.Event()
         self.connectors: dict[str, Connector] = {}
+        self.limiter: SharedLimiter | None = None
         self.pollers: dict[str, PollLoop] = {}
         self.db: Database | None = None
         self.pipeline: Pipeline | None = None
@@ -55,11 +58,15 @@ class Daemon:
         self.http_url = ""
 
     def build_connectors(self) -> None:
+        # Pollers take their calls from the same Redis windows as the workers' posts: one budget
+        # per token, whichever process spends it.
+        redis_conn = queue.connect(queue.redis_url(self.settings), check=False)
+        self.limiter = SharedLimiter(RedisLimiter(redis_conn), LocalLimiter())
         for src in self.settings.sources:
             if not src.enabled:
                 continue
             cfg = self.settings.resolve_source(src)
-            self.connectors[src.name] = connector_class(src.platform.value)(cfg)
+            self.connectors[src.name] = connector_class(src.platform.value)(cfg, limiter=self.limiter)
 
     async def _loop(self, name: str, step: Callable[[], Awaitable[float]]) -> None:
         """Run `step` until stopped; a step's exception is logged and retried, never fatal."""
