@@ -1,19 +1,17 @@
-"""«Камчатка в порядке» HTTP client: the cabinet's API key, our rate limit before every call, the
+"""«Камчатка в порядке» HTTP client: the cabinet's API key, our rate limit before every call
+(the shared connectors/transport.py), the
 `{"success", "data" | "error": {"code"}}` envelope classified by `error.code`, retries for reads."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from connectors.errors import AuthFailed, Fatal, RateLimited, Transient
 from connectors.ratelimit import Limiter
+from connectors.transport import Transport, limit_key, read_retrying
 
-WINDOW = 1.1  # seconds of our rate window (the platform counts per second)
 PLATFORM = "kamchatka"
 AUTH_CODES = {"TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_REVOKED"}
 TRANSIENT_CODES = {"INTERNAL_ERROR", "SERVICE_UNAVAILABLE"}
@@ -43,16 +41,6 @@ def raise_for_error(body: Any, status: int, retry_after: str | None = None) -> N
     raise Fatal(message, platform=PLATFORM, code=code or status, alert=code in OPERATOR_CODES)
 
 
-def _retrying(attempts: int, wait: float) -> AsyncRetrying:
-    """Jittered exponential backoff for idempotent calls; the last error is re-raised as it was."""
-    return AsyncRetrying(
-        retry=retry_if_exception_type(Transient),
-        stop=stop_after_attempt(attempts),
-        wait=wait_random_exponential(multiplier=wait, max=5),
-        reraise=True,
-    )
-
-
 class KamchatkaClient:
     def __init__(
         self,
@@ -64,14 +52,10 @@ class KamchatkaClient:
         read_attempts: int = 4,
         retry_wait: float = 0.2,
     ) -> None:
-        self.http = http
         self.api_key = api_key
-        self.base = base_url.rstrip("/")
-        self.limiter = limiter
-        self.rps = rps
-        self.read_attempts = max(1, read_attempts)
+        self.read_attempts = read_attempts
         self.retry_wait = retry_wait
-        self.limit_key = "kamchatka:" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+        self.transport = Transport(http, base_url, limiter, limit_key("kamchatka", api_key), rps, PLATFORM)
 
     async def _request(
         self,
@@ -82,28 +66,11 @@ class KamchatkaClient:
         body: dict | None = None,
         idempotency_key: str | None = None,
     ) -> tuple[Any, int]:
-        # `rps` calls per 1.1 s: requests reach the platform with some jitter, and its one-second
-        # window must never see more than its limit.
-        await self.limiter.wait(self.limit_key, self.rps, WINDOW)
         headers = {"Authorization": f"Bearer {self.api_key}"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        try:
-            r = await self.http.request(method, self.base + path, params=params, json=body, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise Transient(f"{method} {path} timed out", platform=PLATFORM) from exc
-        except httpx.TransportError as exc:
-            raise Transient(f"{method} {path}: {type(exc).__name__}", platform=PLATFORM) from exc
-        try:
-            data = r.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            if r.status_code < 300 or r.status_code >= 500:
-                raise Transient(
-                    f"{method} {path}: malformed response (HTTP {r.status_code})",
-                    platform=PLATFORM,
-                    code=r.status_code,
-                ) from None
-            data = None
+        r = await self.transport.send(method, path, params=params, json=body, headers=headers)
+        data = self.transport.decode(r, f"{method} {path}")
         if r.status_code >= 300 or not isinstance(data, dict) or data.get("success") is not True:
             raise_for_error(data, r.status_code, r.headers.get("Retry-After"))
         return data, r.status_code
@@ -111,7 +78,7 @@ class KamchatkaClient:
     async def get(self, path: str, **params: Any) -> dict[str, Any]:
         """The whole envelope (`data` and `meta`); transient failures retried with jittered backoff."""
         query = {k: v for k, v in params.items() if v is not None}
-        async for attempt in _retrying(self.read_attempts, self.retry_wait):
+        async for attempt in read_retrying(self.read_attempts, self.retry_wait):
             with attempt:
                 data, _ = await self._request("GET", path, params=query)
         return data

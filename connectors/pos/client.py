@@ -1,21 +1,19 @@
 """ПОС HTTP client: OAuth2 password grant with the client's Basic credentials, the token renewed
 before it expires (refresh_token, else the password grant again), one re-authentication on a 401,
-our rate limit before every call, errors classified by HTTP status and OAuth error code."""
+our rate limit before every call (the shared connectors/transport.py), errors classified by HTTP
+status and OAuth error code."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from connectors.errors import AuthFailed, Fatal, RateLimited, Transient
 from connectors.ratelimit import Limiter
+from connectors.transport import Transport, limit_key, read_retrying
 
-WINDOW = 1.1  # seconds of our rate window (the platform counts per second)
 PLATFORM = "pos"
 API = "https://pos.gosuslugi.ru"
 TOKEN_PATH = "/user-service/oauth/token"
@@ -48,16 +46,6 @@ def raise_for_error(body: Any, status: int, retry_after: str | None = None) -> N
     raise Fatal(detail, platform=PLATFORM, code=status)
 
 
-def _retrying(attempts: int, wait: float) -> AsyncRetrying:
-    """Jittered exponential backoff for idempotent calls; the last error is re-raised as it was."""
-    return AsyncRetrying(
-        retry=retry_if_exception_type(Transient),
-        stop=stop_after_attempt(attempts),
-        wait=wait_random_exponential(multiplier=wait, max=5),
-        reraise=True,
-    )
-
-
 class PosClient:
     def __init__(
         self,
@@ -73,49 +61,22 @@ class PosClient:
         read_attempts: int = 4,
         retry_wait: float = 0.2,
     ) -> None:
-        self.http = http
-        self.base = (base_url or API).rstrip("/")
         self.credentials = {"username": username, "password": password}
         self.client_auth = (client_id, client_secret)
-        self.limiter = limiter
-        self.rps = rps
-        self.read_attempts = max(1, read_attempts)
+        self.read_attempts = read_attempts
         self.retry_wait = retry_wait
-        self.limit_key = "pos:" + hashlib.sha256(f"{client_id}:{username}".encode()).hexdigest()[:12]
+        key = limit_key("pos", f"{client_id}:{username}")
+        self.transport = Transport(http, base_url or API, limiter, key, rps, PLATFORM)
         self.access: str | None = None
         self.refresh: str | None = None
         self.expires_at = 0.0
         self.authentications = 0  # how many tokens we asked for (tests: renewal, not per call)
 
-    async def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        # `rps` calls per 1.1 s: requests reach the platform with some jitter, and its one-second
-        # window must never see more than its limit.
-        await self.limiter.wait(self.limit_key, self.rps, WINDOW)
-        try:
-            return await self.http.request(method, self.base + path, **kw)
-        except httpx.TimeoutException as exc:
-            raise Transient(f"{method} {path} timed out", platform=PLATFORM) from exc
-        except httpx.TransportError as exc:
-            raise Transient(f"{method} {path}: {type(exc).__name__}", platform=PLATFORM) from exc
-
-    @staticmethod
-    def _decode(r: httpx.Response, what: str) -> Any:
-        if not r.content:
-            return None
-        try:
-            return r.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            if r.status_code < 300 or r.status_code >= 500:
-                raise Transient(
-                    f"{what}: malformed response (HTTP {r.status_code})",
-                    platform=PLATFORM,
-                    code=r.status_code,
-                ) from None
-            return None
-
     async def _grant(self, form: dict[str, str]) -> None:
-        r = await self._send("POST", TOKEN_PATH, data={**form, "scope": "any"}, auth=self.client_auth)
-        body = self._decode(r, "token")
+        r = await self.transport.send(
+            "POST", TOKEN_PATH, data={**form, "scope": "any"}, auth=self.client_auth
+        )
+        body = self.transport.decode(r, "token")
         if r.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
             raise_for_error(
                 body, r.status_code if r.status_code != 200 else 502, r.headers.get("Retry-After")
@@ -141,10 +102,10 @@ class PosClient:
         if self.access is None or time.monotonic() >= self.expires_at - RENEW_BEFORE:
             await self.authenticate()
         for attempt in (1, 2):
-            r = await self._send(
+            r = await self.transport.send(
                 method, path, params=params, json=body, headers={"Authorization": f"Bearer {self.access}"}
             )
-            data = self._decode(r, f"{method} {path}")
+            data = self.transport.decode(r, f"{method} {path}")
             if r.status_code == 401 and attempt == 1:
                 # Expired or revoked early: one fresh token, then the same request once more.
                 self.access = None
@@ -158,14 +119,14 @@ class PosClient:
     async def get(self, path: str, **params: Any) -> Any:
         """Reads retry transient failures with jittered backoff."""
         query = {k: v for k, v in params.items() if v is not None}
-        async for attempt in _retrying(self.read_attempts, self.retry_wait):
+        async for attempt in read_retrying(self.read_attempts, self.retry_wait):
             with attempt:
                 data = await self.call("GET", path, params=query)
         return data
 
     async def acknowledge(self, path: str, **params: Any) -> Any:
         """mark-accepted is idempotent, so it is retried like a read."""
-        async for attempt in _retrying(self.read_attempts, self.retry_wait):
+        async for attempt in read_retrying(self.read_attempts, self.retry_wait):
             with attempt:
                 data = await self.call("POST", path, params=params)
         return data
