@@ -149,73 +149,47 @@ def _comments(
 async def _post_comments(
     state: ReconcileState, rest: Any, community: VkClient, gid: int, source: str
 ) -> list[Message]:
-    if not state.posts:
-        _advance(state, "threads")
-        return await step(state, rest=rest, community=community, group_id=gid, source=source)
-    owner, post = state.posts[0]
-    resp = await rest.read(
-        "wall.getComments",
-        owner_id=owner,
-        post_id=post,
-        count=state.page,
-        offset=state.offset,
-        sort="asc",
-        thread_items_count=min(10, state.page),
-        extended=1,
-        need_likes=1,
-    )
-    items = resp.get("items") or []
-    out = _comments(
-        items,
-        state,
-        owner,
-        post,
-        gid,
-        source,
-        mapping.Profiles(resp.get("profiles"), resp.get("groups")),
-        queue_threads=True,
-    )
-    level = int(resp.get("current_level_count", resp.get("count", 0)))
-    if items and state.offset + len(items) < level:
-        state.offset += len(items)
-    else:
-        state.posts.pop(0)
-        state.offset = 0
-    return out
+    return await _comment_pages(state, rest, community, gid, source, thread=False)
 
 
 async def _threads(
     state: ReconcileState, rest: Any, community: VkClient, gid: int, source: str
 ) -> list[Message]:
-    if not state.threads:
-        _advance(state, "topics")
+    return await _comment_pages(state, rest, community, gid, source, thread=True)
+
+
+async def _comment_pages(
+    state: ReconcileState, rest: Any, community: VkClient, gid: int, source: str, *, thread: bool
+) -> list[Message]:
+    """One page of a queued post's comments (long threads queued for later), or of one queued
+    thread's replies (`thread`). Both queues move to their next stage when empty."""
+    queue: list = state.threads if thread else state.posts
+    if not queue:
+        _advance(state, "topics" if thread else "threads")
         return await step(state, rest=rest, community=community, group_id=gid, source=source)
-    owner, post, root = state.threads[0]
+    owner, post, *root = queue[0]
+    shape = (
+        {"comment_id": root[0]} if thread else {"thread_items_count": min(10, state.page), "need_likes": 1}
+    )
     resp = await rest.read(
         "wall.getComments",
         owner_id=owner,
         post_id=post,
-        comment_id=root,
         count=state.page,
         offset=state.offset,
         sort="asc",
         extended=1,
+        **shape,
     )
     items = resp.get("items") or []
-    out = _comments(
-        items,
-        state,
-        owner,
-        post,
-        gid,
-        source,
-        mapping.Profiles(resp.get("profiles"), resp.get("groups")),
-        queue_threads=False,
-    )
-    if items and state.offset + len(items) < int(resp.get("count", 0)):
+    profiles = mapping.Profiles(resp.get("profiles"), resp.get("groups"))
+    out = _comments(items, state, owner, post, gid, source, profiles, queue_threads=not thread)
+    # A post's `count` includes the replies inside threads; its top level is `current_level_count`.
+    level = int(resp.get("count", 0) if thread else resp.get("current_level_count", resp.get("count", 0)))
+    if items and state.offset + len(items) < level:
         state.offset += len(items)
     else:
-        state.threads.pop(0)
+        queue.pop(0)
         state.offset = 0
     return out
 
