@@ -139,8 +139,11 @@ class Recorder:
         out["interactions"] = self.interactions
         return out
 
-    def save(self, root: Path = FIXTURES_DIR) -> Path:
+    def save(self, root: Path = FIXTURES_DIR, notes: Mapping[str, Any] | None = None) -> Path:
+        """Write the cassette; `notes` (what a replaying test needs besides the exchanges: a cursor,
+        ids, the expected error) go to its top level, scrubbed like the exchanges."""
         path = root / self.platform / f"{self.scenario}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.cassette(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        cassette = {**self.cassette(), **self.scrub(dict(notes or {}))}
+        path.write_text(json.dumps(cassette, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         return path

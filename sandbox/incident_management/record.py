@@ -10,21 +10,17 @@ under the cassette's top-level keys.
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from connectors.base import SourceConfig
-from connectors.errors import ConnectorError
 from connectors.incident_management.connector import IncidentManagementConnector
 from otklik.models import Platform, Reply, Thread
 from sandbox.cassette import FIXTURES_DIR
 from sandbox.incident_management.emulator import TOKEN, IncidentManagementEmulator
 from sandbox.recorder import Recorder
+from sandbox.recording import Scenario, expect_error, record_scenario
 from sandbox.runner import ThreadedServer
 
 PLATFORM = "incident_management"
@@ -57,10 +53,6 @@ SEED = (
         "urgent": True,
     },
 )
-Scenario = Callable[
-    [IncidentManagementEmulator, ThreadedServer, Callable[..., IncidentManagementConnector], dict[str, Any]],
-    Awaitable[None],
-]
 
 
 def answer(incident: int, rid: str, **kw: Any) -> Reply:
@@ -188,16 +180,7 @@ async def check_ok(emulator, server, connector, extra) -> None:
     await connector().check()
 
 
-def _expect_error(coro_factory):
-    async def scenario(emulator, server, connector, extra) -> None:
-        ids = seed(server, emulator)
-        extra.update(ids=ids)
-        try:
-            await coro_factory(emulator, server, connector, ids)
-        except ConnectorError as exc:
-            extra.update(error=exc.kind, code=exc.code)
-
-    return scenario
+_expect_error = functools.partial(expect_error, seed)
 
 
 async def _revoked(emulator, server, connector, ids):
@@ -266,33 +249,16 @@ async def record(name: str, root: Path = FIXTURES_DIR) -> Path:
     recorder = Recorder(
         PLATFORM, name, secrets={"token": TOKEN}, match_keys=MATCH_KEYS, description=description
     )
-    clients: list[httpx.AsyncClient] = []
-    with ThreadedServer(emulator) as server:
-
-        def connector(recording: bool = True, **options: Any) -> IncidentManagementConnector:
-            http = httpx.AsyncClient(event_hooks=recorder.hooks() if recording else {})
-            clients.append(http)
-            cfg = SourceConfig(
-                name="im",
-                platform=PLATFORM,
-                base_url=server.url,
-                secrets={"token": TOKEN},
-                options={"retry_wait": 0, **options},
-            )
-            return IncidentManagementConnector(cfg, client=http)
-
-        extra: dict[str, Any] = {}
-        await scenario(emulator, server, connector, extra)
-        for http in clients:
-            await http.aclose()
-    path = recorder.save(root)
-    if extra:
-        cassette = json.loads(path.read_text(encoding="utf-8"))
-        path.write_text(
-            json.dumps({**cassette, **recorder.scrub(extra)}, ensure_ascii=False, indent=2) + "\n",
-            encoding="utf-8",
-        )
-    return path
+    return await record_scenario(
+        recorder,
+        emulator,
+        scenario,
+        root,
+        connector_class=IncidentManagementConnector,
+        source="im",
+        secrets={"token": TOKEN},
+        options={"retry_wait": 0},
+    )
 
 
 async def main(root: Path) -> None:

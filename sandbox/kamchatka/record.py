@@ -9,21 +9,17 @@ ids fake ones. What a replaying test needs besides the exchanges is stored at th
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from connectors.base import SourceConfig
-from connectors.errors import ConnectorError
 from connectors.kamchatka.connector import KamchatkaConnector
 from otklik.models import Attachment, Platform, Reply, Thread
 from sandbox.cassette import FIXTURES_DIR
 from sandbox.kamchatka.emulator import KamchatkaEmulator
 from sandbox.recorder import Recorder
+from sandbox.recording import Scenario, expect_error, record_scenario
 from sandbox.runner import ThreadedServer
 
 PLATFORM = "kamchatka"
@@ -54,9 +50,6 @@ SEED = (
         "fast_track_days": 1,
     },
 )
-Scenario = Callable[
-    [KamchatkaEmulator, ThreadedServer, Callable[..., KamchatkaConnector], dict[str, Any]], Awaitable[None]
-]
 
 
 class KamchatkaRecorder(Recorder):
@@ -167,16 +160,7 @@ async def check_ok(emulator, server, connector, extra) -> None:
     await connector().check()
 
 
-def _expect_error(body):
-    async def scenario(emulator, server, connector, extra) -> None:
-        ids = seed(server, emulator)
-        extra.update(ids=ids)
-        try:
-            await body(emulator, server, connector, ids)
-        except ConnectorError as exc:
-            extra.update(error=exc.kind, code=exc.code)
-
-    return scenario
+_expect_error = functools.partial(expect_error, seed)
 
 
 async def _revoked(emulator, server, connector, ids):
@@ -254,33 +238,16 @@ async def record(name: str, root: Path = FIXTURES_DIR) -> Path:
     recorder = KamchatkaRecorder(
         PLATFORM, name, secrets=emulator.demo_secrets(), match_keys=MATCH_KEYS, description=description
     )
-    clients: list[httpx.AsyncClient] = []
-    with ThreadedServer(emulator) as server:
-
-        def connector(recording: bool = True, **options: Any) -> KamchatkaConnector:
-            http = httpx.AsyncClient(event_hooks=recorder.hooks() if recording else {})
-            clients.append(http)
-            cfg = SourceConfig(
-                name="kvp",
-                platform=PLATFORM,
-                base_url=server.url,
-                secrets=emulator.demo_secrets(),
-                options={"retry_wait": 0, "rps": 100, **options},
-            )
-            return KamchatkaConnector(cfg, client=http)
-
-        extra: dict[str, Any] = {}
-        await scenario(emulator, server, connector, extra)
-        for http in clients:
-            await http.aclose()
-    path = recorder.save(root)
-    if extra:
-        cassette = json.loads(path.read_text(encoding="utf-8"))
-        path.write_text(
-            json.dumps({**cassette, **recorder.scrub(extra)}, ensure_ascii=False, indent=2) + "\n",
-            encoding="utf-8",
-        )
-    return path
+    return await record_scenario(
+        recorder,
+        emulator,
+        scenario,
+        root,
+        connector_class=KamchatkaConnector,
+        source="kvp",
+        secrets=emulator.demo_secrets(),
+        options={"retry_wait": 0, "rps": 100},
+    )
 
 
 async def main(root: Path) -> None:

@@ -9,7 +9,6 @@ cursor under the cassette's top-level "cursor" key.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -80,14 +79,7 @@ async def _record(name: str, description: str, scenario: Scenario, root: Path) -
         await scenario(emulator, server, connector, recorder, extra)
         for http in clients:
             await http.aclose()
-    path = recorder.save(root)
-    if extra:
-        cassette = json.loads(path.read_text(encoding="utf-8"))
-        path.write_text(
-            json.dumps({**cassette, **recorder.scrub(extra)}, ensure_ascii=False, indent=2) + "\n",
-            encoding="utf-8",
-        )
-    return path
+    return recorder.save(root, extra)
 
 
 def _seed(server: ThreadedServer, emulator: OkEmulator) -> dict[str, Any]:

@@ -1,0 +1,77 @@
+"""The harness the regional platforms' record scripts share (`python -m sandbox.<platform>.record`):
+a fresh emulator served in a thread, connectors whose httpx clients feed a `Recorder`, one
+scenario, then the cassette saved with what the scenario noted for the replaying test.
+
+A platform's script keeps what is its own: the seed data, the scenarios, the recorder's extra
+scrubbing and how its connector is configured."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from connectors.base import Connector, SourceConfig
+from connectors.errors import ConnectorError
+from sandbox.recorder import Recorder
+from sandbox.runner import ThreadedServer
+
+# (emulator, server, connector factory, extra) -> None; the factory takes `recording=False` for
+# calls that set the scene without being recorded, and connector options as keywords.
+Scenario = Callable[[Any, ThreadedServer, Callable[..., Any], dict[str, Any]], Awaitable[None]]
+
+
+async def record_scenario(
+    recorder: Recorder,
+    emulator: Any,
+    scenario: Scenario,
+    root: Path,
+    *,
+    connector_class: type[Connector],
+    source: str,
+    secrets: dict[str, str],
+    options: dict[str, Any],
+) -> Path:
+    clients: list[httpx.AsyncClient] = []
+    extra: dict[str, Any] = {}
+    with ThreadedServer(emulator) as server:
+
+        def connector(recording: bool = True, **extra_options: Any) -> Connector:
+            http = httpx.AsyncClient(event_hooks=recorder.hooks() if recording else {})
+            clients.append(http)
+            cfg = SourceConfig(
+                name=source,
+                platform=recorder.platform,
+                base_url=server.url,
+                secrets=secrets,
+                options={**options, **extra_options},
+            )
+            return connector_class(cfg, client=http)
+
+        try:
+            await scenario(emulator, server, connector, extra)
+        finally:
+            for http in clients:
+                await http.aclose()
+    return recorder.save(root, extra)
+
+
+def expect_error(
+    seed: Callable[[ThreadedServer, Any], list[int]], body: Callable[..., Awaitable[None]]
+) -> Scenario:
+    """A scenario that seeds the emulator, runs `body(emulator, server, connector, ids)` and notes
+    the error it ends in (kind and code) for the replaying test to expect."""
+
+    async def scenario(
+        emulator: Any, server: ThreadedServer, connector: Callable[..., Any], extra: dict
+    ) -> None:
+        ids = seed(server, emulator)
+        extra.update(ids=ids)
+        try:
+            await body(emulator, server, connector, ids)
+        except ConnectorError as exc:
+            extra.update(error=exc.kind, code=exc.code)
+
+    return scenario
