@@ -161,10 +161,14 @@ def overrule_drop(session: Session, message_id: int, *, actor: str) -> None:
 
 
 def submit_draft(session: Session, case_id: int, *, actor: str, text: str, kind: str = "answer",
-                 role: str = "executor") -> DraftRow:
-    """The draft goes to approval with its quality check, which the approver sees."""
+                 role: str = "executor", outcome: str | None = None,
+                 contacted_author: bool = False) -> DraftRow:
+    """The draft goes to approval with its quality check, which the approver sees. Channels whose
+    regulation asks for them take the answer's outcome (Кузбасс Онлайн: решено / разъяснено) and
+    the executor's word that the author was contacted (the governor's channel); the case keeps both."""
     row = get(session, case_id)
-    _apply(session, row, "submit_draft", actor=actor, role=role, kind=kind)
+    _apply(session, row, "submit_draft", actor=actor, role=role, kind=kind, outcome=outcome,
+           contacted_author=contacted_author)
     msg = session.get(MessageRow, row.message_id)
     repeat = bool(row.record.get("repeat_of"))  # the answer to a repeat must report the measures taken
     quality = [q.model_dump() for q in check_answer(text, platform=msg.platform, author_name=msg.author_name,

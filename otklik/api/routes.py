@@ -36,6 +36,8 @@ class RouteBody(BaseModel):
 class DraftBody(BaseModel):
     text: str = Field(min_length=1, max_length=20_000)
     kind: str = Field("answer", pattern="^(answer|intermediate|clarify)$")
+    outcome: str | None = Field(None, max_length=50)  # where the channel's regulation lists outcomes
+    contacted_author: bool = False  # where the regulation requires contacting the author first
 
 
 class CommentBody(BaseModel):
@@ -171,8 +173,9 @@ class Api:
         self.need(user, "executor", "curator")
         body = await _body(request, DraftBody)
         case_id = int(request.match_info["id"])
-        draft = await self._db(lambda s: cases.submit_draft(s, case_id, actor=user["login"], text=body.text,
-                                                            kind=body.kind, role=user["role"]))
+        draft = await self._db(lambda s: cases.submit_draft(
+            s, case_id, actor=user["login"], text=body.text, kind=body.kind, role=user["role"],
+            outcome=body.outcome, contacted_author=body.contacted_author))
         return web.json_response({"draft_id": draft.id, "quality": draft.quality}, status=201)
 
     async def approve(self, request: web.Request) -> web.Response:

@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             a.add_argument(extra)
         if name == "draft":
             a.add_argument("--kind", choices=("answer", "intermediate", "clarify"), default="answer")
+            a.add_argument("--outcome", help="the answer's outcome, where the channel's regulation lists them")
+            a.add_argument("--contacted-author", action="store_true",
+                           help="the author was contacted (required by some channels before the answer)")
         if name == "extension":
             a.add_argument("--days", type=int, required=True)
         a.set_defaults(func=cmd_act, action=name)
@@ -88,7 +91,8 @@ def cmd_act(args: argparse.Namespace) -> int:
         if args.action == "route":
             cases.route(s, args.id, actor=user.login, executors=args.executors, role=user.role)
         elif args.action == "draft":
-            cases.submit_draft(s, args.id, actor=user.login, text=args.text, kind=args.kind, role=user.role)
+            cases.submit_draft(s, args.id, actor=user.login, text=args.text, kind=args.kind, role=user.role,
+                               outcome=args.outcome, contacted_author=args.contacted_author)
         elif args.action == "approve":
             row = cases.approve(s, args.id, actor=user.login, role=user.role)
             print(f"approved; delivery {row.id} queued", file=sys.stderr)

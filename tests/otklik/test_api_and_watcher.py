@@ -28,17 +28,17 @@ class FakeDaemon:
         self.wake_pipeline = asyncio.Event()
 
 
-def open_case(db, identified=None):
+def open_case(db, identified=None, *, external_id="1:1", profile="severny", channel="social"):
     text = "На улице Садовой огромные ямы на дороге"
     with db.session() as s:
-        msg = MessageRow(source="tg", platform="telegram", external_id="1:1", author_id="9", author_name="Анна",
+        msg = MessageRow(source="tg", platform="telegram", external_id=external_id, author_id="9", author_name="Анна",
                          thread={"kind": "chat", "ids": {"chat_id": 1, "message_id": 1}}, text=text,
                          created_at=identified or datetime.now(UTC), stored_at=identified or datetime.now(UTC),
                          attachments=[], raw={}, processed=True)
         s.add(msg)
         s.flush()
         routing = Router.load().route(text).model_copy(update={"needs_manual": True})
-        return cases.open_or_update(s, msg, routing, channel="social", profile_name="severny").id
+        return cases.open_or_update(s, msg, routing, channel=channel, profile_name=profile).id
 
 
 @pytest.fixture
@@ -85,6 +85,32 @@ async def test_guards_and_quality(db, client):
     assert listing["cases"][0]["seconds_left"] is not None
     spec = await (await client.get("/api/openapi.json")).json()
     assert "/api/cases/{id}/approve" in spec["paths"]
+
+
+async def test_drafts_carry_what_the_channel_regulation_asks_for(client, db):
+    """004 §2.3: a Кузбасс Онлайн answer states its outcome; 004 §2.4: on the governor's channel the
+    executor first contacts the author. Without them the draft is refused with the clause."""
+    cur, exe = client.tokens["cur"], client.tokens["exe"]
+    kuzbass = open_case(db, external_id="1:2", profile="tashtagol", channel="kuzbass_online")
+    governor = open_case(db, external_id="1:3", profile="tashtagol", channel="governor")
+    for case_id in (kuzbass, governor):
+        r = await client.post(f"/api/cases/{case_id}/route", headers=cur, json={"executors": ["dorogi"]})
+        assert r.status == 200, await r.text()
+    text = "Здравствуйте, Анна! Яму заделали 12 мая, спасибо за сообщение."
+    r = await client.post(f"/api/cases/{kuzbass}/drafts", headers=exe, json={"text": text})
+    assert r.status == 409 and "004 §2.3" in (await r.json())["error"]
+    r = await client.post(f"/api/cases/{kuzbass}/drafts", headers=exe, json={"text": text, "outcome": "починили"})
+    assert r.status == 409 and "решено" in (await r.json())["error"]
+    r = await client.post(f"/api/cases/{kuzbass}/drafts", headers=exe, json={"text": text, "outcome": "решено"})
+    assert r.status == 201
+    r = await client.post(f"/api/cases/{governor}/drafts", headers=exe, json={"text": text})
+    assert r.status == 409 and "004 §2.4" in (await r.json())["error"]
+    r = await client.post(f"/api/cases/{governor}/drafts", headers=exe,
+                          json={"text": text, "contacted_author": True})
+    assert r.status == 201
+    with db.session() as s:
+        assert s.get(CaseRow, kuzbass).record["outcome"] == "решено"
+        assert s.get(CaseRow, governor).record["contacted_author"] is True
 
 
 def test_watcher_raises_each_escalation_once(db):

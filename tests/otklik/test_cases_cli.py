@@ -49,3 +49,23 @@ def test_route_draft_approve_from_the_terminal(db, database_url):
         assert s.query(OutboxRow).count() == 1
     listing = cli(database_url, "list")
     assert f"#{case_id}" in listing.stdout and "approved" in listing.stdout
+
+
+def test_a_draft_states_its_outcome_where_the_channel_asks(db, database_url):
+    text = "На улице Садовой огромные ямы на дороге"
+    with db.session() as s:
+        msg = MessageRow(source="tg", platform="telegram", external_id="1:1",
+                         thread={"kind": "chat", "ids": {"chat_id": 1, "message_id": 1}}, author_id="9",
+                         text=text, created_at=datetime.now(UTC), attachments=[], raw={}, processed=True)
+        s.add(msg)
+        s.flush()
+        routing = Router.load().route(text)
+        case_id = cases.open_or_update(s, msg, routing, channel="kuzbass_online", profile_name="tashtagol").id
+        cases.route(s, case_id, actor="cur", executors=["dorogi"], role="curator")
+        auth.create_user(s, "exe", "executor", password="pw", department="dorogi")
+    draft = ["draft", str(case_id), "Здравствуйте! Яму на Садовой заделали.", "--as", "exe"]
+    r = cli(database_url, *draft)
+    assert r.returncode == 2 and "needs an outcome" in r.stderr
+    r = cli(database_url, *draft, "--outcome", "решено")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["state"] == "on_approval"
