@@ -20,16 +20,20 @@ def cli(database_url, *args):
                           env=env, timeout=60)
 
 
-def test_route_draft_approve_from_the_terminal(db, database_url):
+def open_case(s, *, channel: str = "social", profile: str = "severny") -> int:
     text = "На улице Садовой огромные ямы на дороге"
+    msg = MessageRow(source="tg", platform="telegram", external_id="1:1",
+                     thread={"kind": "chat", "ids": {"chat_id": 1, "message_id": 1}}, author_id="9",
+                     text=text, created_at=datetime.now(UTC), attachments=[], raw={}, processed=True)
+    s.add(msg)
+    s.flush()
+    routing = Router.load().route(text).model_copy(update={"needs_manual": True})
+    return cases.open_or_update(s, msg, routing, channel=channel, profile_name=profile).id
+
+
+def test_route_draft_approve_from_the_terminal(db, database_url):
     with db.session() as s:
-        msg = MessageRow(source="tg", platform="telegram", external_id="1:1",
-                         thread={"kind": "chat", "ids": {"chat_id": 1, "message_id": 1}}, author_id="9",
-                         text=text, created_at=datetime.now(UTC), attachments=[], raw={}, processed=True)
-        s.add(msg)
-        s.flush()
-        routing = Router.load().route(text).model_copy(update={"needs_manual": True})
-        case_id = cases.open_or_update(s, msg, routing, channel="social", profile_name="severny").id
+        case_id = open_case(s)
         _, _, cur_totp = auth.create_user(s, "cur", "curator", password="pw")
         auth.create_user(s, "exe", "executor", password="pw", department="dorogi")
     r = cli(database_url, "route", str(case_id), "dorogi", "--as", "cur")
@@ -52,15 +56,8 @@ def test_route_draft_approve_from_the_terminal(db, database_url):
 
 
 def test_a_draft_states_its_outcome_where_the_channel_asks(db, database_url):
-    text = "На улице Садовой огромные ямы на дороге"
     with db.session() as s:
-        msg = MessageRow(source="tg", platform="telegram", external_id="1:1",
-                         thread={"kind": "chat", "ids": {"chat_id": 1, "message_id": 1}}, author_id="9",
-                         text=text, created_at=datetime.now(UTC), attachments=[], raw={}, processed=True)
-        s.add(msg)
-        s.flush()
-        routing = Router.load().route(text)
-        case_id = cases.open_or_update(s, msg, routing, channel="kuzbass_online", profile_name="tashtagol").id
+        case_id = open_case(s, channel="kuzbass_online", profile="tashtagol")
         cases.route(s, case_id, actor="cur", executors=["dorogi"], role="curator")
         auth.create_user(s, "exe", "executor", password="pw", department="dorogi")
     draft = ["draft", str(case_id), "Здравствуйте! Яму на Садовой заделали.", "--as", "exe"]
