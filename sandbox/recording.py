@@ -75,3 +75,20 @@ def expect_error(
             extra.update(error=exc.kind, code=exc.code)
 
     return scenario
+
+
+def fault_on_fetch(
+    match: str, kind: str, *, read_attempts: int | None = None, **fault: Any
+) -> Callable[..., Awaitable[None]]:
+    """A body for `expect_error`: the emulator's fault `kind` on requests under `match` (its
+    `faults.add` options as keywords), then one fetch from the start, with fewer read attempts if
+    given so that a lasting fault ends the scenario quickly."""
+
+    async def body(
+        emulator: Any, server: ThreadedServer, connector: Callable[..., Any], ids: list[int]
+    ) -> None:
+        emulator.faults.add({"kind": kind, "match": match, **fault})
+        options = {"read_attempts": read_attempts} if read_attempts else {}
+        await connector(**options).fetch(None)
+
+    return body

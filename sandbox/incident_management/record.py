@@ -20,9 +20,10 @@ from otklik.models import Platform, Reply, Thread
 from sandbox.cassette import FIXTURES_DIR
 from sandbox.incident_management.emulator import TOKEN, IncidentManagementEmulator
 from sandbox.recorder import Recorder
-from sandbox.recording import Scenario, expect_error, record_scenario
+from sandbox.recording import Scenario, expect_error, fault_on_fetch, record_scenario
 from sandbox.runner import ThreadedServer
 
+FEED = "/incidents"  # where the recorded faults strike: the list the connector polls
 PLATFORM = "incident_management"
 MATCH_KEYS = ("since", "limit", "kind", "outcome", "client_reference", "url")
 SEED = (
@@ -188,35 +189,10 @@ async def _revoked(emulator, server, connector, ids):
     await connector().fetch(None)
 
 
-async def _rate_limited(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "429", "match": "/incidents", "retry_after": 3})
-    await connector().fetch(None)
-
-
-async def _server_error(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "5xx", "match": "/incidents", "count": None})
-    await connector(read_attempts=2).fetch(None)
-
-
-async def _recovered(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "5xx", "match": "/incidents"})
-    await connector(read_attempts=2).fetch(None)
-
-
-async def _malformed(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "malformed", "match": "/incidents", "count": None})
-    await connector(read_attempts=2).fetch(None)
-
-
 async def _conflict(emulator, server, connector, ids):
     conn = connector()
     await conn.send(answer(ids[0], "reply-a", outcome="solved"))
     await conn.send(answer(ids[0], "reply-b", outcome="solved"))  # one on approval already
-
-
-async def _duplicate(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "duplicate", "match": "/incidents"})
-    await connector().fetch(None)
 
 
 SCENARIOS: dict[str, tuple[str, Scenario]] = {
@@ -234,12 +210,27 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
     ),
     "check_ok": ("GET /me with every scope", check_ok),
     "error_auth": ("a revoked token: 401 token_revoked", _expect_error(_revoked)),
-    "error_429": ("429 rate_limited with Retry-After", _expect_error(_rate_limited)),
-    "error_5xx": ("503 unavailable on every attempt", _expect_error(_server_error)),
-    "error_5xx_recovered": ("503 once, then the page", _expect_error(_recovered)),
-    "error_malformed": ("a body that is not JSON, twice", _expect_error(_malformed)),
+    "error_429": (
+        "429 rate_limited with Retry-After",
+        _expect_error(fault_on_fetch(FEED, "429", retry_after=3)),
+    ),
+    "error_5xx": (
+        "503 unavailable on every attempt",
+        _expect_error(fault_on_fetch(FEED, "5xx", count=None, read_attempts=2)),
+    ),
+    "error_5xx_recovered": (
+        "503 once, then the page",
+        _expect_error(fault_on_fetch(FEED, "5xx", read_attempts=2)),
+    ),
+    "error_malformed": (
+        "a body that is not JSON, twice",
+        _expect_error(fault_on_fetch(FEED, "malformed", count=None, read_attempts=2)),
+    ),
     "error_conflict": ("a second answer while one is on approval: 409 conflict", _expect_error(_conflict)),
-    "duplicate_delivery": ("the feed re-delivers an incident", _expect_error(_duplicate)),
+    "duplicate_delivery": (
+        "the feed re-delivers an incident",
+        _expect_error(fault_on_fetch(FEED, "duplicate")),
+    ),
 }
 
 

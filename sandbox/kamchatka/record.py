@@ -19,9 +19,10 @@ from otklik.models import Attachment, Platform, Reply, Thread
 from sandbox.cassette import FIXTURES_DIR
 from sandbox.kamchatka.emulator import KamchatkaEmulator
 from sandbox.recorder import Recorder
-from sandbox.recording import Scenario, expect_error, record_scenario
+from sandbox.recording import Scenario, expect_error, fault_on_fetch, record_scenario
 from sandbox.runner import ThreadedServer
 
+FEED = "/messages"  # where the recorded faults strike: the list the connector polls
 PLATFORM = "kamchatka"
 MATCH_KEYS = ("cursor", "limit", "kind", "days", "client_reference")
 PHOTO = [Attachment(type="photo", url="https://kamchatka.example/files/answer-1.jpg")]
@@ -168,37 +169,12 @@ async def _revoked(emulator, server, connector, ids):
     await connector().fetch(None)
 
 
-async def _rate_limited(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "429", "match": "/messages", "retry_after": 3})
-    await connector().fetch(None)
-
-
-async def _server_error(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "5xx", "match": "/messages", "count": None})
-    await connector(read_attempts=2).fetch(None)
-
-
-async def _recovered(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "5xx", "match": "/messages"})
-    await connector(read_attempts=2).fetch(None)
-
-
-async def _malformed(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "malformed", "match": "/messages", "count": None})
-    await connector(read_attempts=2).fetch(None)
-
-
 async def _photos_required(emulator, server, connector, ids):
     await connector().send(answer(ids[0], "reply-no-photo"))
 
 
 async def _bad_cursor(emulator, server, connector, ids):
     await connector().fetch("bm90LWEtY3Vyc29y")
-
-
-async def _duplicate(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "duplicate", "match": "/messages"})
-    await connector().fetch(None)
 
 
 SCENARIOS: dict[str, tuple[str, Scenario]] = {
@@ -219,16 +195,31 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
     "extension_request": ("an 8-day extension request, replayed by Idempotency-Key", extension_request),
     "check_ok": ("the key has every permission", check_ok),
     "error_auth": ("a revoked key: 401 TOKEN_REVOKED", _expect_error(_revoked)),
-    "error_429": ("429 RATE_LIMIT with Retry-After", _expect_error(_rate_limited)),
-    "error_5xx": ("500 INTERNAL_ERROR on every attempt", _expect_error(_server_error)),
-    "error_5xx_recovered": ("500 once, then the page", _expect_error(_recovered)),
-    "error_malformed": ("a body that is not JSON, twice", _expect_error(_malformed)),
+    "error_429": (
+        "429 RATE_LIMIT with Retry-After",
+        _expect_error(fault_on_fetch(FEED, "429", retry_after=3)),
+    ),
+    "error_5xx": (
+        "500 INTERNAL_ERROR on every attempt",
+        _expect_error(fault_on_fetch(FEED, "5xx", count=None, read_attempts=2)),
+    ),
+    "error_5xx_recovered": (
+        "500 once, then the page",
+        _expect_error(fault_on_fetch(FEED, "5xx", read_attempts=2)),
+    ),
+    "error_malformed": (
+        "a body that is not JSON, twice",
+        _expect_error(fault_on_fetch(FEED, "malformed", count=None, read_attempts=2)),
+    ),
     "error_photos_required": (
         "an answer without photos or a reason: 422 PHOTOS_REQUIRED",
         _expect_error(_photos_required),
     ),
     "error_cursor": ("a cursor the platform did not issue: 400 CURSOR_INVALID", _expect_error(_bad_cursor)),
-    "duplicate_delivery": ("the feed re-delivers the messages", _expect_error(_duplicate)),
+    "duplicate_delivery": (
+        "the feed re-delivers the messages",
+        _expect_error(fault_on_fetch(FEED, "duplicate")),
+    ),
 }
 
 

@@ -20,9 +20,10 @@ from otklik.models import Platform, Reply, Thread
 from sandbox.cassette import FIXTURES_DIR
 from sandbox.pos.emulator import PosEmulator
 from sandbox.recorder import Recorder
-from sandbox.recording import Scenario, expect_error, record_scenario
+from sandbox.recording import Scenario, expect_error, fault_on_fetch, record_scenario
 from sandbox.runner import ThreadedServer
 
+FEED = "/edms"  # where the recorded faults strike: the list the connector polls
 PLATFORM = "pos"
 MATCH_KEYS = (
     "grant_type",
@@ -190,35 +191,10 @@ async def _revoked(emulator, server, connector, ids):
     await conn.fetch(None)
 
 
-async def _rate_limited(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "429", "match": "/edms", "retry_after": 3})
-    await connector().fetch(None)
-
-
-async def _server_error(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "5xx", "match": "/edms", "count": None})
-    await connector(read_attempts=2).fetch(None)
-
-
-async def _recovered(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "5xx", "match": "/edms"})
-    await connector(read_attempts=2).fetch(None)
-
-
-async def _malformed(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "malformed", "match": "/edms", "count": None})
-    await connector(read_attempts=2).fetch(None)
-
-
 async def _conflict(emulator, server, connector, ids):
     conn = connector()
     await conn.send(answer(ids[0], "reply-a", outcome="solved"))
     await conn.send(answer(ids[0], "reply-b", outcome="solved"))  # the first is still on approval
-
-
-async def _duplicate(emulator, server, connector, ids):
-    emulator.faults.add({"kind": "duplicate", "match": "/edms"})
-    await connector().fetch(None)
 
 
 SCENARIOS: dict[str, tuple[str, Scenario]] = {
@@ -236,12 +212,24 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
     "token_refresh": ("an expired token: 401 invalid_token, refresh grant, the request again", token_refresh),
     "check_ok": ("the credentials work", check_ok),
     "error_auth": ("the password was changed: 401, then invalid_grant", _expect_error(_revoked)),
-    "error_429": ("429 with Retry-After", _expect_error(_rate_limited)),
-    "error_5xx": ("503 on every attempt", _expect_error(_server_error)),
-    "error_5xx_recovered": ("503 once, then the page", _expect_error(_recovered)),
-    "error_malformed": ("a body that is not JSON, twice", _expect_error(_malformed)),
+    "error_429": ("429 with Retry-After", _expect_error(fault_on_fetch(FEED, "429", retry_after=3))),
+    "error_5xx": (
+        "503 on every attempt",
+        _expect_error(fault_on_fetch(FEED, "5xx", count=None, read_attempts=2)),
+    ),
+    "error_5xx_recovered": (
+        "503 once, then the page",
+        _expect_error(fault_on_fetch(FEED, "5xx", read_attempts=2)),
+    ),
+    "error_malformed": (
+        "a body that is not JSON, twice",
+        _expect_error(fault_on_fetch(FEED, "malformed", count=None, read_attempts=2)),
+    ),
     "error_conflict": ("a second answer while one is on approval: 409", _expect_error(_conflict)),
-    "duplicate_delivery": ("the inbox lists an appeal twice", _expect_error(_duplicate)),
+    "duplicate_delivery": (
+        "the inbox lists an appeal twice",
+        _expect_error(fault_on_fetch(FEED, "duplicate")),
+    ),
 }
 
 
