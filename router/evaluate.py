@@ -15,7 +15,7 @@ import argparse
 import csv
 import json
 import sys
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 from otklik.exceptions import ConfigError
@@ -122,16 +122,12 @@ def evaluate_model(
     from sklearn.model_selection import StratifiedKFold
 
     from router.classifier import Router
-    from router.model import TopicModel
+    from router.model import TopicModel, stratify
 
     router = Router.load(profile)
     texts = [t for t, _ in rows]
     cats = [c for _, c in rows]
-    first = [CATEGORY_GROUPS[c][0] for c in cats]
-    counts = Counter(first)
-    strat = [g if counts[g] >= folds else "_rare" for g in first]  # tiny classes cannot be split five ways
-    if 0 < strat.count("_rare") < folds:
-        strat = [counts.most_common(1)[0][0] if s == "_rare" else s for s in strat]
+    strat = stratify([CATEGORY_GROUPS[c][0] for c in cats], folds)  # tiny classes cannot be split five ways
     predicted, confidence = [""] * len(rows), [0.0] * len(rows)
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, strat):
         model = TopicModel.train(

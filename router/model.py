@@ -153,6 +153,16 @@ def resolve_labels(texts: list[str], label_sets: list[tuple[str, ...]], rubricat
     return out
 
 
+def stratify(labels: list[str], folds: int) -> list[str]:
+    """Labels to stratify `folds` splits by: classes too small to appear in every fold are pooled
+    as one, and a pool still too small rides with the largest class."""
+    counts = Counter(labels)
+    strat = [lbl if counts[lbl] >= folds else "_rare" for lbl in labels]
+    if 0 < strat.count("_rare") < folds:
+        strat = [counts.most_common(1)[0][0] if s == "_rare" else s for s in strat]
+    return strat
+
+
 def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
     z = scores / temperature
     z = z - z.max(axis=1, keepdims=True)
@@ -218,11 +228,8 @@ class TopicModel:
 
     @staticmethod
     def _calibrate(texts: list[str], y: list[str], data: RubricatorFile) -> tuple[float, float]:
-        counts = Counter(y)
-        strat = [lbl if counts[lbl] >= CALIBRATION_FOLDS else "_rare" for lbl in y]
-        if 0 < strat.count("_rare") < CALIBRATION_FOLDS:  # too few even together: ride with the largest
-            strat = [counts.most_common(1)[0][0] if s == "_rare" else s for s in strat]
-        classes = sorted(counts)
+        strat = stratify(y, CALIBRATION_FOLDS)
+        classes = sorted(set(y))
         decisions = np.full((len(texts), len(classes)), -10.0)
         for tr, te in StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=0).split(texts, strat):
             if len({y[i] for i in tr}) < 2:

@@ -150,3 +150,12 @@ def test_router_uses_the_model_and_its_threshold(tmp_path, trained):
     assert r.topic_group == "Дороги" and "model" in r.reasons
     assert r.topic in {t.name for t in router.rubricator.topics if t.group == "Дороги"}
     assert r.needs_manual == (r.confidence < router.profile.min_model_confidence)
+
+
+def test_stratify_pools_classes_too_small_for_the_folds():
+    from router.model import stratify
+
+    labels = ["a"] * 6 + ["b"] * 3 + ["c", "d", "e"]
+    assert stratify(labels, 3) == labels[:9] + ["_rare"] * 3  # c, d, e pooled: three, enough
+    labels = ["a"] * 6 + ["b"] * 3 + ["c"]
+    assert stratify(labels, 3) == labels[:9] + ["a"]  # a pool of one rides with the largest class
