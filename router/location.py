@@ -113,7 +113,12 @@ KIND_BY_WORD = (
     ("б-р", "б-р"),
 )
 HOUSE = r"(?:\s*,?\s*(?:д\.|дом[аеу]?|№)?\s*(\d{1,4}[а-яА-Я]?(?:/\d{1,4})?)(?![\d:]|\.\d))?"
-WORDLIKE = re.compile(r"[А-Яа-яЁёA-Za-z]+(?:-[А-Яа-яЁёA-Za-z]+)*")
+LETTER = "А-Яа-яЁёA-Za-z"
+WORDLIKE = re.compile(rf"[{LETTER}]+(?:-[{LETTER}]+)*")
+LETTERS = frozenset(c for c in map(chr, range(0x500)) if re.fullmatch(f"[{LETTER}]", c))
+# The only characters outside LETTER that lower() makes letters: «K» (Kelvin sign) → k, «İ» → i̇.
+# Without them, a word of the text and of its lower-case copy start and end at the same places.
+INTO_LETTER = ("\u212a", "\u0130")
 HOUSE_AFTER = re.compile(r"\s*,?\s*(?:д\.|дом\s)?\s*(\d{1,4}[а-яА-Я]?(?:/\d{1,4})?)(?![\w:/-]|\.\d)")
 NAME = r"((?:\d{1,2}-?[а-яё]{0,2}\s)?[А-ЯЁ][а-яё-]+(?:\s[А-ЯЁ][а-яё-]+)?)"
 
@@ -136,6 +141,28 @@ def _forms(name: str) -> set[str]:
     return {word}
 
 
+def _word_starts(text: str, i: int) -> bool:
+    """Whether WORDLIKE starts a word at `i` (a letter there): no letter, and no hyphen joined to a
+    letter, just before it."""
+    if i == 0:
+        return True
+    before = text[i - 1]
+    return before not in LETTERS and not (before == "-" and i >= 2 and text[i - 2] in LETTERS)
+
+
+def _word_spans(text: str, words: frozenset[str]) -> list[tuple[int, int]]:
+    """Where WORDLIKE finds each of `words` in the text, in order: a substring search for the few
+    words known to be there, instead of cutting the whole text into words."""
+    spans = []
+    for word in words:
+        i = text.find(word)
+        while i >= 0:
+            if _word_starts(text, i) and (m := WORDLIKE.match(text, i)) and m.end() == i + len(word):
+                spans.append((i, m.end()))
+            i = text.find(word, i + 1)
+    return sorted(spans)
+
+
 class Gazetteer:
     def __init__(self, data: GazetteerFile) -> None:
         self.data = data
@@ -148,6 +175,11 @@ class Gazetteer:
             for f in {*(x.lower() for x in st.forms)} | _forms(st.name):
                 self._street_by_form.setdefault(f.replace("ё", "е"), st)
         self._any_form = STREET_TOKENS | self._settlement_by_form.keys() | self._street_by_form.keys()
+        # Everything find() asks of a word, in one look-up: a street word?, the settlement, the street.
+        self._by_form: dict[str, tuple[bool, Settlement | None, Street | None]] = {
+            f: (f in STREET_TOKENS, self._settlement_by_form.get(f), self._street_by_form.get(f))
+            for f in self._any_form
+        }
         self._street = re.compile(rf"{STREET_WORD}\s*{NAME}{HOUSE}")
 
     def _canonical_street(self, name: str, word: str) -> tuple[str, str]:
@@ -157,8 +189,11 @@ class Gazetteer:
             return st.kind if kind == "ул." else kind, st.name
         return kind, name
 
-    def find(self, text: str) -> list[LocationMention]:
-        text = clean(text)
+    def find(self, text: str, *, cleaned: bool = False) -> list[LocationMention]:
+        """Places named in the text, in order. `cleaned`: the caller already ran router.text.clean
+        (the router does, once for the rules, importance and the gazetteer)."""
+        if not cleaned:
+            text = clean(text)
         out: list[LocationMention] = []
         seen: set[str] = set()
 
@@ -167,20 +202,32 @@ class Gazetteer:
                 seen.add(name)
                 out.append(LocationMention(name=name, kind=kind, start=start, end=end))
 
-        words_here = set(WORDLIKE.findall(text.lower().replace("ё", "е")))
-        if words_here.isdisjoint(self._any_form):
+        lowered = text.lower().replace("ё", "е")
+        here = self._any_form.intersection(WORDLIKE.findall(lowered))
+        if not here:
             return []  # most messages name no place of the gazetteer and no street word
-        # One pass over the words: a street word starts an anchored street match; otherwise the word
-        # may be a settlement, or a street of the gazetteer followed by a house number.
+        # Only the words that are forms matter, and they are known: look for just them. With a
+        # character that lower() turns into a letter or into two, the words of `lowered` are not
+        # those of the text: then every word of the text is tried, as they are.
+        if len(lowered) == len(text) and not any(c in text for c in INTO_LETTER):
+            spans = _word_spans(lowered, here)
+        else:
+            spans = [m.span() for m in WORDLIKE.finditer(text)]
+        # One pass over those words, in order: a street word starts an anchored street match;
+        # otherwise the word may be a settlement, or a street of the gazetteer followed by a number.
         covered_to = -1
-        for m in WORDLIKE.finditer(text):
-            if m.start() < covered_to:
+        for start, end in spans:
+            if start < covered_to:
                 continue
-            form = m.group().lower().replace("ё", "е")
-            if form in STREET_TOKENS:
-                sm = self._street.match(text, m.start())
+            word = text[start:end]
+            found = self._by_form.get(word.lower().replace("ё", "е"))
+            if found is None:
+                continue
+            street_word, s, st = found
+            if street_word:
+                sm = self._street.match(text, start)
                 if sm:
-                    kind, name = self._canonical_street(sm.group(1), m.group())
+                    kind, name = self._canonical_street(sm.group(1), word)
                     house = sm.group(2)
                     add(
                         f"{kind} {name}" + (f", д. {house}" if house else ""),
@@ -190,16 +237,14 @@ class Gazetteer:
                     )
                     covered_to = sm.end()
                     continue
-            s = self._settlement_by_form.get(form)
-            if s is not None and (m.group()[0].isupper() or not s.case_sensitive):
-                add(f"{s.kind} {s.name}", "settlement", m.start(), m.end())
+            if s is not None and (word[0].isupper() or not s.case_sensitive):
+                add(f"{s.kind} {s.name}", "settlement", start, end)
                 continue
-            st = self._street_by_form.get(form)
             if st is None:
                 continue
-            house = HOUSE_AFTER.match(text, m.end())
+            house = HOUSE_AFTER.match(text, end)
             if house:
-                add(f"{st.kind} {st.name}, д. {house.group(1)}", "address", m.start(), house.end())
+                add(f"{st.kind} {st.name}, д. {house.group(1)}", "address", start, house.end())
                 covered_to = house.end()
         return sorted(out, key=lambda x: x.start)
 

@@ -1,10 +1,10 @@
 """The model learned from a municipality's own archive of routed messages.
 
-Features: TF-IDF over lemma unigrams and bigrams (weighted 1.5: lemmas carry the topic), TF-IDF
-over character 3–5-grams (robust to typos and to words pymorphy3 does not know), the rubricator's
-scores per group and topic (the day-one rules, so the hand-written domain knowledge helps where
-the archive is thin), and the mean of pretrained Russian word vectors (router.vectors: synonyms
-the archive never saw).
+Features (router.features): TF-IDF over lemma unigrams and bigrams (weighted 1.5: lemmas carry
+the topic), TF-IDF over character 3–5-grams (robust to typos and to words pymorphy3 does not
+know), the rubricator's scores per group and topic (the day-one rules, so the hand-written domain
+knowledge helps where the archive is thin), and the mean of pretrained Russian word vectors
+(router.vectors: synonyms the archive never saw).
 Classifier: a linear SVM with balanced class weights; its margins are turned into a confidence
 by a softmax whose temperature is fitted on held-out folds of the archive itself.
 
@@ -27,126 +27,51 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from otklik.exceptions import ConfigError
-from router.rubricator import GROUPS, Rubricator, RubricatorFile, load_rubricator
-from router.text import lemma, normalize, words
-from router.vectors import WordVectors
+from router.features import Doc, Featurizer
+from router.rubricator import Rubricator, RubricatorFile, load_rubricator
 
-FORMAT = "otklik-router-model/2"
+FORMAT = "otklik-router-model/3"
 # Block weights and C chosen by 5-fold CV on the Kursk dev appeals over eight fold seeds; moves of
 # ±0.5 points between neighbouring settings are within the noise of that data.
 RULES_SCALE = 0.3  # the rules' block next to the TF-IDF blocks of unit norm
 LEMMA_WEIGHT = 1.5
 VECTORS_SCALE = 1.5
 SVM_C = 0.4
+CHAR_MAX_FEATURES = 50_000
 CALIBRATION_FOLDS = 3
 
 
-def lemma_text(texts) -> list[str]:
-    return [" ".join(lemma(w) for w in words(normalize(t))) for t in texts]
-
-
-class LemmaText(BaseEstimator, TransformerMixin):
-    """Raw texts → space-separated lemmas (HTML stripped, lower case)."""
-
-    def fit(self, texts, y=None):
-        return self
-
-    def transform(self, texts):
-        return lemma_text(texts)
-
-
-class RuleFeatures(BaseEstimator, TransformerMixin):
-    """The rubricator's points per group and per topic, log-scaled. Carries the rubricator's data
-    so a model keeps the rules it was trained with even if the data file is edited later."""
-
-    def __init__(self, rubricator_data: RubricatorFile | None = None, scale: float = RULES_SCALE) -> None:
-        self.rubricator_data = rubricator_data
-        self.scale = scale
-
-    def _rub(self) -> Rubricator:
-        if getattr(self, "_compiled", None) is None:
-            self._compiled = Rubricator(self.rubricator_data) if self.rubricator_data else load_rubricator()
-        return self._compiled
-
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state.pop("_compiled", None)  # rebuilt on first use: big lookup tables need not be pickled
-        return state
-
-    def fit(self, texts, y=None):
-        return self
-
-    def transform(self, texts):
-        rub = self._rub()
-        group_col = {g: i for i, g in enumerate(GROUPS)}
-        rows, cols, vals = [], [], []
-        for r, text in enumerate(texts):
-            per_group: Counter[str] = Counter()
-            for t, points in rub.scores(text).items():
-                rows.append(r)
-                cols.append(len(GROUPS) + t)
-                vals.append(points)
-                per_group[rub.topics[t].group] += points
-            for g, points in per_group.items():
-                rows.append(r)
-                cols.append(group_col[g])
-                vals.append(points)
-        m = sp.csr_matrix((vals, (rows, cols)), shape=(len(texts), len(GROUPS) + len(rub.topics)))
-        m.data = np.log1p(m.data) * self.scale
-        return m
-
-
-def build_pipeline(rubricator_data: RubricatorFile | None = None) -> Pipeline:
-    features = FeatureUnion(
-        [
-            (
-                "lemmas",
-                Pipeline(
-                    [
-                        ("lemmatize", LemmaText()),
-                        ("tfidf", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
-                    ]
-                ),
-            ),
-            (
-                "chars",
-                TfidfVectorizer(
-                    preprocessor=normalize,
-                    analyzer="char_wb",
-                    ngram_range=(3, 5),  # 2-grams added nothing but time
-                    min_df=2,
-                    sublinear_tf=True,
-                    max_features=50_000,
-                ),
-            ),
-            ("rules", RuleFeatures(rubricator_data)),
-            ("vectors", WordVectors(scale=VECTORS_SCALE)),
-        ],
-        transformer_weights={"lemmas": LEMMA_WEIGHT},
+def build(rubricator_data: RubricatorFile) -> tuple[Featurizer, LinearSVC]:
+    features = Featurizer(
+        rubricator_data,
+        lemma_weight=LEMMA_WEIGHT,
+        vectors_scale=VECTORS_SCALE,
+        rules_scale=RULES_SCALE,
+        char_max_features=CHAR_MAX_FEATURES,
     )
-    return Pipeline(
-        [("features", features), ("svm", LinearSVC(C=SVM_C, class_weight="balanced", max_iter=20_000))]
-    )
+    return features, LinearSVC(C=SVM_C, class_weight="balanced", max_iter=20_000)
 
 
-def resolve_labels(texts: list[str], label_sets: list[tuple[str, ...]], rubricator: Rubricator) -> list[str]:
+def fit(rubricator_data: RubricatorFile, docs: list[Doc], y: list[str]) -> tuple[Featurizer, LinearSVC]:
+    features, svm = build(rubricator_data)
+    svm.fit(features.fit(docs).transform(docs), y)
+    return features, svm
+
+
+def resolve_labels(docs: list[Doc], label_sets: list[tuple[str, ...]], rubricator: Rubricator) -> list[str]:
     """One group per row. A row listing several acceptable groups (a coarse archive category)
     gets the one the rules score highest for its text, the first listed when the rules are silent."""
     out = []
-    for text, allowed in zip(texts, label_sets, strict=True):
+    for doc, allowed in zip(docs, label_sets, strict=True):
         if len(allowed) == 1:
             out.append(allowed[0])
             continue
         per_group: Counter[str] = Counter()
-        for t, points in rubricator.scores(text).items():
+        for t, points in doc.scores.items():
             per_group[rubricator.topics[t].group] += points
         best = max(allowed, key=lambda g: (per_group[g], -allowed.index(g)))
         out.append(best if per_group[best] > 0 else allowed[0])
@@ -182,19 +107,40 @@ def _fit_temperature(decisions: np.ndarray, truth: np.ndarray) -> float:
     return best_t
 
 
-def _decisions(pipe: Pipeline, texts: list[str]) -> np.ndarray:
-    d = pipe.decision_function(texts)
-    if d.ndim == 1:  # two classes: sklearn gives one column
-        d = np.column_stack([-d, d])
-    return d
+class Scorer:
+    """The SVM's margins computed block by block, against its weights laid out features × classes
+    in contiguous memory: no stacking of the blocks, and each feature reads one cache line."""
+
+    def __init__(self, features: Featurizer, svm: LinearSVC) -> None:
+        self.features = features
+        coef, self.intercept = svm.coef_, svm.intercept_
+        self.binary = coef.shape[0] == 1  # two classes: sklearn keeps one row of weights
+        weights = np.ascontiguousarray(coef.T, dtype=np.float32)  # margins need no more precision
+        cuts = np.cumsum(features.widths())[:-1]
+        self.weights = np.split(weights, cuts)
+
+    def __call__(self, docs: list[Doc]) -> np.ndarray:
+        d = self.intercept + sum(
+            block @ w for block, w in zip(self.features.blocks(docs), self.weights, strict=True)
+        )
+        d = np.asarray(d)
+        if self.binary:
+            d = np.column_stack([-d[:, 0], d[:, 0]])
+        return d
 
 
 class TopicModel:
-    def __init__(self, pipeline: Pipeline, card: dict) -> None:
-        self.pipeline = pipeline
+    def __init__(self, features: Featurizer, svm: LinearSVC, card: dict) -> None:
+        self.features = features
+        self.svm = svm
         self.card = card
-        self.classes: list[str] = [str(c) for c in pipeline.classes_]
+        self.classes: list[str] = [str(c) for c in svm.classes_]
         self.temperature = float(card.get("temperature", 1.0))
+        self.scorer = Scorer(features, svm)
+
+    @property
+    def rubricator_data(self) -> RubricatorFile:
+        return self.features.rubricator_data
 
     @classmethod
     def train(
@@ -205,17 +151,18 @@ class TopicModel:
         rubricator_data: RubricatorFile | None = None,
         calibrate: bool = True,
     ) -> TopicModel:
-        rub = Rubricator(rubricator_data) if rubricator_data else load_rubricator()
+        data = rubricator_data or load_rubricator().data
+        features, _ = build(data)
+        docs = features.docs(texts)
         sets = [(lbl,) if isinstance(lbl, str) else tuple(lbl) for lbl in labels]
-        y = resolve_labels(texts, sets, rub)
+        y = resolve_labels(docs, sets, features.rubricator)
         counts = Counter(y)
         if len(counts) < 2:
             raise ConfigError("the history needs messages of at least two topic groups to learn from")
-        data = rub.data
         temperature, cv_accuracy = 1.0, None
         if calibrate and len(texts) >= 10 * CALIBRATION_FOLDS:
-            temperature, cv_accuracy = cls._calibrate(texts, y, data)
-        pipe = build_pipeline(data).fit(texts, y)
+            temperature, cv_accuracy = cls._calibrate(docs, y, data)
+        features, svm = fit(data, docs, y)
         card = {
             "format": FORMAT,
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -224,33 +171,39 @@ class TopicModel:
             "temperature": temperature,
             "cv_accuracy": cv_accuracy,
         }
-        return cls(pipe, card)
+        return cls(features, svm, card)
 
     @staticmethod
-    def _calibrate(texts: list[str], y: list[str], data: RubricatorFile) -> tuple[float, float]:
+    def _calibrate(docs: list[Doc], y: list[str], data: RubricatorFile) -> tuple[float, float]:
         strat = stratify(y, CALIBRATION_FOLDS)
         classes = sorted(set(y))
-        decisions = np.full((len(texts), len(classes)), -10.0)
-        for tr, te in StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=0).split(texts, strat):
+        decisions = np.full((len(docs), len(classes)), -10.0)
+        for tr, te in StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=0).split(docs, strat):
             if len({y[i] for i in tr}) < 2:
                 continue
-            pipe = build_pipeline(data).fit([texts[i] for i in tr], [y[i] for i in tr])
-            cols = [classes.index(str(c)) for c in pipe.classes_]
-            decisions[np.ix_(te, cols)] = _decisions(pipe, [texts[i] for i in te])
+            features, svm = fit(data, [docs[i] for i in tr], [y[i] for i in tr])
+            cols = [classes.index(str(c)) for c in svm.classes_]
+            decisions[np.ix_(te, cols)] = Scorer(features, svm)([docs[i] for i in te])
         truth = np.array([classes.index(lbl) for lbl in y])
         accuracy = float(np.mean(decisions.argmax(axis=1) == truth))
         return _fit_temperature(decisions, truth), round(accuracy, 4)
 
-    def predict(self, texts: list[str]) -> list[tuple[str, float]]:
-        """(group, confidence) per text; the confidence is a calibrated probability estimate."""
-        proba = _softmax(_decisions(self.pipeline, texts), self.temperature)
+    def predict(self, texts: list[str], docs: list[Doc] | None = None) -> list[tuple[str, float]]:
+        """(group, confidence) per text; the confidence is a calibrated probability estimate.
+        `docs` are the texts' words and rules' scores when the caller has them already — valid only
+        when scored with this model's rubricator data (`rubricator_data`)."""
+        if docs is None:
+            docs = self.features.docs(texts)
+        if not docs:
+            return []
+        proba = _softmax(self.scorer(docs), self.temperature)
         best = proba.argmax(axis=1)
         return [(self.classes[i], round(float(proba[r, i]), 4)) for r, i in enumerate(best)]
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self.pipeline, path, compress=3)
+        joblib.dump({"features": self.features, "svm": self.svm}, path, compress=3)
         card = {**self.card, "sha256": _sha256(path)}
         card_path(path).write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
         return path
@@ -275,7 +228,8 @@ class TopicModel:
             raise ConfigError(f"{cp}: format {card.get('format')!r}, expected {FORMAT!r}; retrain the model")
         if card.get("sha256") != _sha256(path):
             raise ConfigError(f"{path}: sha256 differs from {cp.name}; refusing to unpickle a changed file")
-        return cls(joblib.load(path), card)
+        parts = joblib.load(path)
+        return cls(parts["features"], parts["svm"], card)
 
 
 def card_path(model_path: Path) -> Path:

@@ -57,6 +57,8 @@ PHRASE_POINTS = 2.0  # a phrase is more specific than any of its words
 CONTEXT_POINTS = 0.5
 MAX_GAP = 1  # words allowed between the words of a phrase («детской игровой площадки»)
 PREFIX_MIN = 3
+NOTHING: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())  # a word that is no keyword and anchors no phrase
+MAX_PLANS = 500_000
 
 
 def _check_keyword(kw: str) -> str:
@@ -186,6 +188,7 @@ class Rubricator:
                 self.phrase_start_prefix[a.prefix[:PREFIX_MIN]].append((a.prefix, n))
         self.by_form = dict(self.by_form)
         self.by_prefix = dict(self.by_prefix)
+        self._plans: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         # A phrase stands for its words: «дорожный знак» scores as a phrase, not also as «знак».
         self.subsumes: dict[int, list[int]] = {}
         for ws, kid in phrase_words:
@@ -220,26 +223,39 @@ class Rubricator:
                 return i
         return None
 
+    def _plan(self, w: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """What a word form brings: the ids of the single-word keywords it is, and the phrases
+        anchored on it. Worked out once per form and cached, so routing is one dictionary hit per
+        word; most words bring nothing."""
+        plan = self._plans.get(w)
+        if plan is None:
+            head = w[:PREFIX_MIN]
+            hits = [
+                *self.by_form.get(w, ()),
+                *(k for p, k in self.by_prefix.get(head, ()) if w.startswith(p)),
+            ]
+            phrases = [
+                *self.phrase_start.get(w, ()),
+                *(n for p, n in self.phrase_start_prefix.get(head, ()) if w.startswith(p)),
+            ]
+            plan = (tuple(hits), tuple(phrases)) if hits or phrases else NOTHING
+            if len(self._plans) >= MAX_PLANS:  # a daemon meets new word forms forever: stay bounded
+                self._plans.clear()
+            self._plans[w] = plan
+        return plan
+
     def matched_keywords(self, tokens: list[str]) -> set[int]:
         """Ids of the keywords present in the words; each keyword counts once per message."""
         found: set[int] = set()
-        by_form, by_prefix = self.by_form, self.by_prefix
-        phrase_start, phrase_prefix = self.phrase_start, self.phrase_start_prefix
+        plans, plan_of = self._plans, self._plan
         for i, w in enumerate(tokens):
-            hit = by_form.get(w)
-            if hit:
-                found.update(hit)
-            head = w[:PREFIX_MIN]
-            for prefix, kid in by_prefix.get(head, ()):
-                if w.startswith(prefix):
-                    found.add(kid)
-            starts = phrase_start.get(w)
-            if starts:
-                for n in starts:
-                    self._phrase_at(tokens, i, n, found)
-            for prefix, n in phrase_prefix.get(head, ()):
-                if w.startswith(prefix):
-                    self._phrase_at(tokens, i, n, found)
+            plan = plans.get(w) or plan_of(w)
+            if plan is NOTHING:
+                continue
+            hits, phrases = plan
+            found.update(hits)
+            for n in phrases:
+                self._phrase_at(tokens, i, n, found)
         return found
 
     def _phrase_at(self, tokens: list[str], i: int, n: int, found: set[int]) -> None:

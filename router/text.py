@@ -11,7 +11,6 @@ import html
 import re
 
 TAG = re.compile(r"<[^>]+>")
-SPACE = re.compile(r"\s+")
 WORD = re.compile(r"[а-яa-z0-9]+")
 
 
@@ -19,7 +18,7 @@ def clean(text: str) -> str:
     """Plain text: tags removed, entities decoded (`&nbsp;` becomes a space), spaces collapsed."""
     if "<" in text or "&" in text:
         text = html.unescape(TAG.sub(" ", text))
-    return SPACE.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split is C and splits on the same Unicode spaces as \s
 
 
 def normalize(text: str) -> str:

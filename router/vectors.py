@@ -18,11 +18,8 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from otklik.exceptions import ConfigError
-from router.text import normalize, words
 
 VECTORS_FILE = "navec_news_v1_1B_250K_300d_100q.tar"
 DIM = 300
@@ -50,39 +47,55 @@ def load_vectors(path: str):
         raise ConfigError(f"router word vectors: cannot read {path}: {exc}") from None
 
 
-class WordVectors(BaseEstimator, TransformerMixin):
-    """Texts → the L2-normalised mean of their words' vectors, times `scale` (one dense block beside
-    the sparse TF-IDF blocks). Words the vectors do not know are skipped; a text with none gets a
-    zero row. Only the file's path is pickled, never the 26 MB of vectors."""
+class WordVectors:
+    """Words → their pretrained vectors, decoded once per process. Only the file's path is pickled,
+    never the 26 MB of vectors."""
 
-    def __init__(self, path: str | None = None, scale: float = 1.0) -> None:
+    def __init__(self, path: str | None = None) -> None:
         self.path = path
-        self.scale = scale
 
     def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state.pop("_seen", None)
-        return state
+        return {"path": self.path}
 
-    def _vector(self, word: str) -> np.ndarray | None:
-        """A word's decoded vector, or None. Decoding a quantized vector costs microseconds, so each
-        word is decoded once per process; a municipality's vocabulary is small."""
-        seen = self.__dict__.setdefault("_seen", {})
-        if word not in seen:
-            nv = load_vectors(self.path or str(default_vectors_path()))
-            seen[word] = nv[word] if word in nv else None
-        return seen[word]
+    def _navec(self):
+        return load_vectors(self.path or str(default_vectors_path()))
 
-    def fit(self, texts, y=None):
-        load_vectors(self.path or str(default_vectors_path()))  # fail when training, not when routing
-        return self
+    def check(self) -> None:
+        """Load the vectors now: a missing or broken file fails training, not routing."""
+        self._navec()
 
-    def transform(self, texts):
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
-        for r, text in enumerate(texts):
-            known = [v for v in map(self._vector, words(normalize(text))) if v is not None]
-            if known:
-                out[r] = np.mean(known, axis=0)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        np.divide(out, norms, out=out, where=norms > 0)
-        return sp.csr_matrix(out * self.scale)
+    def row(self, word: str) -> int:
+        """The word's row in the decoded table, -1 when unknown. Decoding a quantized vector costs
+        microseconds, so the featurizer asks once per word and process and keeps the row."""
+        nv = self._navec()
+        if word not in nv:
+            return -1
+        table: np.ndarray = self.__dict__.get("_table", np.empty((0, DIM), dtype=np.float32))
+        used: int = self.__dict__.get("_used", 0)
+        if used == len(table):  # grow by doubling: appends stay cheap on average
+            table = np.concatenate([table, np.empty((max(1024, used), DIM), dtype=np.float32)])
+            self.__dict__["_table"] = table
+        table[used] = nv[word]
+        self.__dict__["_used"] = used + 1
+        return used
+
+    def forget(self) -> None:
+        """Drop the decoded rows (the caller forgot which word had which)."""
+        self.__dict__.pop("_table", None)
+        self.__dict__.pop("_used", None)
+
+    @property
+    def size(self) -> int:
+        return self.__dict__.get("_used", 0)
+
+    @property
+    def table(self) -> np.ndarray:
+        """The decoded vectors, one row per `row` that returned a row."""
+        return self.__dict__.get("_table", np.empty((0, DIM), dtype=np.float32))[: self.size]
+
+    def for_words(self, words: list[str]) -> np.ndarray:
+        """One row per word: its vector, zeros when the vectors do not know it (decoded anew)."""
+        rows = np.fromiter(map(self.row, words), dtype=np.int64, count=len(words))
+        out = np.zeros((len(words), DIM), dtype=np.float32)
+        out[rows >= 0] = self.table[rows[rows >= 0]]
+        return out

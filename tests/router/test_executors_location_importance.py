@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import pytest
@@ -8,7 +9,7 @@ from pydantic import ValidationError
 from otklik.datafile import load_model
 from otklik.exceptions import ConfigError
 from router.executors import Executors, ExecutorsFile, load_executors
-from router.importance import ImportanceFile, ImportanceRules, literal_triggers, load_importance
+from router.importance import ImportanceFile, ImportanceRules, literal_triggers, load_importance, needles_of
 from router.location import Gazetteer, GazetteerFile, load_gazetteer
 
 
@@ -136,6 +137,24 @@ def test_mention_offsets_point_at_the_text():
     assert text[m.start : m.end].startswith("ул. Мира")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ул. Ленина, 5 и ул-ленина, 6; пр-т Мира 3, в Бергуле-2, из Бергуля.",
+        "Верх-Красноярка: улица Ленина, д. 7 — и Ленина, 8 (Советской, 9)",
+        "ш. Северное, Северное-Ш, ш-ш, -ул Мира 4, а-ул Мира 5",
+    ],
+)
+def test_every_word_and_the_known_words_find_the_same(text):
+    # find() looks for the few words known to be there; a «K» (Kelvin sign: lower() makes it a
+    # letter) or an «İ» (two characters in lower case) sends it over every word of the text instead.
+    g = load_gazetteer()
+    fast = [(m.name, m.kind, m.start, m.end) for m in g.find(text)]
+    assert fast
+    for odd in ("\u212a", "\u0130"):
+        assert [(m.name, m.kind, m.start, m.end) for m in g.find(text + " " + odd)] == fast
+
+
 def test_gazetteer_forms_from_the_file():
     g = Gazetteer(
         GazetteerFile.model_validate(
@@ -211,6 +230,40 @@ def test_literal_triggers_never_skip_a_match():
         for sample in ("нет света", "запах газа", "без воды", "угроза жизни", "дтп", "пожар", "сосулька"):
             if pattern.search(sample):
                 assert any(t in sample for t in triggers), (rule.reason, sample)
+
+
+@pytest.mark.parametrize(
+    "pattern, expected",
+    [
+        (r"\b\d{2,} (?:домов|семей)", {" домов", " семей"}),
+        (r"(?:сотни|тысячи) (?:людей|жителей)", {"сотни ", "тысячи "}),
+        (r"нет (?:холодной )?воды", {"нет "}),
+        (r"угроз\w* (?:для )?дет", {"угроз"}),
+        (r"(?i:Дом) упал", {" упал"}),
+        (r"(?i)дом", None),  # case-insensitive: no substring is certain
+        (r"[ab]c|d", None),
+    ],
+)
+def test_needles_every_match_contains(pattern, expected):
+    assert needles_of(pattern) == (None if expected is None else frozenset(expected))
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(?:дет(?:и|ей)|реб\w*) упал|угроз\w* (?:для )?дет",
+        r"(а)б|\1в",
+        r"а(?=бв)|г(?!д)е",
+        r"ab|",
+        r"кот{2}|пёс",
+    ],
+)
+def test_alternatives_tried_alone_match_as_the_whole_pattern(pattern):
+    rules = ImportanceRules(ImportanceFile.model_validate({"rules": [{"reason": "x", "pattern": pattern}]}))
+    whole = re.compile(pattern)
+    for text in ["", *"дети упал|ребята упал|угроза для дет|абв|ав|бв|ге|гд|кот|котт|пёс".split("|")]:
+        got = rules.assess(text, normalized=text)[0] == "high"
+        assert got == bool(whole.search(text)), (pattern, text)
 
 
 def test_explicit_triggers_gate_the_pattern():

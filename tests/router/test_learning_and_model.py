@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from otklik.exceptions import ConfigError
+from router.features import Doc
 from router.learning import read_history, record_correction
-from router.model import TopicModel, card_path, resolve_labels
-from router.rubricator import load_rubricator
+from router.model import FORMAT, TopicModel, card_path, resolve_labels
+from router.rubricator import Rubricator, load_rubricator
+from router.text import normalize, words
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -74,11 +76,9 @@ def test_corrections_append_training_rows(tmp_path):
 
 def test_resolve_labels_lets_the_rules_pick_among_alternatives():
     rub = load_rubricator()
-    got = resolve_labels(
-        ["не горят фонари во дворе", "течёт крыша в подъезде", "спасибо"],
-        [("ЖКХ", "Благоустройство")] * 3,
-        rub,
-    )
+    texts = ["не горят фонари во дворе", "течёт крыша в подъезде", "спасибо"]
+    docs = [Doc(words(normalize(t)), rub.scores(t)) for t in texts]
+    got = resolve_labels(docs, [("ЖКХ", "Благоустройство")] * 3, rub)
     assert got == ["Благоустройство", "ЖКХ", "ЖКХ"]  # silent rules: the first listed
 
 
@@ -111,7 +111,7 @@ def test_model_confidence_is_lower_for_a_text_it_cannot_place(trained):
 def test_artifact_round_trip_and_integrity(tmp_path, trained):
     path = trained.save(tmp_path / "m.joblib")
     card = json.loads(card_path(path).read_text(encoding="utf-8"))
-    assert card["format"] == "otklik-router-model/2" and len(card["sha256"]) == 64
+    assert card["format"] == FORMAT and len(card["sha256"]) == 64
     assert path.stat().st_size < 5_000_000  # the word vectors are referenced, not pickled
     again = TopicModel.load(path)
     texts = ["Яма на дороге", "Протекает крыша"]
@@ -159,3 +159,30 @@ def test_stratify_pools_classes_too_small_for_the_folds():
     assert stratify(labels, 3) == labels[:9] + ["_rare"] * 3  # c, d, e pooled: three, enough
     labels = ["a"] * 6 + ["b"] * 3 + ["c"]
     assert stratify(labels, 3) == labels[:9] + ["a"]  # a pool of one rides with the largest class
+
+
+def test_the_router_hands_its_rule_scores_to_a_model_trained_with_the_same_rules(tmp_path, trained):
+    from router.classifier import Router
+
+    router = Router.load(None, trained.save(tmp_path / "m.joblib"))
+    assert router._model_shares_rules
+    texts = ["На дороге яма, асфальт весь в выбоинах", "Не вывозят мусор", "Здравствуйте", ""]
+    shared = router.route_many(texts)
+    router._model_shares_rules = False  # the model scores the texts with its own copy of the rules
+    assert router.route_many(texts) == shared
+    assert trained.predict([]) == []
+
+
+def test_a_model_keeps_its_rules_when_the_rubricator_changes(tmp_path, trained):
+    from router.classifier import Router
+
+    base = Router.load()
+    data = base.rubricator.data.model_copy(deep=True)
+    data.groups[0].topics[0].keywords.append("зюзюка")
+    edited = Router(
+        Rubricator(data), base.executors, base.gazetteer, base.importance, model=trained
+    )
+    assert not edited._model_shares_rules
+    assert trained.rubricator_data == load_rubricator().data
+    (group, _), = trained.predict(["На дороге яма"])
+    assert edited.classify("На дороге яма").topic_group == group

@@ -1,4 +1,4 @@
-"""The word-vector block of the trained model, on the real vectors shipped in `natasha`."""
+"""The word vectors behind the trained model, on the real vectors shipped in `natasha`."""
 
 from __future__ import annotations
 
@@ -8,48 +8,54 @@ import numpy as np
 import pytest
 
 from otklik.exceptions import ConfigError
-from router.vectors import DIM, WordVectors, default_vectors_path
-
-
-@pytest.fixture(scope="module")
-def vectors() -> WordVectors:
-    return WordVectors().fit([])
+from router.vectors import DIM, WordVectors, default_vectors_path, load_vectors
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def test_rows_are_unit_mean_vectors_and_unknown_text_is_zero(vectors):
-    m = vectors.transform(["<p>Не горит фонарь&nbsp;во дворе</p>", "qwxz zzqj", ""]).toarray()
-    assert m.shape == (3, DIM)
-    assert np.linalg.norm(m[0]) == pytest.approx(1.0, abs=1e-5)
-    assert not m[1].any() and not m[2].any()
+def test_known_words_get_a_row_unknown_ones_none():
+    vectors = WordVectors()
+    rows = [vectors.row(w) for w in ("фонарь", "qwxz", "двор")]
+    assert rows == [0, -1, 1]
+    assert vectors.table.shape == (2, DIM) and np.abs(vectors.table).sum(axis=1).all()
 
 
-def test_related_words_are_closer_than_unrelated_ones(vectors):
-    pit, asphalt, lighting = vectors.transform(["яма", "асфальт", "освещение"]).toarray()
+def test_related_words_are_closer_than_unrelated_ones():
+    pit, asphalt, lighting = WordVectors().for_words(["яма", "асфальт", "освещение"])
     assert _cos(pit, asphalt) > _cos(pit, lighting) + 0.2
 
 
-def test_scale_multiplies_the_block():
-    row = WordVectors(scale=1.5).transform(["яма на дороге"]).toarray()[0]
-    assert np.linalg.norm(row) == pytest.approx(1.5, abs=1e-5)
+def test_for_words_gives_zeros_for_unknown_words():
+    m = WordVectors().for_words(["яма", "qwxz"])
+    assert m.shape == (2, DIM) and m[0].any() and not m[1].any()
 
 
-def test_pickle_keeps_the_path_not_the_vectors(vectors):
-    vectors.transform(["яма на дороге"])
+def test_the_table_grows_past_its_first_allocation_and_forget_empties_it():
+    vectors = WordVectors()
+    words = load_vectors(str(default_vectors_path())).vocab.words[1000:4000]
+    assert all(vectors.row(w) >= 0 for w in words)
+    assert vectors.size == len(words) > 1024
+    assert np.allclose(vectors.table[-1], vectors.for_words([words[-1]])[0])
+    vectors.forget()
+    assert vectors.size == 0 and vectors.table.shape == (0, DIM)
+
+
+def test_pickle_keeps_the_path_not_the_vectors():
+    vectors = WordVectors()
+    first = vectors.for_words(["яма", "дорога"])
     blob = pickle.dumps(vectors)
     assert len(blob) < 10_000
     again = pickle.loads(blob)
-    assert np.allclose(again.transform(["яма"]).toarray(), vectors.transform(["яма"]).toarray())
+    assert again.size == 0 and np.allclose(again.for_words(["яма", "дорога"]), first)
 
 
 def test_a_broken_vectors_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "vectors.tar"
     bad.write_bytes(b"not a tar archive")
     with pytest.raises(ConfigError, match="cannot read .*vectors.tar"):
-        WordVectors(path=str(bad)).fit([])
+        WordVectors(path=str(bad)).check()
 
 
 def test_the_vectors_ship_inside_the_installed_package():

@@ -1,0 +1,352 @@
+"""The trained model's features, computed for a whole batch with numpy instead of per message in
+Python: routing must keep up with 5,000 messages a second on one core, and scikit-learn's text
+vectorizers spend ~400 µs on one long appeal (its analyzers are Python loops over every n-gram).
+
+Every block starts from the message's words (router.text.words of the normalized text), which
+the router has already split for its rules, and the rubricator's scores, which it has already
+computed; nothing is tokenized twice.
+
+- `TermBlock` — TF-IDF over integer term keys (sublinear tf, smoothed idf, rows of unit norm),
+  the vocabulary fitted on the archive and kept as a sorted array, looked up with searchsorted.
+- character 3–5-grams of each word padded with spaces (robust to typos and unknown words);
+- lemma unigrams and bigrams (pymorphy3 lemmas; lemmas carry the topic);
+- the rubricator's points per group and per topic (the day-one rules);
+- the mean of pretrained word vectors (router.vectors: synonyms the archive never saw).
+
+Term keys are 64-bit hashes that are stable across processes (blake2b for lemmas, a polynomial
+over code points for n-grams), so a model trained in one process routes the same in another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from router.rubricator import GROUPS, Rubricator, RubricatorFile
+from router.text import lemma, normalize, words
+from router.vectors import DIM, WordVectors
+
+# Odd multipliers for the polynomial hashes; any odd 64-bit constants would do.
+CHAR_BASE = np.uint64(0x100000001B3)
+BIGRAM_BASE = np.uint64(0x9E3779B97F4A7C15)
+SPACE = 32
+MAX_CACHED_WORDS = 500_000
+
+
+class Doc(NamedTuple):
+    """What the model needs of one message: its words and the rules' points per topic index."""
+
+    tokens: list[str]
+    scores: dict[int, float]
+
+
+class TermBlock:
+    """TF-IDF over integer term keys, like scikit-learn's TfidfVectorizer(sublinear_tf=True) with
+    `min_df` and `max_features` (the commonest terms of the archive)."""
+
+    def __init__(self, min_df: int = 1, max_features: int | None = None) -> None:
+        self.min_df = min_df
+        self.max_features = max_features
+        self.vocab = np.empty(0, dtype=np.uint64)
+        self.idf = np.empty(0, dtype=np.float64)
+
+    def fit(self, rows: np.ndarray, keys: np.ndarray, n_docs: int) -> TermBlock:
+        terms, totals = np.unique(keys, return_counts=True)
+        pairs = np.unique(np.stack([rows.astype(np.uint64), keys]), axis=1)  # (doc, term) once each
+        df_terms, df = np.unique(pairs[1], return_counts=True)  # same order as `terms`
+        keep = df >= self.min_df
+        terms, totals, df = terms[keep], totals[keep], df[keep]
+        if self.max_features is not None and len(terms) > self.max_features:
+            top = np.sort(np.argsort(-totals, kind="stable")[: self.max_features])
+            terms, df = terms[top], df[top]
+        self.vocab = terms
+        self.idf = np.log((1 + n_docs) / (1 + df)) + 1.0
+        return self
+
+    def columns(self, keys: np.ndarray) -> np.ndarray:
+        """Each key's column in the vocabulary, -1 for a key outside it."""
+        if len(self.vocab) == 0:
+            return np.full(len(keys), -1, dtype=np.int64)
+        cols = np.searchsorted(self.vocab, keys)
+        cols[cols == len(self.vocab)] = 0
+        cols[self.vocab[cols] != keys] = -1
+        return cols
+
+    def counts(self, rows: np.ndarray, keys: np.ndarray, n_rows: int) -> sp.csr_matrix:
+        """Rows × vocabulary term counts; keys outside the vocabulary are ignored."""
+        cols = self.columns(keys)
+        known = cols >= 0
+        return sp.csr_matrix(
+            (np.ones(int(known.sum())), (rows[known], cols[known])), shape=(n_rows, len(self.vocab))
+        )  # duplicates are summed
+
+    def weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Counts → sublinear TF-IDF rows of unit norm."""
+        m = counts.tocsr()
+        m.data = ((1.0 + np.log(m.data)) * self.idf[m.indices]).astype(np.float32)
+        return _unit_rows(m)
+
+    def transform(self, rows: np.ndarray, keys: np.ndarray, n_docs: int) -> sp.csr_matrix:
+        return self.weigh(self.counts(rows, keys, n_docs))
+
+
+def _unit_rows(m: sp.csr_matrix) -> sp.csr_matrix:
+    lengths = np.diff(m.indptr)
+    rows = np.repeat(np.arange(m.shape[0]), lengths)
+    norms = np.sqrt(np.bincount(rows, weights=m.data * m.data, minlength=m.shape[0]))
+    norms[norms == 0] = 1.0
+    m.data /= np.repeat(norms, lengths).astype(m.data.dtype)
+    return m
+
+
+def char_keys(
+    token_lists: list[list[str]], sizes: tuple[int, ...] = (3, 4, 5)
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row, key) of every character n-gram inside a space-padded word, for the whole batch.
+    The docs are laid end to end as " w1 w2 " strings; an n-gram is kept when no space falls
+    inside it (only at its ends), so n-grams never span two words or two docs."""
+    strings = [" " + " ".join(tokens) + " " for tokens in token_lists]
+    codes = np.frombuffer("".join(strings).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    owner = np.repeat(np.arange(len(token_lists)), [len(s) for s in strings])
+    spaces = np.concatenate([[0], np.cumsum(codes == SPACE)])
+    rows, keys = [], []
+    h = codes.copy()
+    for n in range(2, max(sizes) + 1):
+        h = h[:-1] * CHAR_BASE + codes[n - 1 :]  # h[i] hashes codes[i : i + n]; uint64 wraps
+        if n not in sizes:
+            continue
+        starts = np.arange(len(h))
+        inner = spaces[starts + n - 1] - spaces[starts + 1]  # spaces strictly inside the n-gram
+        ok = inner == 0
+        rows.append(owner[starts[ok]])
+        keys.append(h[ok] + np.uint64(n))  # the length keeps a 3-gram apart from a 4-gram
+    return np.concatenate(rows), np.concatenate(keys)
+
+
+def lemma_key(word: str) -> int:
+    """The stable 64-bit key of a word's lemma (odd, so no bigram key equals it); 0 for a lemma of
+    one letter, which is skipped as TfidfVectorizer's default token pattern does."""
+    lem = lemma(word)
+    if len(lem) < 2:
+        return 0
+    return int.from_bytes(hashlib.blake2b(lem.encode(), digest_size=8).digest(), "little") | 1
+
+
+def lemma_grams(keys: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, key) of the lemma unigrams and bigrams, given every word's lemma key in text order
+    and the row it belongs to. Skipped lemmas (key 0) drop out before bigrams are formed."""
+    kept = keys != 0
+    keys, owner = keys[kept], owner[kept]
+    same = owner[1:] == owner[:-1]
+    bigrams = (keys[:-1] * BIGRAM_BASE + keys[1:])[same] & ~np.uint64(1)  # even: never a unigram key
+    return np.concatenate([owner, owner[:-1][same]]), np.concatenate([keys, bigrams])
+
+
+class _Buffer:
+    """A numpy array that grows by doubling, so appends stay cheap on average."""
+
+    def __init__(self, dtype: type) -> None:
+        self.array = np.empty(1024, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        need = self.size + len(values)
+        if need > len(self.array):
+            grown = np.empty(max(need, 2 * len(self.array)), dtype=self.array.dtype)
+            grown[: self.size] = self.array[: self.size]
+            self.array = grown
+        self.array[self.size : need] = values
+        self.size = need
+
+    @property
+    def view(self) -> np.ndarray:
+        return self.array[: self.size]
+
+
+class _Ids(dict):
+    """Word → id, handing out the next id to a word not seen before and noting it as new."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.new: list[str] = []
+
+    def __missing__(self, word: str) -> int:
+        self[word] = len(self)
+        self.new.append(word)
+        return self[word]
+
+
+class Lexicon:
+    """Every word form met in this process with what the model needs of it: its lemma's key, the
+    columns of its character n-grams, its row in the word vectors. A word is worked out once, a
+    batch of new words at a time; routing then only looks words up. Bounded: it starts afresh
+    when full, since a daemon meets new word forms forever."""
+
+    def __init__(self, chars: TermBlock, vectors: WordVectors) -> None:
+        self.chars = chars
+        self.vectors = vectors
+        self.clear()
+
+    def clear(self) -> None:
+        self.ids = _Ids()
+        self.lemma_keys = _Buffer(np.uint64)
+        self.vector_rows = _Buffer(np.int64)
+        self.char_cols = _Buffer(np.int32)  # the rows of a words × n-grams CSR matrix, end to end
+        self.char_ones = _Buffer(np.float32)
+        self.char_ends = _Buffer(np.int32)
+        self.char_ends.extend(np.zeros(1))
+        self.vectors.forget()
+
+    def encode(self, docs: list[Doc]) -> tuple[np.ndarray, np.ndarray]:
+        """(word id, doc row) of every word of every doc, in order."""
+        if len(self.ids) > MAX_CACHED_WORDS:
+            self.clear()
+        ids = self.ids
+        per_doc = [[ids[w] for w in d.tokens] for d in docs]
+        if ids.new:
+            self._learn(ids.new)
+            ids.new = []
+        lengths = [len(p) for p in per_doc]
+        flat = np.fromiter((i for p in per_doc for i in p), dtype=np.int64, count=sum(lengths))
+        return flat, np.repeat(np.arange(len(docs)), lengths)
+
+    def _learn(self, new: list[str]) -> None:
+        self.lemma_keys.extend(np.fromiter(map(lemma_key, new), dtype=np.uint64, count=len(new)))
+        self.vector_rows.extend(np.fromiter(map(self.vectors.row, new), dtype=np.int64, count=len(new)))
+        rows, keys = char_keys([[w] for w in new])
+        cols = self.chars.columns(keys)
+        kept = cols >= 0
+        rows, cols = rows[kept], cols[kept]
+        order = np.argsort(rows, kind="stable")
+        self.char_cols.extend(cols[order])
+        self.char_ones.extend(np.ones(len(order)))
+        ends = self.char_ends.view[-1] + np.cumsum(np.bincount(rows, minlength=len(new)))
+        self.char_ends.extend(ends)
+
+    def char_matrix(self) -> sp.csr_matrix:
+        """Known words × character vocabulary counts (views of the buffers, no copy)."""
+        return sp.csr_matrix(
+            (self.char_ones.view, self.char_cols.view, self.char_ends.view),
+            shape=(self.char_ends.size - 1, len(self.chars.vocab)),
+        )
+
+
+def rule_block(docs: list[Doc], rubricator: Rubricator, scale: float) -> sp.csr_matrix:
+    """The rubricator's points per group and per topic, log-scaled and times `scale`."""
+    group_col = {g: i for i, g in enumerate(GROUPS)}
+    rows, cols, vals = [], [], []
+    for r, d in enumerate(docs):
+        per_group: Counter[str] = Counter()
+        for t, points in d.scores.items():
+            rows.append(r)
+            cols.append(len(GROUPS) + t)
+            vals.append(points)
+            per_group[rubricator.topics[t].group] += points
+        for g, points in per_group.items():
+            rows.append(r)
+            cols.append(group_col[g])
+            vals.append(points)
+    m = sp.csr_matrix((vals, (rows, cols)), shape=(len(docs), len(GROUPS) + len(rubricator.topics)))
+    m.data = np.log1p(m.data) * scale
+    return m
+
+
+class Featurizer:
+    """All blocks side by side, weighted; fitted on the archive, pickled inside the model. It keeps
+    the rubricator data it was trained with, so a model keeps its rules if the data file is edited
+    later (the router then scores the text twice: once with today's rules, once with the model's)."""
+
+    def __init__(
+        self,
+        rubricator_data: RubricatorFile,
+        *,
+        lemma_weight: float,
+        vectors_scale: float,
+        rules_scale: float,
+        char_max_features: int,
+        vectors_path: str | None = None,
+    ) -> None:
+        self.rubricator_data = rubricator_data
+        self.lemma_weight = lemma_weight
+        self.vectors_scale = vectors_scale
+        self.rules_scale = rules_scale
+        self.chars = TermBlock(min_df=2, max_features=char_max_features)
+        self.lemmas = TermBlock()
+        self.vectors = WordVectors(vectors_path)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        for cache in ("_rubricator", "_lexicon"):  # rebuilt on first use
+            state.pop(cache, None)
+        return state
+
+    @property
+    def rubricator(self) -> Rubricator:
+        if getattr(self, "_rubricator", None) is None:
+            self._rubricator = Rubricator(self.rubricator_data)
+        return self._rubricator
+
+    def docs(self, texts: list[str]) -> list[Doc]:
+        """Docs scored with the model's own rules."""
+        out = []
+        for text in texts:
+            tokens = words(normalize(text))
+            out.append(Doc(tokens, self.rubricator.scores_for_words(tokens)))
+        return out
+
+    @property
+    def lexicon(self) -> Lexicon:
+        if getattr(self, "_lexicon", None) is None:
+            self._lexicon = Lexicon(self.chars, self.vectors)
+        return self._lexicon
+
+    def fit(self, docs: list[Doc]) -> Featurizer:
+        self.vectors.check()  # fail when training, not when routing
+        self._lexicon = None  # n-gram columns change with the vocabulary
+        tokens = [d.tokens for d in docs]
+        self.chars.fit(*char_keys(tokens), len(docs))
+        self.lemmas.fit(*lemma_grams(*self._lemma_keys(tokens)), len(docs))
+        return self
+
+    @staticmethod
+    def _lemma_keys(token_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        keys = [lemma_key(w) for tokens in token_lists for w in tokens]
+        owner = np.repeat(np.arange(len(token_lists)), [len(t) for t in token_lists])
+        return np.array(keys, dtype=np.uint64), owner
+
+    def blocks(self, docs: list[Doc]) -> list[sp.csr_matrix | np.ndarray]:
+        """The feature blocks in order: lemmas, characters, rules (sparse), vectors (dense)."""
+        n, lex = len(docs), self.lexicon
+        ids, owner = lex.encode(docs)
+        bag = sp.csr_matrix((np.ones(len(ids), dtype=np.float32), (owner, ids)), shape=(n, len(lex.ids)))
+        # A word's character n-grams are the same wherever it occurs: the docs × words bag sums
+        # each word's row of n-grams.
+        chars = self.chars.weigh(bag @ lex.char_matrix())
+        lemmas = self.lemmas.transform(*lemma_grams(lex.lemma_keys.view[ids], owner), n)
+        rows = lex.vector_rows.view[ids]
+        known = rows >= 0
+        picks = sp.csr_matrix(
+            (np.ones(int(known.sum()), dtype=np.float32), (owner[known], rows[known])),
+            shape=(n, self.vectors.size),
+        )
+        vectors = np.asarray(picks @ self.vectors.table)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)  # sums normed: the mean's direction
+        np.divide(vectors, norms, out=vectors, where=norms > 0)
+        return [
+            lemmas * self.lemma_weight,
+            chars,
+            rule_block(docs, self.rubricator, self.rules_scale),
+            vectors * self.vectors_scale,
+        ]
+
+    def widths(self) -> list[int]:
+        """The number of columns of each block, in the order of `blocks`."""
+        return [len(self.lemmas.vocab), len(self.chars.vocab), len(GROUPS) + len(self.rubricator.topics), DIM]
+
+    def transform(self, docs: list[Doc]) -> sp.csr_matrix:
+        lemmas, chars, rules, vectors = self.blocks(docs)
+        return sp.hstack([lemmas, chars, rules, sp.csr_matrix(vectors)], format="csr")

@@ -1,0 +1,105 @@
+"""The trained model's features: computed per batch with numpy, from words the router already split,
+with each word form worked out once per process. These tests hold the fast path to the plain
+definition (TF-IDF of a doc's own n-grams) and the term keys to being the same in every process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import router.features as features
+from router.features import Doc, TermBlock, char_keys, lemma_grams, lemma_key
+from router.model import build
+from router.rubricator import load_rubricator
+from router.text import normalize, words
+
+
+def _docs(texts: list[str]) -> list[Doc]:
+    rub = load_rubricator()
+    return [Doc(words(normalize(t)), rub.scores(t)) for t in texts]
+
+
+@pytest.fixture(scope="module")
+def fitted(history_rows):
+    f, _ = build(load_rubricator().data)
+    return f.fit(_docs([r["text"] for r in history_rows]))
+
+
+def test_a_word_gives_its_padded_n_grams_and_none_span_two_words():
+    rows, keys = char_keys([["яма"]])
+    assert len(keys) == 6 and set(rows) == {0}  # « ям», «яма», «ма », « яма», «яма », « яма »
+    _, both = char_keys([["яма", "дом"]])
+    _, dom = char_keys([["дом"]])
+    assert Counter(both.tolist()) == Counter(keys.tolist()) + Counter(dom.tolist())
+
+
+def test_lemma_grams_are_unigrams_and_neighbouring_bigrams_within_a_doc():
+    keys = np.array([lemma_key(w) for w in ["яму", "в", "дорогах", "ямой"]], dtype=np.uint64)
+    owner = np.array([0, 0, 0, 1])
+    rows, grams = lemma_grams(keys, owner)
+    assert keys[1] == 0  # a one-letter lemma is skipped, before bigrams are formed
+    assert keys[0] == keys[3]  # «яму» and «ямой» share the lemma «яма»
+    assert rows.tolist() == [0, 0, 1, 0]  # three unigrams and the one bigram «яма дорога»
+    assert grams[3] % 2 == 0 and grams[:3].tolist() == [keys[0], keys[2], keys[3]]
+
+
+def test_term_block_keeps_frequent_terms_and_rows_of_unit_norm():
+    rows = np.array([0, 0, 0, 1, 1, 2])
+    keys = np.array([5, 5, 7, 5, 9, 7], dtype=np.uint64)
+    block = TermBlock(min_df=2).fit(rows, keys, 3)
+    assert block.vocab.tolist() == [5, 7]  # 9 occurs in one doc only
+    m = block.transform(rows, keys, 3).toarray()
+    assert np.allclose(np.linalg.norm(m, axis=1), 1.0)
+    assert m[0, 0] > m[0, 1]  # 5 twice in doc 0: sublinear tf, still more than 7 once
+    assert TermBlock(max_features=1).fit(rows, keys, 3).vocab.tolist() == [5]
+
+
+def _direct(f, docs: list[Doc]) -> tuple[np.ndarray, np.ndarray]:
+    """The characters and lemmas blocks by their definition, without the per-word cache."""
+    tokens = [d.tokens for d in docs]
+    chars = f.chars.transform(*char_keys(tokens), len(docs)).toarray()
+    lemmas = f.lemmas.transform(*lemma_grams(*f._lemma_keys(tokens)), len(docs)).toarray()
+    return chars, lemmas * f.lemma_weight
+
+
+def test_the_cached_path_equals_the_definition_as_new_words_arrive(fitted, monkeypatch):
+    batches = [
+        _docs(["Огромная яма на дороге у школы", "Не горят фонари во дворе"]),
+        _docs(["Яма на дороге", "Протекает крыша, течёт по стенам подъезда", "Ыыы щщщ"]),
+        _docs(["", "мусор не вывозят, баки переполнены"]),
+    ]
+    for docs in batches:
+        lemmas, chars, _, _ = fitted.blocks(docs)
+        want_chars, want_lemmas = _direct(fitted, docs)
+        assert np.allclose(chars.toarray(), want_chars, atol=1e-6)
+        assert np.allclose(lemmas.toarray(), want_lemmas)
+    monkeypatch.setattr(features, "MAX_CACHED_WORDS", 5)  # full: the lexicon starts afresh
+    lemmas, chars, _, vectors = fitted.blocks(batches[1])
+    assert len(fitted.lexicon.ids) < 20
+    assert np.allclose(chars.toarray(), _direct(fitted, batches[1])[0], atol=1e-6)
+    assert np.allclose(np.linalg.norm(vectors[:2], axis=1), fitted.vectors_scale, atol=1e-5)
+    assert not vectors[2].any()  # no known word: a zero row
+
+
+def test_term_keys_are_the_same_in_every_process():
+    code = (
+        "from router.features import char_keys, lemma_key;"
+        "print(lemma_key('дороги'), sorted(char_keys([['яма']])[1].tolist()))"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    here = f"{lemma_key('дороги')} {sorted(char_keys([['яма']])[1].tolist())}\n"
+    assert outs == {here}
