@@ -113,11 +113,18 @@ def main() -> int:
     if args.model:
         model_router = Router.load(None, args.model)
         model_router.route_many(messages[:200], when=when)
-        t0 = time.perf_counter()
-        for i in range(0, len(messages), 256):
-            model_router.route_many(messages[i : i + 256], when=when)
-        elapsed = time.perf_counter() - t0
-        print(f"model routing (batches of 256): {len(messages) / elapsed:,.0f} messages/s on one core")
+        # Twice over the same messages: the first pass meets most words for the first time (their
+        # lemmas, n-grams and vectors are worked out then); the second is the steady state of a
+        # router that has seen a municipality's vocabulary.
+        for label in ("first pass", "words known"):
+            t0 = time.perf_counter()
+            for i in range(0, len(messages), 256):
+                model_router.route_many(messages[i : i + 256], when=when)
+            elapsed = time.perf_counter() - t0
+            print(
+                f"model routing (batches of 256, {label}): {len(messages) / elapsed:,.0f} messages/s "
+                f"on one core ({elapsed / len(messages) * 1e6:.0f} µs each)"
+            )
     return 0
 
 

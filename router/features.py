@@ -87,7 +87,7 @@ class TermBlock:
     def weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """Counts → sublinear TF-IDF rows of unit norm."""
         m = counts.tocsr()
-        m.data = ((1.0 + np.log(m.data)) * self.idf[m.indices]).astype(np.float32)
+        m.data = (1.0 + np.log(m.data)) * self.idf[m.indices]
         return _unit_rows(m)
 
     def transform(self, rows: np.ndarray, keys: np.ndarray, n_docs: int) -> sp.csr_matrix:

@@ -115,7 +115,7 @@ class Scorer:
         self.features = features
         coef, self.intercept = svm.coef_, svm.intercept_
         self.binary = coef.shape[0] == 1  # two classes: sklearn keeps one row of weights
-        weights = np.ascontiguousarray(coef.T, dtype=np.float32)  # margins need no more precision
+        weights = np.ascontiguousarray(coef.T)
         cuts = np.cumsum(features.widths())[:-1]
         self.weights = np.split(weights, cuts)
 
