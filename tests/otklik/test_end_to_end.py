@@ -62,8 +62,24 @@ def stack(tmp_path: Path, database_url: str, redis_url: str):
                 for p in procs:
                     p.terminate()
                 for p in procs:
-                    p.wait(30)
+                    _stop(p, logs)
         db.dispose()
+
+
+def _stop(proc: subprocess.Popen, logs: Path) -> None:
+    """Wait for a child told to stop. An rq worker finishes the job in hand first (warm shutdown);
+    a second SIGTERM, as an operator or systemd sends, makes it drop the job (its outbox lease
+    brings the reply back). Still running after that is a hang: fail with the children's log."""
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            tail = logs.read_text(encoding="utf-8", errors="replace")[-3000:]
+            raise AssertionError(f"{proc.args} ignored two SIGTERMs; its log ends:\n{tail}") from None
 
 
 def _up(api: str) -> bool:
