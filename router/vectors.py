@@ -92,10 +92,3 @@ class WordVectors:
     def table(self) -> np.ndarray:
         """The decoded vectors, one row per `row` that returned a row."""
         return self.__dict__.get("_table", np.empty((0, DIM), dtype=np.float32))[: self.size]
-
-    def for_words(self, words: list[str]) -> np.ndarray:
-        """One row per word: its vector, zeros when the vectors do not know it (decoded anew)."""
-        rows = np.fromiter(map(self.row, words), dtype=np.int64, count=len(words))
-        out = np.zeros((len(words), DIM), dtype=np.float32)
-        out[rows >= 0] = self.table[rows[rows >= 0]]
-        return out
