@@ -307,16 +307,12 @@ class Featurizer:
     def fit(self, docs: list[Doc]) -> Featurizer:
         self.vectors.check()  # fail when training, not when routing
         self._lexicon = None  # n-gram columns change with the vocabulary
-        tokens = [d.tokens for d in docs]
-        self.chars.fit(*char_keys(tokens), len(docs))
-        self.lemmas.fit(*lemma_grams(*self._lemma_keys(tokens)), len(docs))
+        self.chars.fit(*char_keys([d.tokens for d in docs]), len(docs))
+        # The lexicon (built on the fitted n-grams) works each word out once, for the lemmas here
+        # and for the transform of the same docs that training does next.
+        ids, owner = self.lexicon.encode(docs)
+        self.lemmas.fit(*lemma_grams(self.lexicon.lemma_keys.view[ids], owner), len(docs))
         return self
-
-    @staticmethod
-    def _lemma_keys(token_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-        keys = [lemma_key(w) for tokens in token_lists for w in tokens]
-        owner = np.repeat(np.arange(len(token_lists)), [len(t) for t in token_lists])
-        return np.array(keys, dtype=np.uint64), owner
 
     def blocks(self, docs: list[Doc]) -> list[sp.csr_matrix | np.ndarray]:
         """The feature blocks in order: lemmas, characters, rules (sparse), vectors (dense)."""

@@ -1,4 +1,4 @@
-"""Russian word vectors for the trained model: the mean vector of a message's words.
+"""Russian word vectors for the trained model (router.features averages a message's words).
 
 TF-IDF only knows the words the archive happens to contain; a municipality's few hundred rows per
 group miss most synonyms («фонарь» / «освещение», «яма» / «выбоина»). Pretrained vectors carry

@@ -63,7 +63,9 @@ def _direct(f, docs: list[Doc]) -> tuple[np.ndarray, np.ndarray]:
     """The characters and lemmas blocks by their definition, without the per-word cache."""
     tokens = [d.tokens for d in docs]
     chars = f.chars.transform(*char_keys(tokens), len(docs)).toarray()
-    lemmas = f.lemmas.transform(*lemma_grams(*f._lemma_keys(tokens)), len(docs)).toarray()
+    keys = np.array([lemma_key(w) for t in tokens for w in t], dtype=np.uint64)
+    owner = np.repeat(np.arange(len(tokens)), [len(t) for t in tokens])
+    lemmas = f.lemmas.transform(*lemma_grams(keys, owner), len(docs)).toarray()
     return chars, lemmas * f.lemma_weight
 
 
