@@ -216,7 +216,7 @@ class Lexicon:
 
     def _learn(self, new: list[str]) -> None:
         self.lemma_keys.extend(np.fromiter(map(lemma_key, new), dtype=np.uint64, count=len(new)))
-        self.vector_rows.extend(np.fromiter(map(self.vectors.row, new), dtype=np.int64, count=len(new)))
+        self.vector_rows.extend(self.vectors.rows(new))
         rows, keys = char_keys([[w] for w in new])
         cols = self.chars.columns(keys)
         kept = cols >= 0

@@ -58,26 +58,39 @@ class WordVectors:
         return {"path": self.path}
 
     def _navec(self):
-        return load_vectors(self.path or str(default_vectors_path()))
+        # Kept on the instance: finding the default file asks importlib, too slow to do per batch.
+        nv = self.__dict__.get("_nv")
+        if nv is None:
+            nv = self.__dict__["_nv"] = load_vectors(self.path or str(default_vectors_path()))
+        return nv
 
     def check(self) -> None:
         """Load the vectors now: a missing or broken file fails training, not routing."""
         self._navec()
 
-    def row(self, word: str) -> int:
-        """The word's row in the decoded table, -1 when unknown. Decoding a quantized vector costs
-        microseconds, so the featurizer asks once per word and process and keeps the row."""
+    def rows(self, words: list[str]) -> np.ndarray:
+        """Each word's row in the decoded table, -1 when the vectors do not know it. The known
+        words are decoded together (one gather from the quantization codebook), so the featurizer
+        asks once per batch of new words and keeps the rows."""
         nv = self._navec()
-        if word not in nv:
-            return -1
+        ids = np.fromiter((nv.vocab.get(w, -1) for w in words), dtype=np.int64, count=len(words))
+        known = ids >= 0
+        out = np.full(len(words), -1, dtype=np.int64)
+        n = int(known.sum())
+        if not n:
+            return out
+        pq = nv.pq
+        decoded = pq.codes[pq.qdims, pq.indexes[ids[known]]].reshape(n, pq.dim)
         table: np.ndarray = self.__dict__.get("_table", np.empty((0, DIM), dtype=np.float32))
-        used: int = self.__dict__.get("_used", 0)
-        if used == len(table):  # grow by doubling: appends stay cheap on average
-            table = np.concatenate([table, np.empty((max(1024, used), DIM), dtype=np.float32)])
-            self.__dict__["_table"] = table
-        table[used] = nv[word]
-        self.__dict__["_used"] = used + 1
-        return used
+        used = self.size
+        if used + n > len(table):  # grow by doubling: appends stay cheap on average
+            grown = np.empty((max(1024, 2 * len(table), used + n), DIM), dtype=np.float32)
+            grown[:used] = table[:used]
+            self.__dict__["_table"] = table = grown
+        table[used : used + n] = decoded
+        self.__dict__["_used"] = used + n
+        out[known] = np.arange(used, used + n)
+        return out
 
     def forget(self) -> None:
         """Drop the decoded rows (the caller forgot which word had which)."""
