@@ -1,8 +1,8 @@
 """The model learned from a municipality's own archive of routed messages.
 
-Features (router.features): TF-IDF over lemma unigrams and bigrams (weighted 1.5: lemmas carry
-the topic), TF-IDF over character 3–5-grams (robust to typos and to words pymorphy3 does not
-know), the rubricator's scores per group and topic (the day-one rules, so the hand-written domain
+Features (router.features): TF-IDF over stem unigrams and bigrams (weighted 1.5: the stems carry
+the topic), TF-IDF over character 3–5-grams (robust to typos and to words the stemmer cuts
+badly), the rubricator's scores per group and topic (the day-one rules, so the hand-written domain
 knowledge helps where the archive is thin), and the mean of pretrained Russian word vectors
 (router.vectors: synonyms the archive never saw).
 Classifier: a linear SVM with balanced class weights; its margins are turned into a confidence
@@ -34,11 +34,11 @@ from otklik.exceptions import ConfigError
 from router.features import Doc, Featurizer
 from router.rubricator import Rubricator, RubricatorFile, load_rubricator
 
-FORMAT = "otklik-router-model/3"
+FORMAT = "otklik-router-model/4"
 # Block weights and C chosen by 5-fold CV on the Kursk dev appeals over eight fold seeds; moves of
 # ±0.5 points between neighbouring settings are within the noise of that data.
 RULES_SCALE = 0.3  # the rules' block next to the TF-IDF blocks of unit norm
-LEMMA_WEIGHT = 1.5
+STEM_WEIGHT = 1.5
 VECTORS_SCALE = 1.5
 SVM_C = 0.4
 CHAR_MAX_FEATURES = 50_000
@@ -48,7 +48,7 @@ CALIBRATION_FOLDS = 3
 def build(rubricator_data: RubricatorFile) -> tuple[Featurizer, LinearSVC]:
     features = Featurizer(
         rubricator_data,
-        lemma_weight=LEMMA_WEIGHT,
+        stem_weight=STEM_WEIGHT,
         vectors_scale=VECTORS_SCALE,
         rules_scale=RULES_SCALE,
         char_max_features=CHAR_MAX_FEATURES,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import router.features as features
-from router.features import Doc, TermBlock, char_keys, lemma_grams, lemma_key
+from router.features import Doc, TermBlock, char_keys, stem_grams, stem_keys
 from router.model import build
 from router.rubricator import load_rubricator
 from router.text import normalize, words
@@ -38,13 +38,14 @@ def test_a_word_gives_its_padded_n_grams_and_none_span_two_words():
     assert Counter(both.tolist()) == Counter(keys.tolist()) + Counter(dom.tolist())
 
 
-def test_lemma_grams_are_unigrams_and_neighbouring_bigrams_within_a_doc():
-    keys = np.array([lemma_key(w) for w in ["яму", "в", "дорогах", "ямой"]], dtype=np.uint64)
+def test_stem_grams_are_unigrams_and_neighbouring_bigrams_within_a_doc():
+    keys = stem_keys(["яму", "в", "дорогах", "ямой"])
     owner = np.array([0, 0, 0, 1])
-    rows, grams = lemma_grams(keys, owner)
-    assert keys[1] == 0  # a one-letter lemma is skipped, before bigrams are formed
-    assert keys[0] == keys[3]  # «яму» and «ямой» share the lemma «яма»
-    assert rows.tolist() == [0, 0, 1, 0]  # three unigrams and the one bigram «яма дорога»
+    rows, grams = stem_grams(keys, owner)
+    assert keys[1] == 0  # a one-letter stem is skipped, before bigrams are formed
+    assert keys[0] == keys[3]  # «яму» and «ямой» share the stem «ям»
+    assert stem_keys(["дороги"])[0] == keys[2] and stem_keys(["дорожный"])[0] != keys[2]
+    assert rows.tolist() == [0, 0, 1, 0]  # three unigrams and the one bigram «ям дорог»
     assert grams[3] % 2 == 0 and grams[:3].tolist() == [keys[0], keys[2], keys[3]]
 
 
@@ -60,13 +61,13 @@ def test_term_block_keeps_frequent_terms_and_rows_of_unit_norm():
 
 
 def _direct(f, docs: list[Doc]) -> tuple[np.ndarray, np.ndarray]:
-    """The characters and lemmas blocks by their definition, without the per-word cache."""
+    """The characters and stems blocks by their definition, without the per-word cache."""
     tokens = [d.tokens for d in docs]
     chars = f.chars.transform(*char_keys(tokens), len(docs)).toarray()
-    keys = np.array([lemma_key(w) for t in tokens for w in t], dtype=np.uint64)
+    keys = stem_keys([w for t in tokens for w in t])
     owner = np.repeat(np.arange(len(tokens)), [len(t) for t in tokens])
-    lemmas = f.lemmas.transform(*lemma_grams(keys, owner), len(docs)).toarray()
-    return chars, lemmas * f.lemma_weight
+    stems = f.stems.transform(*stem_grams(keys, owner), len(docs)).toarray()
+    return chars, stems * f.stem_weight
 
 
 def test_the_cached_path_equals_the_definition_as_new_words_arrive(fitted, monkeypatch):
@@ -76,12 +77,12 @@ def test_the_cached_path_equals_the_definition_as_new_words_arrive(fitted, monke
         _docs(["", "мусор не вывозят, баки переполнены"]),
     ]
     for docs in batches:
-        lemmas, chars, _, _ = fitted.blocks(docs)
-        want_chars, want_lemmas = _direct(fitted, docs)
+        stems, chars, _, _ = fitted.blocks(docs)
+        want_chars, want_stems = _direct(fitted, docs)
         assert np.allclose(chars.toarray(), want_chars, atol=1e-6)
-        assert np.allclose(lemmas.toarray(), want_lemmas)
+        assert np.allclose(stems.toarray(), want_stems)
     monkeypatch.setattr(features, "MAX_CACHED_WORDS", 5)  # full: the lexicon starts afresh
-    lemmas, chars, _, vectors = fitted.blocks(batches[1])
+    _, chars, _, vectors = fitted.blocks(batches[1])
     assert len(fitted.lexicon.ids) < 20
     assert np.allclose(chars.toarray(), _direct(fitted, batches[1])[0], atol=1e-6)
     assert np.allclose(np.linalg.norm(vectors[:2], axis=1), fitted.vectors_scale, atol=1e-5)
@@ -90,8 +91,8 @@ def test_the_cached_path_equals_the_definition_as_new_words_arrive(fitted, monke
 
 def test_term_keys_are_the_same_in_every_process():
     code = (
-        "from router.features import char_keys, lemma_key;"
-        "print(lemma_key('дороги'), sorted(char_keys([['яма']])[1].tolist()))"
+        "from router.features import char_keys, stem_keys;"
+        "print(stem_keys(['дороги']).tolist(), sorted(char_keys([['яма']])[1].tolist()))"
     )
     outs = {
         subprocess.run(
@@ -103,5 +104,5 @@ def test_term_keys_are_the_same_in_every_process():
         ).stdout
         for seed in ("1", "2")
     }
-    here = f"{lemma_key('дороги')} {sorted(char_keys([['яма']])[1].tolist())}\n"
+    here = f"{stem_keys(['дороги']).tolist()} {sorted(char_keys([['яма']])[1].tolist())}\n"
     assert outs == {here}

@@ -179,10 +179,8 @@ def test_a_model_keeps_its_rules_when_the_rubricator_changes(tmp_path, trained):
     base = Router.load()
     data = base.rubricator.data.model_copy(deep=True)
     data.groups[0].topics[0].keywords.append("зюзюка")
-    edited = Router(
-        Rubricator(data), base.executors, base.gazetteer, base.importance, model=trained
-    )
+    edited = Router(Rubricator(data), base.executors, base.gazetteer, base.importance, model=trained)
     assert not edited._model_shares_rules
     assert trained.rubricator_data == load_rubricator().data
-    (group, _), = trained.predict(["На дороге яма"])
+    ((group, _),) = trained.predict(["На дороге яма"])
     assert edited.classify("На дороге яма").topic_group == group
