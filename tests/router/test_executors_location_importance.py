@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -273,3 +273,29 @@ def test_explicit_triggers_gate_the_pattern():
     rules = ImportanceRules(data)
     assert rules.assess("без света 40 домов")[0] == "high"
     assert rules.assess("без света 40 дворов")[0] == "normal"
+
+
+def test_the_shipped_rules_decide_as_every_pattern_searched_whole():
+    """The substring prefilter (one Aho–Corasick pass, nested literals like «нет » and «нет газа»
+    included) must never change a verdict: compare with each rule's whole pattern searched."""
+    rules = load_importance()
+    texts = [
+        "нет газа третий день, в доме маленькие дети",
+        "нет света и нет воды во всем доме",
+        "без отопления 40 квартир, на улице мороз",
+        "на дороге дтп, пострадал ребенок",
+        "из люка идет дым, пахнет газом",
+        "упала сосулька у подъезда, чуть не задело пожилую женщину",
+        "просим покосить траву у школы",
+        "прорыв трубы, затопило подвал, сотни жителей без воды",
+    ]
+    for when in (None, datetime(2026, 1, 15, tzinfo=UTC), datetime(2026, 7, 15, tzinfo=UTC)):
+        season = None if when is None else ("winter" if when.month in rules.winter else "summer")
+        for text in texts:
+            want = [
+                r.reason
+                for r, pattern, _ in rules.compiled
+                if (season is None or r.season in ("any", season)) and pattern.search(text)
+            ]
+            _, reasons = rules.assess(text, when=when, normalized=text)
+            assert reasons == list(dict.fromkeys(want)), (text, when)
