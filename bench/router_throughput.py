@@ -1,10 +1,12 @@
 """Routing throughput on one core: `Router.route` (rules, importance, location, executors) over
-synthetic citizens' messages of realistic length (written for this benchmark, ~250 characters,
-HTML in a third of them). Prints messages per second; the target is ≥ 5,000.
+synthetic citizens' messages of social-network length (written for this benchmark, ~180
+characters, HTML in a third of them), and `Router.route_many` with a trained model. Prints the
+median messages per second of --repeat passes; the target is ≥ 5,000.
 
-    .venv/bin/python bench/router_throughput.py [--messages N] [--model PATH] [--data DIR]
+    .venv/bin/python bench/router_throughput.py [--messages N] [--model PATH] [--data DIR] [--repeat K]
 
-With --data DIR (the evaluation folder) it measures on the real appeals instead, repeated to N.
+With --data DIR (the evaluation folder) it measures on the real appeals instead (portal appeals,
+~390 characters), repeated to N.
 """
 
 from __future__ import annotations
