@@ -37,17 +37,6 @@ def _analyzer():
     return pymorphy3.MorphAnalyzer()
 
 
-@functools.lru_cache(maxsize=200_000)
-def lemma(word: str) -> str:
-    """The most likely normal form of a (normalized) word. Cached: a municipality's vocabulary
-    is small, so after warm-up this is a dictionary hit."""
-    return _analyzer().parse(word)[0].normal_form.replace("ё", "е")
-
-
-def lemmas(norm: str) -> list[str]:
-    return [lemma(w) for w in words(norm)]
-
-
 @functools.cache
 def word_forms(word: str) -> frozenset[str]:
     """Every form of the word's paradigm, so `яма` matches «ямы», «ям», «ямой». Unknown words
