@@ -1,68 +1,19 @@
 """The Incident Management mock: its routes are its OpenAPI document, its payloads the documented
 shapes, and it enforces the lifecycle of 004 §2.1, its limits and its error envelope."""
 
-from pathlib import Path
-from typing import Any
-
 import httpx
 import pytest
-import yaml
 
 from sandbox.incident_management.emulator import TOKEN, IncidentManagementEmulator
+from sandbox.openapi import load, served_routes
 from sandbox.runner import serving
 
-SPEC = yaml.safe_load(
-    (Path(__file__).resolve().parents[3] / "docs/openapi/incident_management.yaml").read_text()
-)
+SPEC = load("incident_management")
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-TYPES = {
-    "object": dict,
-    "array": list,
-    "string": str,
-    "integer": int,
-    "number": (int, float),
-    "boolean": bool,
-}
-
-
-def conforms(value: Any, schema: dict, where: str = "$") -> list[str]:
-    """The subset of OpenAPI 3.0 schemas the document uses: $ref, allOf, type, nullable, enum,
-    required, properties, items. Returns what does not conform."""
-    if value is None and schema.get("nullable"):
-        return []
-    if "$ref" in schema:
-        schema = SPEC["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
-    if "allOf" in schema:
-        return [e for part in schema["allOf"] for e in conforms(value, part, where)]
-    if value is None:
-        return [] if schema.get("nullable") else [f"{where}: null"]
-    problems = []
-    kind = schema.get("type")
-    if kind and (
-        not isinstance(value, TYPES[kind]) or (kind in ("integer", "number") and isinstance(value, bool))
-    ):
-        return [f"{where}: {type(value).__name__} is not {kind}"]
-    if "enum" in schema and value not in schema["enum"]:
-        problems.append(f"{where}: {value!r} not in {schema['enum']}")
-    if isinstance(value, dict):
-        problems += [f"{where}.{k}: missing" for k in schema.get("required", []) if k not in value]
-        for k, sub in schema.get("properties", {}).items():
-            if k in value:
-                problems += conforms(value[k], sub, f"{where}.{k}")
-    if isinstance(value, list) and "items" in schema:
-        for i, item in enumerate(value):
-            problems += conforms(item, schema["items"], f"{where}[{i}]")
-    return problems
-
-
-def served_routes(emulator) -> set[tuple[str, str]]:
-    app = emulator.build_app()
-    return {(r.method, r.resource.canonical) for r in app.router.routes() if r.method != "HEAD"}
 
 
 def test_every_route_is_documented_and_every_documented_route_is_served():
-    documented = {(m.upper(), path) for path, ops in SPEC["paths"].items() for m in ops if m != "parameters"}
-    assert served_routes(IncidentManagementEmulator()) == documented
+    assert served_routes(IncidentManagementEmulator().build_app()) == SPEC.routes()
 
 
 @pytest.fixture
@@ -71,10 +22,6 @@ def im():
     with serving(emulator) as server:
         with httpx.Client(base_url=server.url, headers=AUTH, timeout=5) as http:
             yield emulator, server, http
-
-
-def schema(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def test_feed_incidents_and_answers_have_the_documented_shapes(im):
@@ -86,13 +33,13 @@ def test_feed_incidents_and_answers_have_the_documented_shapes(im):
     page = http.get("/api/v1/incidents").json()
     assert [i["source"]["network"] for i in page["items"]] == ["vk", "ok", "telegram"]
     for item in page["items"]:
-        assert conforms(item, schema("Incident")) == []
+        assert SPEC.conforms(item, "Incident") == []
     r = http.post(
         "/api/v1/incidents/1001/answers", json={"kind": "final", "text": "Здравствуйте!", "outcome": "Решено"}
     )
-    assert r.status_code == 201 and conforms(r.json(), schema("Answer")) == []
+    assert r.status_code == 201 and SPEC.conforms(r.json(), "Answer") == []
     r = http.get("/api/v1/incidents/99")
-    assert r.status_code == 404 and conforms(r.json(), schema("Error")) == []
+    assert r.status_code == 404 and SPEC.conforms(r.json(), "Error") == []
     assert r.json()["error"]["code"] == "not_found"
 
 
@@ -234,7 +181,7 @@ def test_injected_faults_use_the_platform_envelope(im, kind, status, code):
     emulator.faults.add({"kind": kind, "match": "/api/v1/me", "retry_after": 3})
     r = http.get("/api/v1/me")
     assert r.status_code == status and r.json()["error"]["code"] == code
-    assert conforms(r.json(), schema("Error")) == []
+    assert SPEC.conforms(r.json(), "Error") == []
     assert http.get("/api/v1/me").status_code == 200  # count=1
 
 

@@ -3,63 +3,22 @@ shapes, and it enforces 000 app. 2: 10 days, fast-track 1–3 days, photos, exte
 days with a comment, confirm / rate / rework; limits and the error envelope."""
 
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from sandbox.kamchatka.emulator import API_KEY, KamchatkaEmulator, decode_cursor, encode_cursor
 from sandbox.kamchatka.world import TZ, ApiError
+from sandbox.openapi import load, served_routes
 from sandbox.runner import serving
 
-SPEC = yaml.safe_load((Path(__file__).resolve().parents[3] / "docs/openapi/kamchatka.yaml").read_text())
+SPEC = load("kamchatka")
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
-TYPES = {
-    "object": dict,
-    "array": list,
-    "string": str,
-    "integer": int,
-    "number": (int, float),
-    "boolean": bool,
-}
 API = "/api/executor/v1"
 
 
-def conforms(value: Any, schema: dict, where: str = "$") -> list[str]:
-    """The subset of OpenAPI 3.0 schemas the document uses: $ref, allOf, type, nullable, enum,
-    required, properties, items. Returns what does not conform."""
-    if value is None and schema.get("nullable"):
-        return []
-    if "$ref" in schema:
-        schema = SPEC["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
-    if "allOf" in schema:
-        return [e for part in schema["allOf"] for e in conforms(value, part, where)]
-    if value is None:
-        return [] if schema.get("nullable") else [f"{where}: null"]
-    kind = schema.get("type")
-    if kind and (
-        not isinstance(value, TYPES[kind]) or (kind in ("integer", "number") and isinstance(value, bool))
-    ):
-        return [f"{where}: {type(value).__name__} is not {kind}"]
-    problems = [f"{where}: {value!r} not in enum"] if "enum" in schema and value not in schema["enum"] else []
-    if isinstance(value, dict):
-        problems += [f"{where}.{k}: missing" for k in schema.get("required", []) if k not in value]
-        for k, sub in schema.get("properties", {}).items():
-            if k in value:
-                problems += conforms(value[k], sub, f"{where}.{k}")
-    if isinstance(value, list) and "items" in schema:
-        for i, item in enumerate(value):
-            problems += conforms(item, schema["items"], f"{where}[{i}]")
-    return problems
-
-
 def test_every_route_is_documented_and_every_documented_route_is_served():
-    app = KamchatkaEmulator().build_app()
-    served = {(r.method, r.resource.canonical) for r in app.router.routes() if r.method != "HEAD"}
-    documented = {(m.upper(), path) for path, ops in SPEC["paths"].items() for m in ops if m != "parameters"}
-    assert served == documented
+    assert served_routes(KamchatkaEmulator().build_app()) == SPEC.routes()
 
 
 def test_cursors_are_opaque_but_checked():
@@ -89,7 +48,7 @@ def test_messages_have_the_documented_shape_and_deadlines(kvp):
     assert page["success"] and not page["meta"]["has_more"]
     normal, urgent = page["data"]
     for item in page["data"]:
-        assert conforms(item, {"$ref": "#/components/schemas/Message"}) == []
+        assert SPEC.conforms(item, "Message") == []
     assert normal["author"]["display_name"] == "Анна П." and len(normal["photos"]) == 2
     posted = local_day(normal["posted_at"])
     assert local_day(normal["deadline"]) == posted + timedelta(days=10)  # §2.5
@@ -98,7 +57,7 @@ def test_messages_have_the_documented_shape_and_deadlines(kvp):
     assert server.call(emulator.inject, {"text": "x", "fast_track_days": 5})["delivered"] is False
     r = http.get(f"{API}/messages", params={"cursor": "garbage"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "CURSOR_INVALID"
-    assert conforms(r.json(), {"$ref": "#/components/schemas/Error"}) == []
+    assert SPEC.conforms(r.json(), "Error") == []
 
 
 def test_the_feed_pages_and_resumes_from_the_cursor(kvp):
@@ -125,7 +84,7 @@ def test_answers_need_photos_or_a_reason_and_are_idempotent(kvp):
     first = http.post(url, json=body, headers={"Idempotency-Key": "k1"})
     again = http.post(url, json=body, headers={"Idempotency-Key": "k1"})
     assert (first.status_code, again.status_code) == (201, 200) and first.json() == again.json()
-    assert conforms(first.json()["data"], {"$ref": "#/components/schemas/Answer"}) == []
+    assert SPEC.conforms(first.json()["data"], "Answer") == []
     assert (
         http.post(url, json=body, headers={"Idempotency-Key": "k2"}).json()["error"]["code"]
         == "MESSAGE_CLOSED"

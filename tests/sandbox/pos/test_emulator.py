@@ -3,61 +3,20 @@ acknowledgement, answers and approval behave as documented; errors use Spring's 
 
 import base64
 from datetime import datetime
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import yaml
 
+from sandbox.openapi import load, served_routes
 from sandbox.pos.emulator import CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME, PosEmulator
 from sandbox.runner import serving
 
-SPEC = yaml.safe_load((Path(__file__).resolve().parents[3] / "docs/openapi/pos.yaml").read_text())
+SPEC = load("pos")
 BASIC = {"Authorization": "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()}
-TYPES = {
-    "object": dict,
-    "array": list,
-    "string": str,
-    "integer": int,
-    "number": (int, float),
-    "boolean": bool,
-}
-
-
-def conforms(value: Any, schema: dict, where: str = "$") -> list[str]:
-    """The subset of OpenAPI 3.0 schemas the document uses: $ref, allOf, type, nullable, enum,
-    required, properties, items. Returns what does not conform."""
-    if value is None and schema.get("nullable"):
-        return []
-    if "$ref" in schema:
-        schema = SPEC["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
-    if "allOf" in schema:
-        return [e for part in schema["allOf"] for e in conforms(value, part, where)]
-    if value is None:
-        return [] if schema.get("nullable") else [f"{where}: null"]
-    kind = schema.get("type")
-    if kind and (
-        not isinstance(value, TYPES[kind]) or (kind in ("integer", "number") and isinstance(value, bool))
-    ):
-        return [f"{where}: {type(value).__name__} is not {kind}"]
-    problems = [f"{where}: {value!r} not in enum"] if "enum" in schema and value not in schema["enum"] else []
-    if isinstance(value, dict):
-        problems += [f"{where}.{k}: missing" for k in schema.get("required", []) if k not in value]
-        for k, sub in schema.get("properties", {}).items():
-            if k in value:
-                problems += conforms(value[k], sub, f"{where}.{k}")
-    if isinstance(value, list) and "items" in schema:
-        for i, item in enumerate(value):
-            problems += conforms(item, schema["items"], f"{where}[{i}]")
-    return problems
 
 
 def test_every_route_is_documented_and_every_documented_route_is_served():
-    app = PosEmulator().build_app()
-    served = {(r.method, r.resource.canonical) for r in app.router.routes() if r.method != "HEAD"}
-    documented = {(m.upper(), path) for path, ops in SPEC["paths"].items() for m in ops if m != "parameters"}
-    assert served == documented
+    assert served_routes(PosEmulator().build_app()) == SPEC.routes()
 
 
 @pytest.fixture
@@ -131,7 +90,7 @@ def test_the_inbox_is_a_spring_page_of_documented_appeals(pos):
     )
     assert page["numberOfElements"] == 2 and page["pageable"]["pageSize"] == 2
     for appeal in page["content"]:
-        assert conforms(appeal, {"$ref": "#/components/schemas/Appeal"}) == []
+        assert SPEC.conforms(appeal, "Appeal") == []
     second = http.get("/appeal-service/edms", params={"page": 1, "size": 2}, headers=headers).json()
     assert second["last"] and [a["description"] for a in second["content"]] == ["Обращение 2"]
     days = {a["fastTrackType"]: a for a in page["content"] + second["content"]}
@@ -225,7 +184,7 @@ def test_answers_statuses_approval_and_applicant_feedback(pos):
     reopened = http.post(f"/_sandbox/appeals/{appeal_id}/comment", json={"text": "Не засыпали"}).json()
     assert reopened["status"] == "TAKE_TO_WORK" and reopened["comments"][0]["negative"] is True
     assert http.post(f"/_sandbox/appeals/{appeal_id}/rate", json={"rating": 2}).json()["rating"]["value"] == 2
-    assert conforms(http.get(url, headers=headers).json(), {"$ref": "#/components/schemas/Appeal"}) == []
+    assert SPEC.conforms(http.get(url, headers=headers).json(), "Appeal") == []
 
 
 def test_rate_limit_and_injected_faults_use_springs_bodies(pos):
