@@ -1,16 +1,13 @@
-"""Incident Management HTTP client: bearer token, our rate limit before every call (the shared
-connectors/transport.py), errors classified by `error.code` (never by message text), retries for
-reads only."""
+"""Incident Management HTTP client: a bearer token, our rate limit before every call and retries
+for reads only (the shared connectors/transport.py); errors classified by `error.code`, never by
+message text."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from connectors.errors import AuthFailed, Fatal, RateLimited, Transient
-from connectors.ratelimit import Limiter
-from connectors.transport import Transport, limit_key, read_retrying
+from connectors.transport import BearerClient
 
 PLATFORM = "incident_management"
 AUTH_CODES = {"unauthorized", "token_revoked", "token_expired"}
@@ -44,47 +41,14 @@ def raise_for_error(body: Any, status: int, retry_after: str | None = None) -> N
     raise Fatal(message, platform=PLATFORM, code=code or status)
 
 
-class ImClient:
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        token: str,
-        base_url: str,
-        limiter: Limiter,
-        rps: int = 8,
-        read_attempts: int = 4,
-        retry_wait: float = 0.2,
-    ) -> None:
-        self.token = token
-        self.read_attempts = read_attempts
-        self.retry_wait = retry_wait
-        self.transport = Transport(http, base_url, limiter, limit_key("im", token), rps, PLATFORM)
+def failed(status: int, data: Any) -> bool:
+    return status >= 300 or data is None or (isinstance(data, dict) and "error" in data)
 
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict | None = None,
-        body: dict | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[Any, int]:
-        auth = {"Authorization": f"Bearer {self.token}", **(headers or {})}
-        r = await self.transport.send(method, path, params=params, json=body, headers=auth)
-        data = self.transport.decode(r, f"{method} {path}")
-        if r.status_code >= 300 or data is None or (isinstance(data, dict) and "error" in data):
-            raise_for_error(data, r.status_code, r.headers.get("Retry-After"))
-        return data, r.status_code
 
-    async def get(self, path: str, **params: Any) -> Any:
-        """Reads are safe to repeat: transient failures are retried with jittered backoff."""
-        query = {k: v for k, v in params.items() if v is not None}
-        async for attempt in read_retrying(self.read_attempts, self.retry_wait):
-            with attempt:
-                data, _ = await self._request("GET", path, params=query)
-        return data
+class ImClient(BearerClient):
+    """`get` returns the body; `post` returns (body, HTTP status)."""
 
-    async def post(self, path: str, body: dict, *, idempotency_key: str | None = None) -> tuple[Any, int]:
-        """Writes are not retried here (the worker owns send retries); returns (body, HTTP status)."""
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return await self._request("POST", path, body=body, headers=headers)
+    platform = PLATFORM
+    limit_prefix = "im"
+    failed = staticmethod(failed)
+    raise_for_error = staticmethod(raise_for_error)

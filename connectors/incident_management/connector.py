@@ -18,19 +18,11 @@ from connectors.incident_management.mapping import (
     map_incident,
     parse_time,
 )
+from connectors.transport import client_options
 from otklik.models import Batch, Delivery, Message, Reply, StatusChange
 
 API = "/api/v1"
 NEEDED_SCOPES = ("incidents:read", "answers:write", "publications:write")
-
-
-def _client_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Our request rate (kept under the platform's limit) and the read retries."""
-    return {
-        "rps": int(options.get("rps", 8)),
-        "read_attempts": int(options.get("read_attempts", 4)),
-        "retry_wait": float(options.get("retry_wait", 0.2)),
-    }
 
 
 class IncidentManagementConnector(Connector):
@@ -52,7 +44,7 @@ class IncidentManagementConnector(Connector):
                 self.config.secret("token"),
                 self.config.base_url,
                 self.limiter,
-                **_client_options(self.config.options),
+                **client_options(self.config.options, rps=8),
             )
         return self._client
 

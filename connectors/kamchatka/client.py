@@ -1,16 +1,13 @@
-"""«Камчатка в порядке» HTTP client: the cabinet's API key, our rate limit before every call
-(the shared connectors/transport.py), the
-`{"success", "data" | "error": {"code"}}` envelope classified by `error.code`, retries for reads."""
+"""«Камчатка в порядке» HTTP client: the cabinet's API key as a bearer token, our rate limit before
+every call and retries for reads only (the shared connectors/transport.py); the
+`{"success", "data" | "error": {"code"}}` envelope classified by `error.code`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from connectors.errors import AuthFailed, Fatal, RateLimited, Transient
-from connectors.ratelimit import Limiter
-from connectors.transport import Transport, limit_key, read_retrying
+from connectors.transport import BearerClient
 
 PLATFORM = "kamchatka"
 AUTH_CODES = {"TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_REVOKED"}
@@ -41,49 +38,19 @@ def raise_for_error(body: Any, status: int, retry_after: str | None = None) -> N
     raise Fatal(message, platform=PLATFORM, code=code or status, alert=code in OPERATOR_CODES)
 
 
-class KamchatkaClient:
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        api_key: str,
-        base_url: str,
-        limiter: Limiter,
-        rps: int = 4,
-        read_attempts: int = 4,
-        retry_wait: float = 0.2,
-    ) -> None:
-        self.api_key = api_key
-        self.read_attempts = read_attempts
-        self.retry_wait = retry_wait
-        self.transport = Transport(http, base_url, limiter, limit_key("kamchatka", api_key), rps, PLATFORM)
+def failed(status: int, data: Any) -> bool:
+    return status >= 300 or not isinstance(data, dict) or data.get("success") is not True
 
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict | None = None,
-        body: dict | None = None,
-        idempotency_key: str | None = None,
-    ) -> tuple[Any, int]:
-        headers = {"Authorization": f"Bearer {self.api_key}"}
-        if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
-        r = await self.transport.send(method, path, params=params, json=body, headers=headers)
-        data = self.transport.decode(r, f"{method} {path}")
-        if r.status_code >= 300 or not isinstance(data, dict) or data.get("success") is not True:
-            raise_for_error(data, r.status_code, r.headers.get("Retry-After"))
-        return data, r.status_code
 
-    async def get(self, path: str, **params: Any) -> dict[str, Any]:
-        """The whole envelope (`data` and `meta`); transient failures retried with jittered backoff."""
-        query = {k: v for k, v in params.items() if v is not None}
-        async for attempt in read_retrying(self.read_attempts, self.retry_wait):
-            with attempt:
-                data, _ = await self._request("GET", path, params=query)
-        return data
+class KamchatkaClient(BearerClient):
+    """The token is the cabinet's API key. `get` returns the whole envelope (`data` and `meta`);
+    `post` returns (`data`, HTTP status: 201 new, 200 replayed)."""
+
+    platform = PLATFORM
+    limit_prefix = "kamchatka"
+    failed = staticmethod(failed)
+    raise_for_error = staticmethod(raise_for_error)
 
     async def post(self, path: str, body: dict, *, idempotency_key: str | None = None) -> tuple[Any, int]:
-        """Writes are not retried here; returns (`data`, HTTP status: 201 new, 200 replayed)."""
-        data, status = await self._request("POST", path, body=body, idempotency_key=idempotency_key)
+        data, status = await super().post(path, body, idempotency_key=idempotency_key)
         return data["data"], status

@@ -19,19 +19,11 @@ from connectors.kamchatka.mapping import (
     parse_time,
     status_changes,
 )
+from connectors.transport import client_options
 from otklik.models import Batch, Delivery, Message, Reply, StatusChange
 
 API = "/api/executor/v1"
 NEEDED = ("messages.read", "answers.write", "extensions.request")
-
-
-def _client_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Our request rate (kept under the platform's limit) and the read retries."""
-    return {
-        "rps": int(options.get("rps", 4)),
-        "read_attempts": int(options.get("read_attempts", 4)),
-        "retry_wait": float(options.get("retry_wait", 0.2)),
-    }
 
 
 class KamchatkaConnector(Connector):
@@ -53,7 +45,7 @@ class KamchatkaConnector(Connector):
                 self.config.secret("api_key"),
                 self.config.base_url,
                 self.limiter,
-                **_client_options(self.config.options),
+                **client_options(self.config.options, rps=4),
             )
         return self._client
 

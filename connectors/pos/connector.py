@@ -24,6 +24,7 @@ from connectors.pos.mapping import (
     parse_time,
     status_changes,
 )
+from connectors.transport import client_options
 from otklik.models import Batch, Delivery, Message, Reply, StatusChange
 
 EDMS = "/appeal-service/edms"
@@ -36,15 +37,6 @@ def _acks(cursor: str | None) -> list[tuple[int, int | None]]:
         return [(int(i), None if v is None else int(v)) for i, v in json.loads(cursor).get("ack", [])]
     except (ValueError, TypeError, AttributeError):
         raise Fatal(f"unreadable ПОС cursor {cursor[:80]!r}", platform=PLATFORM) from None
-
-
-def _client_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Our request rate (kept under the platform's limit) and the read retries."""
-    return {
-        "rps": int(options.get("rps", 8)),
-        "read_attempts": int(options.get("read_attempts", 4)),
-        "retry_wait": float(options.get("retry_wait", 0.2)),
-    }
 
 
 class PosConnector(Connector):
@@ -68,7 +60,7 @@ class PosConnector(Connector):
                 client_secret=c.secret("client_secret"),
                 base_url=c.base_url,
                 limiter=self.limiter,
-                **_client_options(c.options),
+                **client_options(c.options, rps=8),
             )
         return self._client
 
