@@ -6,8 +6,8 @@ accurate the rest are.
 The Kursk `category_id` names are inferred (kursk_2022_category_map_INFERRED.csv). Several merge
 groups of the regional classifier, so a category accepts each group it covers (CATEGORY_GROUPS:
 the reason is beside each). Category 12 (a test category, one row) is dropped. For training the
-model a row lists all its category's groups and the rules pick the one its text fits
-(router.model.resolve_labels), as for any archive coarser than the 26 groups."""
+model a row lists all its category's groups, as any archive coarser than the 26 groups would
+(router.model: such a list is one class)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 `topic_group`, `topic`, `executor`), and every correction a curator makes appended to it.
 
 `topic_group` is one of the 26 groups. An archive whose categories are coarser than the groups
-may list the alternatives — `ЖКХ|Благоустройство` in CSV, a list in JSONL — and training picks,
-per text, the alternative the rules favour (router.model.resolve_labels)."""
+may list the alternatives — `ЖКХ|Благоустройство` in CSV, a list in JSONL; the model learns such
+a list as one class and routes to the group most likely acceptable (router.model)."""
 
 from __future__ import annotations
 

@@ -5,12 +5,18 @@ the topic), TF-IDF over character 3–5-grams (robust to typos and to words the 
 badly), the rubricator's scores per group and topic (the day-one rules, so the hand-written domain
 knowledge helps where the archive is thin), and the mean of pretrained Russian word vectors
 (router.vectors: synonyms the archive never saw).
-Classifier: a linear SVM with balanced class weights; its margins are turned into a confidence
+Classifier: a linear SVM with balanced class weights; its margins are turned into probabilities
 by a softmax whose temperature is fitted on held-out folds of the archive itself.
 
-Archives whose categories are coarser than the 26 groups (one category «ЖКХ и благоустройство»
-covering several groups) may list every group a row can belong to; the rules pick, for each
-text, the listed group it fits best (see `resolve_labels`).
+Classes are the archive's labels as written. An archive whose categories are coarser than the 26
+groups lists every group a row may belong to (one category «ЖКХ и благоустройство» covering
+ЖКХ, Благоустройство, Электроснабжение…); such a list is one class. The routed group is the one
+most likely to be acceptable: each group collects the probability of every class that lists it.
+Groups that tie (listed by the same classes) are told apart by the rules' points, then by the
+order the archive lists them in. Measured on the Kursk dev appeals, this beats splitting each
+coarse row into one group up front (0.854 against 0.846 accuracy over eight fold seeds): a road
+or yard complaint no longer has the road group's probability set against each slice of the
+coarse category separately.
 
 The artifact is a joblib file (a pickle: it can run code when loaded) plus a JSON card beside it
 holding the file's sha256. otklik loads a model only from a path the operator configured and
@@ -32,15 +38,16 @@ from sklearn.svm import LinearSVC
 
 from otklik.exceptions import ConfigError
 from router.features import Doc, Featurizer
-from router.rubricator import Rubricator, RubricatorFile, load_rubricator
+from router.rubricator import GROUPS, Rubricator, RubricatorFile, load_rubricator
 
-FORMAT = "otklik-router-model/4"
+FORMAT = "otklik-router-model/5"
 # Block weights and C chosen by 5-fold CV on the Kursk dev appeals over eight fold seeds; moves of
 # ±0.5 points between neighbouring settings are within the noise of that data.
+SEPARATOR = "|"  # joins the groups of one class, as in the history CSV
 RULES_SCALE = 0.3  # the rules' block next to the TF-IDF blocks of unit norm
 STEM_WEIGHT = 1.5
 VECTORS_SCALE = 1.5
-SVM_C = 0.4
+SVM_C = 0.2
 CHAR_MAX_FEATURES = 50_000
 CALIBRATION_FOLDS = 3
 
@@ -62,20 +69,14 @@ def fit(rubricator_data: RubricatorFile, docs: list[Doc], y: list[str]) -> tuple
     return features, svm
 
 
-def resolve_labels(docs: list[Doc], label_sets: list[tuple[str, ...]], rubricator: Rubricator) -> list[str]:
-    """One group per row. A row listing several acceptable groups (a coarse archive category)
-    gets the one the rules score highest for its text, the first listed when the rules are silent."""
-    out = []
-    for doc, allowed in zip(docs, label_sets, strict=True):
-        if len(allowed) == 1:
-            out.append(allowed[0])
-            continue
-        per_group: Counter[str] = Counter()
-        for t, points in doc.scores.items():
-            per_group[rubricator.topics[t].group] += points
-        best = max(allowed, key=lambda g: (per_group[g], -allowed.index(g)))
-        out.append(best if per_group[best] > 0 else allowed[0])
-    return out
+def class_of(label: str | tuple[str, ...]) -> str:
+    """The class a history row's label names: its group, or its alternatives joined in the order
+    listed (the first listed is preferred when nothing else tells the groups apart)."""
+    return SEPARATOR.join(_as_tuple(label))
+
+
+def _as_tuple(label: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (label,) if isinstance(label, str) else tuple(label)
 
 
 def stratify(labels: list[str], folds: int) -> list[str]:
@@ -129,14 +130,53 @@ class Scorer:
         return d
 
 
+class GroupChoice:
+    """Class probabilities → one group per message: the group the most probability says is
+    acceptable, ties (groups listed by the same classes) broken by the rules' points and then by
+    the order the archive lists the groups in."""
+
+    def __init__(self, classes: list[str], rubricator: Rubricator) -> None:
+        listings = [c.split(SEPARATOR) for c in classes]
+        self.groups = [g for g in GROUPS if any(g in listing for listing in listings)]
+        col = {g: i for i, g in enumerate(self.groups)}
+        self.member = np.zeros((len(classes), len(self.groups)))
+        self.listed = np.zeros((len(classes), len(self.groups)))  # 1 for the first listed, less after
+        for k, listing in enumerate(listings):
+            for pos, g in enumerate(listing):
+                self.member[k, col[g]] = 1.0
+                self.listed[k, col[g]] = (len(listing) - pos) / len(listing)
+        self.topic_col = [col.get(t.group, -1) for t in rubricator.topics]
+
+    def __call__(self, proba: np.ndarray, docs: list[Doc]) -> tuple[np.ndarray, np.ndarray]:
+        """(group index, probability that the group is acceptable) per row of `proba`."""
+        cover = proba @ self.member
+        points = np.zeros_like(cover)
+        for r, doc in enumerate(docs):
+            for t, p in doc.scores.items():
+                if (c := self.topic_col[t]) >= 0:
+                    points[r, c] += p
+        top = points.max(axis=1, keepdims=True)
+        top[top == 0] = 1.0
+        # Rounded, ties are exact; the tie-breakers stay below the rounding step.
+        key = np.round(cover, 6) + 1e-7 * points / top + 1e-9 * self.listed[proba.argmax(axis=1)]
+        best = key.argmax(axis=1)
+        return best, cover[np.arange(len(best)), best]
+
+
 class TopicModel:
     def __init__(self, features: Featurizer, svm: LinearSVC, card: dict) -> None:
         self.features = features
         self.svm = svm
         self.card = card
         self.classes: list[str] = [str(c) for c in svm.classes_]
+        self.choice = GroupChoice(self.classes, features.rubricator)
         self.temperature = float(card.get("temperature", 1.0))
         self.scorer = Scorer(features, svm)
+
+    @property
+    def groups(self) -> list[str]:
+        """The topic groups this model can route to."""
+        return self.choice.groups
 
     @property
     def rubricator_data(self) -> RubricatorFile:
@@ -151,11 +191,12 @@ class TopicModel:
         rubricator_data: RubricatorFile | None = None,
         calibrate: bool = True,
     ) -> TopicModel:
+        """`labels`: each row's group, or the tuple of groups a coarse archive category allows."""
         data = rubricator_data or load_rubricator().data
         features, _ = build(data)
         docs = features.docs(texts)
-        sets = [(lbl,) if isinstance(lbl, str) else tuple(lbl) for lbl in labels]
-        y = resolve_labels(docs, sets, features.rubricator)
+        first_listing: dict[frozenset[str], str] = {}  # one class per set, however it is ordered
+        y = [first_listing.setdefault(frozenset(_as_tuple(lbl)), class_of(lbl)) for lbl in labels]
         counts = Counter(y)
         if len(counts) < 2:
             raise ConfigError("the history needs messages of at least two topic groups to learn from")
@@ -175,6 +216,8 @@ class TopicModel:
 
     @staticmethod
     def _calibrate(docs: list[Doc], y: list[str], data: RubricatorFile) -> tuple[float, float]:
+        """The temperature fitted on held-out folds, and the share of held-out rows routed to a
+        group their label allows."""
         strat = stratify(y, CALIBRATION_FOLDS)
         classes = sorted(set(y))
         decisions = np.full((len(docs), len(classes)), -10.0)
@@ -185,20 +228,23 @@ class TopicModel:
             cols = [classes.index(str(c)) for c in svm.classes_]
             decisions[np.ix_(te, cols)] = Scorer(features, svm)([docs[i] for i in te])
         truth = np.array([classes.index(lbl) for lbl in y])
-        accuracy = float(np.mean(decisions.argmax(axis=1) == truth))
-        return _fit_temperature(decisions, truth), round(accuracy, 4)
+        temperature = _fit_temperature(decisions, truth)
+        choice = GroupChoice(classes, Rubricator(data))
+        best, _ = choice(_softmax(decisions, temperature), docs)
+        allowed = choice.member[truth, best] > 0
+        return temperature, round(float(np.mean(allowed)), 4)
 
     def predict(self, texts: list[str], docs: list[Doc] | None = None) -> list[tuple[str, float]]:
-        """(group, confidence) per text; the confidence is a calibrated probability estimate.
-        `docs` are the texts' words and rules' scores when the caller has them already — valid only
-        when scored with this model's rubricator data (`rubricator_data`)."""
+        """(group, confidence) per text; the confidence is the calibrated probability that the
+        group is one the archive's labels would accept. `docs` are the texts' words and rules'
+        scores when the caller has them already — valid only when scored with this model's
+        rubricator data (`rubricator_data`)."""
         if docs is None:
             docs = self.features.docs(texts)
         if not docs:
             return []
-        proba = _softmax(self.scorer(docs), self.temperature)
-        best = proba.argmax(axis=1)
-        return [(self.classes[i], round(float(proba[r, i]), 4)) for r, i in enumerate(best)]
+        best, confidence = self.choice(_softmax(self.scorer(docs), self.temperature), docs)
+        return [(self.groups[g], round(float(c), 4)) for g, c in zip(best, confidence, strict=True)]
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)

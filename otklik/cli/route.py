@@ -103,7 +103,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     path = model.save(args.out)
     cv = model.card.get("cv_accuracy")
     print(
-        f"trained on {len(rows)} messages, {len(model.classes)} topic groups"
+        f"trained on {len(rows)} messages: {len(model.classes)} classes, {len(model.groups)} topic groups"
         + (f", held-out accuracy {cv:.3f}" if cv is not None else "")
         + f"; saved to {path}"
     )

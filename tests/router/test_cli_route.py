@@ -67,7 +67,7 @@ def test_train_then_route_with_the_model(tmp_path, monkeypatch, capsys, history_
     code, out, _ = run(
         ["router", "train", "--history", str(history), "--out", str(model)], "", monkeypatch, capsys
     )
-    assert code == 0 and "trained on 60 messages, 4 topic groups" in out and model.exists()
+    assert code == 0 and "trained on 60 messages: 4 classes, 4 topic groups" in out and model.exists()
     code, out, _ = run(
         ["route", "--model", str(model)],
         '{"id": 7, "text": "Холодные батареи, нет отопления"}\n',

@@ -4,12 +4,13 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from otklik.exceptions import ConfigError
 from router.features import Doc
 from router.learning import read_history, record_correction
-from router.model import FORMAT, TopicModel, card_path, resolve_labels
+from router.model import FORMAT, GroupChoice, TopicModel, card_path
 from router.rubricator import Rubricator, load_rubricator
 from router.text import normalize, words
 
@@ -74,12 +75,43 @@ def test_corrections_append_training_rows(tmp_path):
         record_correction(path, "текст", "Не группа", None, None)
 
 
-def test_resolve_labels_lets_the_rules_pick_among_alternatives():
+def test_the_group_most_likely_acceptable_wins_and_ties_go_to_the_rules_then_the_listing():
     rub = load_rubricator()
-    texts = ["не горят фонари во дворе", "течёт крыша в подъезде", "спасибо"]
+    choice = GroupChoice(["Дороги", "ЖКХ|Благоустройство", "Экология|Благоустройство"], rub)
+    assert sorted(choice.groups) == sorted(["Дороги", "ЖКХ", "Благоустройство", "Экология"])
+    texts = ["не горят фонари во дворе", "течёт крыша в подъезде", "спасибо", "спасибо"]
     docs = [Doc(words(normalize(t)), rub.scores(t)) for t in texts]
-    got = resolve_labels(docs, [("ЖКХ", "Благоустройство")] * 3, rub)
-    assert got == ["Благоустройство", "ЖКХ", "ЖКХ"]  # silent rules: the first listed
+    proba = np.array(
+        [
+            [0.1, 0.9, 0.0],  # ЖКХ and Благоустройство tie at 0.9: the rules say Благоустройство
+            [0.1, 0.9, 0.0],  # … and here ЖКХ
+            [0.1, 0.9, 0.0],  # the rules are silent: the first listed
+            [0.4, 0.3, 0.3],  # Дороги is the likeliest class, Благоустройство the likeliest group
+        ]
+    )
+    best, confidence = choice(proba, docs)
+    assert [choice.groups[g] for g in best] == ["Благоустройство", "ЖКХ", "ЖКХ", "Благоустройство"]
+    assert confidence.tolist() == pytest.approx([0.9, 0.9, 0.9, 0.6])
+
+
+def test_a_coarse_archive_trains_one_class_per_list_and_routes_inside_it(history_rows):
+    """ЖКХ and waste rows archived under one coarse category (listed in either order) make one
+    class; the routed group is still the one the text is about."""
+    coarse = ("ЖКХ", "Мусор/Свалки/ТКО")
+    labels = [
+        (coarse if i % 2 else coarse[::-1]) if r["topic_group"] in coarse else r["topic_group"]
+        for i, r in enumerate(history_rows)
+    ]
+    model = TopicModel.train([r["text"] for r in history_rows], labels)
+    assert set(model.card["classes"]) == {
+        "Дороги",
+        "Образование",
+        "|".join(labels[next(i for i, lbl in enumerate(labels) if isinstance(lbl, tuple))]),
+    }
+    assert model.card["cv_accuracy"] > 0.8
+    predicted = model.predict(["Батареи холодные, отопления нет", "Мусор не вывозят, контейнеры полные"])
+    assert [g for g, _ in predicted] == ["ЖКХ", "Мусор/Свалки/ТКО"]
+    assert all(c > 0.5 for _, c in predicted)
 
 
 @pytest.fixture(scope="module")
