@@ -90,10 +90,14 @@ class Daemon:
         if processed:
             return 0.0
         self.wake_pipeline.clear()
+        # Woken by a stored message, by stop (so stopping never waits out the second), or by the
+        # second passing (messages stored by another process, e.g. a webhook worker).
+        waiters = [asyncio.ensure_future(e.wait()) for e in (self.wake_pipeline, self.stop)]
         try:
-            await asyncio.wait_for(self.wake_pipeline.wait(), timeout=1.0)
-        except TimeoutError:
-            pass
+            await asyncio.wait(waiters, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
         return 0.0
 
     async def _relay_step(self) -> float:
