@@ -5,7 +5,7 @@ the topic), TF-IDF over character 3–5-grams (robust to typos and to words the 
 badly), the rubricator's scores per group and topic (the day-one rules, so the hand-written domain
 knowledge helps where the archive is thin), and the mean of pretrained Russian word vectors
 (router.vectors: synonyms the archive never saw).
-Classifier: a linear SVM with balanced class weights; its margins are turned into probabilities
+Classifier: a linear SVM with square-root balanced class weights; its margins are turned into probabilities
 by a softmax whose temperature is fitted on held-out folds of the archive itself.
 
 Classes are the archive's labels as written. An archive whose categories are coarser than the 26
@@ -48,6 +48,7 @@ RULES_SCALE = 0.3  # the rules' block next to the TF-IDF blocks of unit norm
 STEM_WEIGHT = 1.5
 VECTORS_SCALE = 1.5
 SVM_C = 0.2
+CLASS_WEIGHT_POWER = 0.5
 CHAR_MAX_FEATURES = 50_000
 CALIBRATION_FOLDS = 3
 
@@ -60,12 +61,23 @@ def build(rubricator_data: RubricatorFile) -> tuple[Featurizer, LinearSVC]:
         rules_scale=RULES_SCALE,
         char_max_features=CHAR_MAX_FEATURES,
     )
-    return features, LinearSVC(C=SVM_C, class_weight="balanced", max_iter=20_000)
+    return features, LinearSVC(C=SVM_C, max_iter=20_000)
+
+
+def class_weights(y: list[str]) -> np.ndarray:
+    """Each message's weight: the square root of what balanced weights would give, so a class ten
+    times rarer counts about three times more per message. Rare classes get heard without their
+    handful of rows dictating the boundary (Kursk dev, 8 fold seeds: 0.858 against 0.854 with
+    balanced class weights and 0.854 with none). Sample weights, not `class_weight`: liblinear's
+    one-vs-rest applies a class weight only where that class is the positive side."""
+    counts = Counter(y)
+    per_class = {c: (len(y) / (len(counts) * n)) ** CLASS_WEIGHT_POWER for c, n in counts.items()}
+    return np.array([per_class[c] for c in y])
 
 
 def fit(rubricator_data: RubricatorFile, docs: list[Doc], y: list[str]) -> tuple[Featurizer, LinearSVC]:
     features, svm = build(rubricator_data)
-    svm.fit(features.fit(docs).transform(docs), y)
+    svm.fit(features.fit(docs).transform(docs), y, sample_weight=class_weights(y))
     return features, svm
 
 
