@@ -214,7 +214,7 @@ class TopicModel:
             raise ConfigError("the history needs messages of at least two topic groups to learn from")
         temperature, cv_accuracy = 1.0, None
         if calibrate and len(texts) >= 10 * CALIBRATION_FOLDS:
-            temperature, cv_accuracy = cls._calibrate(docs, y, data)
+            temperature, cv_accuracy = cls._calibrate(docs, y, data, features.rubricator)
         features, svm = fit(data, docs, y)
         card = {
             "format": FORMAT,
@@ -227,7 +227,9 @@ class TopicModel:
         return cls(features, svm, card)
 
     @staticmethod
-    def _calibrate(docs: list[Doc], y: list[str], data: RubricatorFile) -> tuple[float, float]:
+    def _calibrate(
+        docs: list[Doc], y: list[str], data: RubricatorFile, rubricator: Rubricator
+    ) -> tuple[float, float]:
         """The temperature fitted on held-out folds, and the share of held-out rows routed to a
         group their label allows."""
         strat = stratify(y, CALIBRATION_FOLDS)
@@ -241,7 +243,7 @@ class TopicModel:
             decisions[np.ix_(te, cols)] = Scorer(features, svm)([docs[i] for i in te])
         truth = np.array([classes.index(lbl) for lbl in y])
         temperature = _fit_temperature(decisions, truth)
-        choice = GroupChoice(classes, Rubricator(data))
+        choice = GroupChoice(classes, rubricator)
         best, _ = choice(_softmax(decisions, temperature), docs)
         allowed = choice.member[truth, best] > 0
         return temperature, round(float(np.mean(allowed)), 4)
