@@ -112,6 +112,17 @@ def test_eval_router_on_a_folder(tmp_path, monkeypatch, capsys, make_history):
     assert code == 0 and out.startswith("rules: accuracy") and "model" not in out
 
 
+def test_eval_router_measures_the_plain_baseline_on_request(tmp_path, monkeypatch, capsys, make_history):
+    data = kursk_like(tmp_path, make_history)
+    args = ["eval", "router", "--data", str(data), "--folds", "2", "--rules-only", "--baseline"]
+    code, out, _ = run([*args, "--json"], "", monkeypatch, capsys)
+    baseline = json.loads(out)["baseline_tfidf_logreg_2fold_cv"]
+    assert code == 0 and baseline["n"] == 40 and baseline["accuracy"] >= 0.8
+    assert set(baseline["recall_by_group"]) == {"Дороги", "ЖКХ", "Экология", "Образование"}
+    code, out, _ = run(args, "", monkeypatch, capsys)
+    assert code == 0 and "\nbaseline_tfidf_logreg_2fold_cv: accuracy" in out
+
+
 def test_eval_router_over_several_fold_seeds(tmp_path, monkeypatch, capsys, make_history):
     data = kursk_like(tmp_path, make_history)
     args = ["eval", "router", "--data", str(data), "--folds", "2", "--seeds", "0,1"]
