@@ -8,6 +8,7 @@ server. `stop()` shuts it down (the demo does so at the end).
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import time
 from pathlib import Path
@@ -50,6 +51,19 @@ def ensure_running(var_dir: Path, timeout: float = 10.0) -> str:
         return url_for(var_dir)
     home = sock.parent
     home.mkdir(parents=True, exist_ok=True)
+    # The daemon and the workers start together: without the lock each may find no server, start
+    # its own on the same socket path, and keep talking to a different one (jobs enqueued where no
+    # worker listens). The lock goes with the process, so a killed starter leaves none behind.
+    with (home / "start.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _alive(sock):  # another process started it while this one waited
+            return url_for(var_dir)
+        _start(sock, timeout)
+    return url_for(var_dir)
+
+
+def _start(sock: Path, timeout: float) -> None:
+    home = sock.parent
     sock.unlink(missing_ok=True)  # left behind by a killed server
     # Paths under ./var can be longer than a unix socket allows (108 bytes).
     if len(str(sock)) > 100:
@@ -66,7 +80,7 @@ def ensure_running(var_dir: Path, timeout: float = 10.0) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _alive(sock):
-            return url_for(var_dir)
+            return
         time.sleep(0.05)
     raise QueueUnavailable(f"the embedded Redis did not come up within {timeout:.0f}s; "
                            f"see {home / 'redis.log'}")
