@@ -38,6 +38,13 @@ def collect(db, demo, feeder) -> dict:
             if db.engine.dialect.name != "sqlite" else \
             s.execute(select(func.count(CaseRow.id)).where(func.json_array_length(CaseRow.executors) > 0)).scalar_one()
         outbox = Counter(dict(s.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status)).all()))
+        # A citizen may delete a message after its reply was approved: the platform then refuses
+        # the reply, which is the right end for it, not a lost one.
+        failed_target_deleted = s.execute(
+            select(func.count(OutboxRow.id))
+            .join(MessageRow, MessageRow.id == OutboxRow.message_id)
+            .where(OutboxRow.status == "failed", MessageRow.deleted_at.is_not(None))
+        ).scalar_one()
         unprocessed = s.execute(select(func.count(MessageRow.id)).where(MessageRow.processed.is_(False))).scalar_one()
         open_due = [d for (d,) in s.execute(select(CaseRow.answer_by).where(
             CaseRow.state.not_in(("published", "accepted", "awaiting_feedback")), CaseRow.answer_by.is_not(None)))]
@@ -58,6 +65,7 @@ def collect(db, demo, feeder) -> dict:
         "approved": approved,
         "published": published,
         "deliveries": dict(outbox),
+        "failed_target_deleted": failed_target_deleted,
         "replies_on_platforms": len(replies),
         "duplicates_posted": duplicates_posted(replies),
         "lost": max(0, received - stored),

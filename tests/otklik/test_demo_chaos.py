@@ -22,9 +22,13 @@ def test_demo_survives_sigkill(tmp_path):
     assert summary["stored"] == summary["received"]
     assert summary["duplicates_posted"] == 0
     # Every approved reply was posted, or — where a kill struck mid-send on a platform that cannot
-    # be asked — parked as uncertain for a person, never posted twice.
+    # be asked — parked as uncertain for a person, never posted twice. The only failure allowed is a
+    # reply to a message its author deleted meanwhile (the traffic deletes some), which the
+    # platform refuses.
     deliveries = summary["deliveries"]
-    assert deliveries.get("posted", 0) + deliveries.get("uncertain", 0) == summary["approved"]
+    assert deliveries.get("failed", 0) == summary["failed_target_deleted"]
+    accounted = deliveries.get("posted", 0) + deliveries.get("uncertain", 0) + summary["failed_target_deleted"]
+    assert accounted == summary["approved"]
     posted = deliveries.get("posted", 0)
     assert posted <= summary["replies_on_platforms"] <= posted + deliveries.get("uncertain", 0)
     # Every text on the platform is an approved reply (the demo's staff write one template).
