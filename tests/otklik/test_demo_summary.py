@@ -20,3 +20,4 @@ def test_a_failed_reply_counts_as_withdrawn_only_when_its_message_was_deleted(db
     summary = collect(db, SimpleNamespace(servers={}), SimpleNamespace(injected=Counter(), errors=0))
     assert summary["deliveries"] == {"failed": 2, "posted": 1}
     assert summary["failed_target_deleted"] == 1
+    assert summary["routed"] == 3  # the seeded cases have their executors
