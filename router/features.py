@@ -343,6 +343,11 @@ class Featurizer:
             vectors * self.vectors_scale,
         ]
 
+    @staticmethod
+    def rule_groups(blocks: list[sp.csr_matrix | np.ndarray]) -> np.ndarray:
+        """The rules' points per group (log-scaled, columns in GROUPS order), read off `blocks`."""
+        return blocks[2][:, : len(GROUPS)].toarray()
+
     def widths(self) -> list[int]:
         """The number of columns of each block, in the order of `blocks`."""
         return [len(self.stems.vocab), len(self.chars.vocab), len(GROUPS) + len(self.rubricator.topics), DIM]

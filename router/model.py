@@ -38,7 +38,7 @@ from sklearn.svm import LinearSVC
 
 from otklik.exceptions import ConfigError
 from router.features import Doc, Featurizer
-from router.rubricator import GROUPS, Rubricator, RubricatorFile, load_rubricator
+from router.rubricator import GROUPS, RubricatorFile, load_rubricator
 
 FORMAT = "otklik-router-model/5"
 # Block weights and C chosen by 5-fold CV on the Kursk dev appeals over eight fold seeds; moves of
@@ -81,14 +81,16 @@ def fit(rubricator_data: RubricatorFile, docs: list[Doc], y: list[str]) -> tuple
     return features, svm
 
 
-def class_of(label: str | tuple[str, ...]) -> str:
-    """The class a history row's label names: its group, or its alternatives joined in the order
-    listed (the first listed is preferred when nothing else tells the groups apart)."""
-    return SEPARATOR.join(_as_tuple(label))
-
-
-def _as_tuple(label: str | tuple[str, ...]) -> tuple[str, ...]:
-    return (label,) if isinstance(label, str) else tuple(label)
+def class_names(labels: list[str | tuple[str, ...]]) -> list[str]:
+    """Each history row's class: its group, or its alternatives joined in the order first listed
+    (the first listed is preferred when nothing else tells the groups apart); the same set listed
+    in another order is the same class."""
+    first_listing: dict[frozenset[str], str] = {}
+    out = []
+    for label in labels:
+        groups = (label,) if isinstance(label, str) else tuple(label)
+        out.append(first_listing.setdefault(frozenset(groups), SEPARATOR.join(groups)))
+    return out
 
 
 def stratify(labels: list[str], folds: int) -> list[str]:
@@ -125,17 +127,15 @@ class Scorer:
     in contiguous memory: no stacking of the blocks, and each feature reads one cache line."""
 
     def __init__(self, features: Featurizer, svm: LinearSVC) -> None:
-        self.features = features
         coef, self.intercept = svm.coef_, svm.intercept_
         self.binary = coef.shape[0] == 1  # two classes: sklearn keeps one row of weights
         weights = np.ascontiguousarray(coef.T)
         cuts = np.cumsum(features.widths())[:-1]
         self.weights = np.split(weights, cuts)
 
-    def __call__(self, docs: list[Doc]) -> np.ndarray:
-        d = self.intercept + sum(
-            block @ w for block, w in zip(self.features.blocks(docs), self.weights, strict=True)
-        )
+    def __call__(self, blocks: list) -> np.ndarray:
+        """Margins per class for the docs whose feature `blocks` (Featurizer.blocks) are given."""
+        d = self.intercept + sum(block @ w for block, w in zip(blocks, self.weights, strict=True))
         d = np.asarray(d)
         if self.binary:
             d = np.column_stack([-d[:, 0], d[:, 0]])
@@ -147,7 +147,7 @@ class GroupChoice:
     acceptable, ties (groups listed by the same classes) broken by the rules' points and then by
     the order the archive lists the groups in."""
 
-    def __init__(self, classes: list[str], rubricator: Rubricator) -> None:
+    def __init__(self, classes: list[str]) -> None:
         listings = [c.split(SEPARATOR) for c in classes]
         self.groups = [g for g in GROUPS if any(g in listing for listing in listings)]
         col = {g: i for i, g in enumerate(self.groups)}
@@ -157,16 +157,13 @@ class GroupChoice:
             for pos, g in enumerate(listing):
                 self.member[k, col[g]] = 1.0
                 self.listed[k, col[g]] = (len(listing) - pos) / len(listing)
-        self.topic_col = [col.get(t.group, -1) for t in rubricator.topics]
+        self.rule_cols = [GROUPS.index(g) for g in self.groups]
 
-    def __call__(self, proba: np.ndarray, docs: list[Doc]) -> tuple[np.ndarray, np.ndarray]:
-        """(group index, probability that the group is acceptable) per row of `proba`."""
+    def __call__(self, proba: np.ndarray, rule_groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(group index, probability that the group is acceptable) per row of `proba`, given the
+        rules' points per group of GROUPS (Featurizer.rule_groups; only their order in a row counts)."""
         cover = proba @ self.member
-        points = np.zeros_like(cover)
-        for r, doc in enumerate(docs):
-            for t, p in doc.scores.items():
-                if (c := self.topic_col[t]) >= 0:
-                    points[r, c] += p
+        points = rule_groups[:, self.rule_cols]
         top = points.max(axis=1, keepdims=True)
         top[top == 0] = 1.0
         # Rounded, ties are exact; the tie-breakers stay below the rounding step.
@@ -181,7 +178,7 @@ class TopicModel:
         self.svm = svm
         self.card = card
         self.classes: list[str] = [str(c) for c in svm.classes_]
-        self.choice = GroupChoice(self.classes, features.rubricator)
+        self.choice = GroupChoice(self.classes)
         self.temperature = float(card.get("temperature", 1.0))
         self.scorer = Scorer(features, svm)
 
@@ -207,14 +204,13 @@ class TopicModel:
         data = rubricator_data or load_rubricator().data
         features, _ = build(data)
         docs = features.docs(texts)
-        first_listing: dict[frozenset[str], str] = {}  # one class per set, however it is ordered
-        y = [first_listing.setdefault(frozenset(_as_tuple(lbl)), class_of(lbl)) for lbl in labels]
+        y = class_names(labels)
         counts = Counter(y)
         if len(counts) < 2:
             raise ConfigError("the history needs messages of at least two topic groups to learn from")
         temperature, cv_accuracy = 1.0, None
         if calibrate and len(texts) >= 10 * CALIBRATION_FOLDS:
-            temperature, cv_accuracy = cls._calibrate(docs, y, data, features.rubricator)
+            temperature, cv_accuracy = cls._calibrate(docs, y, data)
         features, svm = fit(data, docs, y)
         card = {
             "format": FORMAT,
@@ -227,24 +223,25 @@ class TopicModel:
         return cls(features, svm, card)
 
     @staticmethod
-    def _calibrate(
-        docs: list[Doc], y: list[str], data: RubricatorFile, rubricator: Rubricator
-    ) -> tuple[float, float]:
+    def _calibrate(docs: list[Doc], y: list[str], data: RubricatorFile) -> tuple[float, float]:
         """The temperature fitted on held-out folds, and the share of held-out rows routed to a
         group their label allows."""
         strat = stratify(y, CALIBRATION_FOLDS)
         classes = sorted(set(y))
         decisions = np.full((len(docs), len(classes)), -10.0)
+        rule_groups = np.zeros((len(docs), len(GROUPS)))
         for tr, te in StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=0).split(docs, strat):
             if len({y[i] for i in tr}) < 2:
                 continue
             features, svm = fit(data, [docs[i] for i in tr], [y[i] for i in tr])
             cols = [classes.index(str(c)) for c in svm.classes_]
-            decisions[np.ix_(te, cols)] = Scorer(features, svm)([docs[i] for i in te])
+            blocks = features.blocks([docs[i] for i in te])
+            decisions[np.ix_(te, cols)] = Scorer(features, svm)(blocks)
+            rule_groups[te] = features.rule_groups(blocks)
         truth = np.array([classes.index(lbl) for lbl in y])
         temperature = _fit_temperature(decisions, truth)
-        choice = GroupChoice(classes, rubricator)
-        best, _ = choice(_softmax(decisions, temperature), docs)
+        choice = GroupChoice(classes)
+        best, _ = choice(_softmax(decisions, temperature), rule_groups)
         allowed = choice.member[truth, best] > 0
         return temperature, round(float(np.mean(allowed)), 4)
 
@@ -257,7 +254,9 @@ class TopicModel:
             docs = self.features.docs(texts)
         if not docs:
             return []
-        best, confidence = self.choice(_softmax(self.scorer(docs), self.temperature), docs)
+        blocks = self.features.blocks(docs)
+        proba = _softmax(self.scorer(blocks), self.temperature)
+        best, confidence = self.choice(proba, self.features.rule_groups(blocks))
         return [(self.groups[g], round(float(c), 4)) for g, c in zip(best, confidence, strict=True)]
 
     def save(self, path: str | Path) -> Path:
