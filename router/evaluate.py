@@ -116,20 +116,30 @@ def evaluate_rules(rows: list[tuple[str, str]], profile: str | None = None) -> d
     return out
 
 
+def split(categories: list[str], folds: int, seed: int):
+    """(train, test) row indices of each fold, stratified by group; the model and the baseline are
+    measured on the same folds for the same seed."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from router.model import stratify
+
+    strat = stratify(
+        [CATEGORY_GROUPS[c][0] for c in categories], folds
+    )  # tiny classes cannot be split five ways
+    return StratifiedKFold(folds, shuffle=True, random_state=seed).split(categories, strat)
+
+
 def evaluate_model(
     rows: list[tuple[str, str]], folds: int = 5, seed: int = 0, profile: str | None = None
 ) -> dict:
-    from sklearn.model_selection import StratifiedKFold
-
     from router.classifier import Router
-    from router.model import TopicModel, stratify
+    from router.model import TopicModel
 
     router = Router.load(profile)
     texts = [t for t, _ in rows]
     cats = [c for _, c in rows]
-    strat = stratify([CATEGORY_GROUPS[c][0] for c in cats], folds)  # tiny classes cannot be split five ways
     predicted, confidence = [""] * len(rows), [0.0] * len(rows)
-    for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, strat):
+    for train_idx, test_idx in split(cats, folds, seed):
         model = TopicModel.train(
             [texts[i] for i in train_idx],
             [CATEGORY_GROUPS[cats[i]] for i in train_idx],
@@ -149,17 +159,14 @@ def evaluate_baseline(rows: list[tuple[str, str]], folds: int = 5, seed: int = 0
     dev appeals against 0.75)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
     from sklearn.pipeline import make_pipeline
 
-    from router.model import stratify
     from router.text import normalize
 
     texts = [normalize(t) for t, _ in rows]
     cats = [c for _, c in rows]
-    strat = stratify([CATEGORY_GROUPS[c][0] for c in cats], folds)
     predicted = [""] * len(rows)
-    for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, strat):
+    for train_idx, test_idx in split(cats, folds, seed):
         clf = make_pipeline(TfidfVectorizer(), LogisticRegression(C=100, max_iter=3000))
         clf.fit([texts[i] for i in train_idx], [cats[i] for i in train_idx])
         for i, c in zip(test_idx, clf.predict([texts[i] for i in test_idx]), strict=True):
