@@ -46,3 +46,11 @@ class Fatal(ConnectorError):
     """Deleted post, closed comments, blocked bot, malformed payload: retrying will not help."""
 
     kind = "fatal"
+
+
+class Malformed(Fatal):
+    """A payload that is not of any shape the platform documents (not JSON, wrong types, missing
+    keys). Parsers raise this and nothing else for a whole payload they cannot read; a single bad
+    item inside a good payload is not an error but a `Batch.rejected` entry."""
+
+    kind = "malformed"

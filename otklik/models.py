@@ -101,9 +101,19 @@ class StatusChange(BaseModel):
     raw: dict[str, Any] = Field(default_factory=dict)
 
 
+class Rejected(BaseModel):
+    """An item of a platform's payload that could not be turned into a message or event. It is set
+    aside (quarantined) with its raw payload and the reason, and the rest of the batch goes on."""
+
+    raw: Any = None
+    reason: str
+    external_id: str | None = None
+
+
 class Batch(BaseModel):
     messages: list[Message] = Field(default_factory=list)
     status_changes: list[StatusChange] = Field(default_factory=list)
+    rejected: list[Rejected] = Field(default_factory=list)  # items set aside; the cursor still moves past them
     next_cursor: str | None = None  # None: keep the previous cursor
     has_more: bool = False  # poll again at once
 

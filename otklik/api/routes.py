@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from otklik import alerts as alert_store
 from otklik import cases
+from otklik.actor import Actor
 from otklik.api import auth
 from otklik.exceptions import InvalidTransition, NotFound, PermissionDenied
 from storage import audit, outbox
@@ -87,23 +88,23 @@ class Api:
         except InvalidTransition as exc:
             raise _fail(web.HTTPConflict, str(exc)) from None
 
-    async def user(self, request: web.Request) -> dict[str, Any]:
+    async def user(self, request: web.Request) -> Actor:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             raise _fail(web.HTTPUnauthorized, "missing bearer token")
 
         def load(s):
             u = auth.user_by_token(s, header[7:].strip())
-            return None if u is None else {"login": u.login, "role": u.role, "department": u.department}
+            return None if u is None else Actor(login=u.login, role=u.role, department=u.department, user_id=u.id)
         user = await self._db(load)
         if user is None:
             raise _fail(web.HTTPUnauthorized, "invalid token")
         return user
 
     @staticmethod
-    def need(user: dict, *roles: str) -> None:
-        if user["role"] not in roles and user["role"] != "admin":
-            raise _fail(web.HTTPForbidden, f"role {user['role']} may not do this")
+    def need(user: Actor, *roles: str) -> None:
+        if user.role not in roles and user.role != "admin":
+            raise _fail(web.HTTPForbidden, f"role {user.role} may not do this")
 
     # -- handlers ------------------------------------------------------------------------------
     async def login(self, request: web.Request) -> web.Response:
@@ -117,7 +118,7 @@ class Api:
     async def list_cases(self, request: web.Request) -> web.Response:
         user = await self.user(request)
         state = request.query.get("state")
-        executor = request.query.get("executor") or (user["department"] if user["role"] == "executor" else None)
+        executor = request.query.get("executor") or (user.department if user.role == "executor" else None)
 
         def go(s):
             stmt = select(CaseRow).order_by(CaseRow.answer_by.is_(None), CaseRow.answer_by).limit(500)
@@ -154,8 +155,8 @@ class Api:
         body = await _body(request, RouteBody)
         case_id = int(request.match_info["id"])
         row = await self._db(lambda s: cases.as_dict(cases.route(
-            s, case_id, actor=user["login"], executors=body.executors, topic_group=body.topic_group,
-            topic=body.topic, role=user["role"], learn=self.daemon.pipeline.record_correction if self.daemon.pipeline else None)))
+            s, case_id, actor=user.login, executors=body.executors, topic_group=body.topic_group,
+            topic=body.topic, role=user.role, learn=self.daemon.pipeline.record_correction if self.daemon.pipeline else None)))
         return web.json_response(row)
 
     async def return_case(self, request: web.Request) -> web.Response:
@@ -164,8 +165,8 @@ class Api:
         body = await _body(request, CommentBody)
         case_id = int(request.match_info["id"])
         row = await self._db(lambda s: cases.as_dict(cases.return_case(
-            s, case_id, actor=user["login"], department=user["department"], comment=body.comment,
-            role=user["role"])))
+            s, case_id, actor=user.login, department=user.department, comment=body.comment,
+            role=user.role)))
         return web.json_response(row)
 
     async def submit_draft(self, request: web.Request) -> web.Response:
@@ -174,22 +175,22 @@ class Api:
         body = await _body(request, DraftBody)
         case_id = int(request.match_info["id"])
         draft = await self._db(lambda s: cases.submit_draft(
-            s, case_id, actor=user["login"], text=body.text, kind=body.kind, role=user["role"],
+            s, case_id, actor=user.login, text=body.text, kind=body.kind, role=user.role,
             outcome=body.outcome, contacted_author=body.contacted_author))
         return web.json_response({"draft_id": draft.id, "quality": draft.quality}, status=201)
 
     async def approve(self, request: web.Request) -> web.Response:
         user = await self.user(request)
         case_id = int(request.match_info["id"])
-        row = await self._db(lambda s: outbox.as_dict(cases.approve(s, case_id, actor=user["login"],
-                                                                    role=user["role"])))
+        row = await self._db(lambda s: outbox.as_dict(cases.approve(s, case_id, actor=user.login,
+                                                                    role=user.role)))
         return web.json_response({"delivery": row})
 
     async def send_back(self, request: web.Request) -> web.Response:
         user = await self.user(request)
         body = await _body(request, CommentBody)
         case_id = int(request.match_info["id"])
-        await self._db(lambda s: cases.send_back(s, case_id, actor=user["login"], role=user["role"],
+        await self._db(lambda s: cases.send_back(s, case_id, actor=user.login, role=user.role,
                                                  comment=body.comment))
         return web.json_response({"ok": True})
 
@@ -199,7 +200,7 @@ class Api:
         body = await _body(request, ExtensionBody)
         case_id = int(request.match_info["id"])
         row = await self._db(lambda s: cases.as_dict(cases.request_extension(
-            s, case_id, actor=user["login"], days=body.days, comment=body.comment, role=user["role"])))
+            s, case_id, actor=user.login, days=body.days, comment=body.comment, role=user.role)))
         return web.json_response(row)
 
     async def audit_trail(self, request: web.Request) -> web.Response:
@@ -226,7 +227,7 @@ class Api:
         user = await self.user(request)
         self.need(user, "curator")
         message_id = int(request.match_info["id"])
-        await self._db(lambda s: cases.overrule_drop(s, message_id, actor=user["login"]))
+        await self._db(lambda s: cases.overrule_drop(s, message_id, actor=user.login))
         self.daemon.wake_pipeline.set()
         return web.json_response({"ok": True})
 
@@ -249,7 +250,7 @@ class Api:
 
         def go(s):
             row = outbox.retry(s, outbox_id)
-            audit.append(s, actor=user["login"], action="delivery_retry", entity="outbox", entity_id=row.id)
+            audit.append(s, actor=user.login, action="delivery_retry", entity="outbox", entity_id=row.id)
             return outbox.as_dict(row)
         return web.json_response(await self._db(go))
 
@@ -260,7 +261,7 @@ class Api:
 
         def go(s):
             row = outbox.redirect_private(s, outbox_id)
-            audit.append(s, actor=user["login"], action="delivery_redirected", entity="outbox", entity_id=row.id)
+            audit.append(s, actor=user.login, action="delivery_redirected", entity="outbox", entity_id=row.id)
             return outbox.as_dict(row)
         return web.json_response(await self._db(go))
 
