@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.base import SourceConfig
 from otklik.exceptions import ConfigError
+from otklik.mail import MailSettings
 from otklik.models import Platform
 
 SECRET_KEYS = re.compile(r"(token|secret|password|key)$", re.I)
@@ -71,6 +72,7 @@ class Settings(BaseSettings):
     watch_interval: float = Field(30.0, gt=0)
     sources: list[SourceSettings] = Field(default_factory=list)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    mail: MailSettings = Field(default_factory=MailSettings)  # SMTP for answers by e-mail, notices, reports
 
     def model_post_init(self, _ctx: Any) -> None:
         if self.database_url is None:

@@ -1,0 +1,125 @@
+"""Outgoing e-mail: one SMTP sender for answers to citizens, notifications to staff and reports.
+
+aiosmtplib does the protocol (STARTTLS, implicit TLS, AUTH); this module builds the message the
+way a municipality's mail server and a citizen's mailbox expect it, and classifies failures the way
+the outbox does for platforms: a 4xx answer or a dropped connection is worth another try, a 5xx
+answer (unknown mailbox, refused sender) is final and recorded as a bounce.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Literal
+
+import aiosmtplib
+from pydantic import BaseModel, Field, field_validator
+
+from otklik.exceptions import OtklikError
+
+
+class MailSettings(BaseModel):
+    """`[mail]` in otklik.toml. Without `host` e-mail is off."""
+
+    host: str | None = None
+    port: int = Field(25, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: str | None = None
+    password: str | None = None  # a reference, "env:VAR" or "file:/path", never the password itself
+    sender: str = "otklik@localhost"  # the From: address
+    sender_name: str = "Администрация"
+    timeout: float = Field(15.0, gt=0)
+
+    @field_validator("password")
+    @classmethod
+    def _reference_only(cls, v: str | None) -> str | None:
+        if v is not None and not (v.startswith("env:") or v.startswith("file:")):
+            raise ValueError("password must be a reference 'env:VAR' or 'file:/path', never the password itself")
+        return v
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+    def resolved_password(self) -> str | None:
+        if self.password is None:
+            return None
+        kind, _, where = self.password.partition(":")
+        if kind == "env":
+            return os.environ.get(where) or None
+        try:
+            return Path(where).read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+
+
+class MailError(OtklikError):
+    """Sending failed. `permanent` answers (5xx) will not succeed on a retry: a bounce."""
+
+    def __init__(self, message: str, *, permanent: bool, code: int | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+def new_message_id(settings: MailSettings, key: str | None = None) -> str:
+    """A Message-ID under the sender's domain. Given a stable `key` (an outbox id) the same id comes
+    back on a retry, so the receiving side and our own records recognise the repeat."""
+    domain = settings.sender.rpartition("@")[2] or "localhost"
+    if key:
+        return f"<{key}@{domain}>"
+    return make_msgid(domain=domain)
+
+
+def build(settings: MailSettings, *, to: str, subject: str, body: str, message_id: str | None = None,
+          in_reply_to: str | None = None, attachments: list[Attachment] | tuple[Attachment, ...] = (),
+          html: str | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = f"{settings.sender_name} <{settings.sender}>"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=False, usegmt=True)
+    msg["Message-ID"] = message_id or new_message_id(settings)
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = in_reply_to
+    # Automated mail: mailboxes should not answer it with out-of-office replies (RFC 3834).
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(body)
+    if html:
+        msg.add_alternative(html, subtype="html")
+    for a in attachments:
+        maintype, _, subtype = a.mime_type.partition("/")
+        msg.add_attachment(a.content, maintype=maintype or "application", subtype=subtype or "octet-stream",
+                           filename=a.filename)
+    return msg
+
+
+async def send(settings: MailSettings, message: EmailMessage) -> str:
+    """Send one message; returns its Message-ID. Raises MailError, classified."""
+    if not settings.enabled:
+        raise MailError("e-mail is not configured ([mail] host)", permanent=True)
+    try:
+        await aiosmtplib.send(
+            message, hostname=settings.host, port=settings.port, username=settings.username,
+            password=settings.resolved_password(), use_tls=settings.security == "tls",
+            start_tls=True if settings.security == "starttls" else False, timeout=settings.timeout)
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        codes = [err.code for err in exc.recipients]
+        raise MailError("recipient refused", permanent=all(c >= 500 for c in codes),
+                        code=codes[0] if codes else None) from None
+    except aiosmtplib.SMTPResponseException as exc:
+        raise MailError(f"SMTP server answered {exc.code}", permanent=exc.code >= 500, code=exc.code) from None
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise MailError(f"SMTP server unreachable: {type(exc).__name__}", permanent=False) from None
+    return str(message["Message-ID"])
