@@ -22,8 +22,8 @@ from otklik.models import Batch, Rejected
 
 # FUZZ_EXAMPLES scales the run (the default keeps the file under about a minute).
 SCALE = float(os.environ.get("FUZZ_EXAMPLES_SCALE", "1"))
-PARSE_EXAMPLES = int(120 * SCALE)
-POLL_EXAMPLES = int(12 * SCALE)
+PARSE_EXAMPLES = int(100 * SCALE)
+POLL_EXAMPLES = int(10 * SCALE)
 ITEM_EXAMPLES = int(10 * SCALE)
 QUIET = settings(derandomize=True, deadline=None, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
