@@ -57,8 +57,12 @@ def where(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return type(exc).__name__
-    f = frames[-1]
-    return f"{type(exc).__name__} in {f.name} ({Path(f.filename).name}:{f.lineno})"
+    # The innermost frame of a connector, when there is one (a ValidationError's last frame is
+    # pydantic's own __init__, which says less than the line that built the model).
+    ours = [f for f in frames if Path(f.filename).name != "parsing.py" and "connectors" in (
+        Path(f.filename).parent.name, Path(f.filename).parent.parent.name)]
+    f = (ours or frames)[-1]
+    return f"{type(exc).__name__} in {f.name} ({Path(f.filename).parent.name}/{Path(f.filename).name}:{f.lineno})"
 
 
 def malformed(exc: BaseException, platform: str, what: str) -> Malformed:
