@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from connectors.base import Connector, WebhookResult
 from connectors.errors import AuthFailed, ConnectorError, Fatal, Malformed
-from connectors.parsing import integer, map_each, total
+from connectors.parsing import UNREADABLE, integer, map_each, total
 from connectors.vk import mapping, reconcile
 from connectors.vk.client import VkClient, classify, guid, random_id
 from connectors.vk.reconcile import ReconcileState
@@ -343,7 +343,10 @@ class VkConnector(Connector):
             users = await self.community.read("users.get", user_ids=int(ids["from_id"]))
         except ConnectorError:
             return ""
-        name = (users[0].get("first_name") or "").replace("]", "").replace("|", "") if users else ""
+        try:
+            name = (users[0].get("first_name") or "").replace("]", "").replace("|", "") if users else ""
+        except UNREADABLE:  # an answer we cannot read is a lookup that failed
+            name = ""
         return f"[post{int(ids['comment_id'])}|{name}], " if name else ""
 
     @total("vk")
