@@ -64,7 +64,7 @@ def social_thread(incident: dict[str, Any]) -> tuple[Platform, Thread, str | Non
     return (
         Platform(network),
         Thread(kind=SOCIAL_KINDS[network], ids=dict(src.get("thread") or {})),
-        src.get("post_url"),
+        src.get("post_url") if isinstance(src.get("post_url"), str) else None,
     )
 
 
