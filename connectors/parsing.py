@@ -25,6 +25,7 @@ import re
 import traceback
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,6 +47,9 @@ UNREADABLE: tuple[type[BaseException], ...] = (
     RecursionError,
 )
 MAX_RAW_DEPTH = 64  # a rejected item is kept for a person to look at, not a stack-breaking tree
+
+# Set while a `total` function or `map_each` runs: their results are checked by the outermost one.
+_checking: ContextVar[bool] = ContextVar("otklik_parsing_checking", default=False)
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -95,8 +99,14 @@ def total(platform: str) -> Callable[[F], F]:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kw: Any) -> Any:
             with reading(platform, what):
-                result = fn(*args, **kw)
-                check_all(result)
+                outermost = not _checking.get()
+                token = _checking.set(True)
+                try:
+                    result = fn(*args, **kw)
+                finally:
+                    _checking.reset(token)
+                if outermost:  # what an inner call returns is checked once, by its outermost caller
+                    check_all(result)
                 return result
 
         return wrapper  # type: ignore[return-value]
@@ -138,6 +148,7 @@ def map_each(
     that fails is appended to `rejected` and the others go on."""
     out: list[T] = []
     for item in items:
+        token = _checking.set(True)  # the results are checked here, not again inside `fn`
         try:
             got = fn(item)
             results = [] if got is None else list(got) if isinstance(got, list | tuple) else [got]
@@ -149,6 +160,8 @@ def map_each(
         except UNREADABLE as exc:
             rejected.append(reject(item, where(exc), id_of))
             continue
+        finally:
+            _checking.reset(token)
         out += results
     return out
 
