@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from connectors.base import Connector
-from connectors.errors import AuthFailed, Fatal
+from connectors.errors import AuthFailed, Fatal, Malformed
 from connectors.incident_management.client import ImClient, raise_for_error
 from connectors.incident_management.mapping import (
     PLATFORM,
@@ -18,8 +18,9 @@ from connectors.incident_management.mapping import (
     map_incident,
     parse_time,
 )
+from connectors.parsing import integer, map_each, total
 from connectors.transport import client_options
-from otklik.models import Batch, Delivery, Message, Reply, StatusChange
+from otklik.models import Batch, Delivery, Message, Rejected, Reply, StatusChange
 
 API = "/api/v1"
 NEEDED_SCOPES = ("incidents:read", "answers:write", "publications:write")
@@ -52,22 +53,33 @@ class IncidentManagementConnector(Connector):
         base = self.config.options.get("web_url", self.config.base_url or "")
         return f"{base.rstrip('/')}/incidents/{incident}"
 
+    @total(PLATFORM)
     async def fetch(self, cursor: str | None) -> Batch:
         since = int(cursor) if cursor else 0
         limit = int(self.config.options.get("limit", 100))
         page = await self.client.get(f"{API}/incidents", since=since, limit=limit)
+        if not isinstance(page, dict) or not isinstance(page.get("items", []), list):
+            raise Malformed("the incident feed is not a page", platform=PLATFORM)
+        next_since = integer(page.get("next_since", since), lo=0)
         messages: dict[tuple[str, str, str], Message] = {}
         changes: dict[tuple[str, str, datetime], StatusChange] = {}
-        for incident in page.get("items", []):
-            ms, cs = map_incident(incident, self.config.name, since)
-            for m in ms:  # a re-delivered item maps to the same keys: keep one
-                messages[(m.external_id, m.event.value, str(m.edited_at))] = m
-            for c in cs:
-                changes[(c.external_id, c.status, c.at)] = c
-        next_since = int(page.get("next_since", since))
+        rejected: list[Rejected] = []
+        mapped = map_each(
+            page.get("items", []),
+            lambda incident: [*sum(map_incident(incident, self.config.name, since), [])],
+            platform=PLATFORM,
+            rejected=rejected,
+            id_of=lambda incident: incident.get("id"),
+        )
+        for x in mapped:  # a re-delivered item maps to the same keys: keep one
+            if isinstance(x, Message):
+                messages[(x.external_id, x.event.value, str(x.edited_at))] = x
+            else:
+                changes[(x.external_id, x.status, x.at)] = x
         return Batch(
             messages=list(messages.values()),
             status_changes=list(changes.values()),
+            rejected=rejected,
             next_cursor=str(next_since) if next_since != since else None,
             has_more=bool(page.get("has_more")),
         )
@@ -81,6 +93,7 @@ class IncidentManagementConnector(Connector):
             already_posted=already,
         )
 
+    @total(PLATFORM)
     async def send(self, reply: Reply) -> Delivery:
         incident = incident_id(reply)
         answer, status = await self.client.post(
@@ -88,6 +101,7 @@ class IncidentManagementConnector(Connector):
         )
         return self._delivery(reply, incident, answer, already=status == 200)
 
+    @total(PLATFORM)
     async def find_posted(self, reply: Reply) -> Delivery | None:
         incident = incident_id(reply)
         data = await self.client.get(f"{API}/incidents/{incident}")
@@ -96,6 +110,7 @@ class IncidentManagementConnector(Connector):
                 return self._delivery(reply, incident, answer, already=True)
         return None
 
+    @total(PLATFORM)
     async def mirror(self, external_id: str, reply: Reply, delivery: Delivery) -> None:
         """The approved answer is now in the social network: mark the incident answered with the
         link (which also starts the citizen's two days to comment or rate). Safe to repeat."""
@@ -111,6 +126,7 @@ class IncidentManagementConnector(Connector):
         }
         await self.client.post(f"{API}/incidents/{int(external_id)}/publication", body)
 
+    @total(PLATFORM)
     async def check(self) -> list[str]:
         try:
             me = await self.client.get(f"{API}/me")
@@ -120,12 +136,13 @@ class IncidentManagementConnector(Connector):
         return [f"the token lacks the scope {s!r}" for s in missing]
 
     @classmethod
+    @total(PLATFORM)
     def parse(cls, payload: Any, source: str = "sample") -> list[Message]:
         """Incidents, lists of them, the feed page, a publication response; error envelopes raise."""
         if isinstance(payload, list):
             return [m for item in payload for m in cls.parse(item, source)]
         if not isinstance(payload, dict):
-            raise Fatal("an Incident Management payload is a JSON object or array", platform=PLATFORM)
+            raise Malformed("an Incident Management payload is a JSON object or array", platform=PLATFORM)
         if "error" in payload:
             raise_for_error(payload, 400)
         if "items" in payload:
@@ -141,4 +158,4 @@ class IncidentManagementConnector(Connector):
             return ms or [incident_message(payload, source)]
         if "client_reference" in payload or "organization" in payload:
             return []  # an answer we submitted, or /me: no citizen messages
-        raise Fatal("not an Incident Management incident, page or response", platform=PLATFORM)
+        raise Malformed("not an Incident Management incident, page or response", platform=PLATFORM)

@@ -11,10 +11,11 @@ Our own actions (`answer_submitted`, `answer_published`, `sent_for_rating`) map 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from connectors.errors import Fatal
+from connectors.errors import Fatal, Malformed
+from connectors.parsing import iso_time, total
 from otklik.models import Author, EventKind, Message, Platform, Reply, StatusChange, Thread
 
 PLATFORM = Platform.INCIDENT_MANAGEMENT
@@ -48,11 +49,11 @@ SOCIAL_KINDS = {"vk": "wall", "ok": "discussion", "telegram": "chat"}
 
 
 def parse_time(value: str) -> datetime:
-    """The mock speaks local time with an offset; we keep UTC."""
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+    """ISO 8601 with an offset (or "Z"; naive is UTC) -> aware UTC; ValueError otherwise."""
+    return iso_time(value)
 
 
+@total(PLATFORM)
 def social_thread(incident: dict[str, Any]) -> tuple[Platform, Thread, str | None]:
     """Where to post the approved answer: the social network, its thread (in that network's
     connector's shape) and the post URL. Takes the incident payload (`Message.raw`)."""
@@ -63,15 +64,16 @@ def social_thread(incident: dict[str, Any]) -> tuple[Platform, Thread, str | Non
     return (
         Platform(network),
         Thread(kind=SOCIAL_KINDS[network], ids=dict(src.get("thread") or {})),
-        src.get("post_url"),
+        src.get("post_url") if isinstance(src.get("post_url"), str) else None,
     )
 
 
+@total(PLATFORM)
 def incident_message(
     incident: dict[str, Any], source: str, event: EventKind = EventKind.NEW, at: str | None = None
 ) -> Message:
     if not isinstance(incident, dict) or "id" not in incident or "source" not in incident:
-        raise Fatal("not an Incident Management incident", platform=PLATFORM)
+        raise Malformed("not an Incident Management incident", platform=PLATFORM)
     src = incident["source"]
     author = src.get("author") or {}
     ids: dict[str, str | int] = {"incident_id": incident["id"]}
@@ -100,6 +102,7 @@ def incident_message(
     )
 
 
+@total(PLATFORM)
 def map_incident(
     incident: dict[str, Any], source: str, since: int = 0
 ) -> tuple[list[Message], list[StatusChange]]:
@@ -108,7 +111,7 @@ def map_incident(
     changes: list[StatusChange] = []
     history = incident.get("history")
     if not isinstance(history, list):
-        raise Fatal("an incident without history", platform=PLATFORM)
+        raise Malformed("an incident without history", platform=PLATFORM)
     for event in history:
         if int(event.get("seq", 0)) <= since:
             continue

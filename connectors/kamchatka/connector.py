@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from connectors.base import Connector
-from connectors.errors import AuthFailed, Fatal
+from connectors.errors import AuthFailed, Fatal, Malformed
 from connectors.kamchatka.client import KamchatkaClient, raise_for_error
 from connectors.kamchatka.mapping import (
     PLATFORM,
@@ -19,8 +19,9 @@ from connectors.kamchatka.mapping import (
     parse_time,
     status_changes,
 )
+from connectors.parsing import map_each, reject, total
 from connectors.transport import client_options
-from otklik.models import Batch, Delivery, Message, Reply, StatusChange
+from otklik.models import Batch, Delivery, Message, Rejected, Reply, StatusChange
 
 API = "/api/executor/v1"
 NEEDED = ("messages.read", "answers.write", "extensions.request")
@@ -53,21 +54,41 @@ class KamchatkaConnector(Connector):
     def web(self) -> str:
         return str(self.config.options.get("web_url", WEB)).rstrip("/")
 
+    @total(PLATFORM)
     async def fetch(self, cursor: str | None) -> Batch:
         limit = int(self.config.options.get("limit", 50))
         envelope = await self.client.get(f"{API}/messages", cursor=cursor or None, limit=limit)
-        items: dict[int, dict[str, Any]] = {int(i["id"]): i for i in envelope.get("data") or []}  # dedupe
-        changes: dict[tuple[str, str, datetime], StatusChange] = {}
-        messages = []
-        for item in items.values():
-            messages.append(message_of(item, self.config.name, self.web))
-            for c in status_changes(item):
-                changes[(c.external_id, c.status, c.at)] = c
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("data") or [], list):
+            raise Malformed("the message feed is not a page", platform=PLATFORM)
         meta = envelope.get("meta") or {}
         next_cursor = meta.get("next_cursor")
+        if next_cursor is not None and not (isinstance(next_cursor, str) and len(next_cursor) <= 1000):
+            raise Malformed("the message feed's next_cursor is not a cursor", platform=PLATFORM)
+        items: dict[Any, dict[str, Any]] = {}
+        rejected: list[Rejected] = []
+        for i in envelope.get("data") or []:
+            key = i.get("id") if isinstance(i, dict) else None
+            if not isinstance(key, int | str) or isinstance(key, bool):
+                rejected.append(reject(i, "a message without a readable id"))
+                continue
+            items[key] = i  # dedupe
+        changes: dict[tuple[str, str, datetime], StatusChange] = {}
+        messages = []
+        for x in map_each(
+            items.values(),
+            lambda item: [message_of(item, self.config.name, self.web), *status_changes(item)],
+            platform=PLATFORM,
+            rejected=rejected,
+            id_of=lambda item: item.get("id"),
+        ):
+            if isinstance(x, Message):
+                messages.append(x)
+            else:
+                changes[(x.external_id, x.status, x.at)] = x
         return Batch(
             messages=messages,
             status_changes=list(changes.values()),
+            rejected=rejected,
             next_cursor=next_cursor if next_cursor and next_cursor != cursor else None,
             has_more=bool(meta.get("has_more")),
         )
@@ -81,6 +102,7 @@ class KamchatkaConnector(Connector):
             already_posted=already,
         )
 
+    @total(PLATFORM)
     async def send(self, reply: Reply) -> Delivery:
         msg = message_id(reply)
         body = answer_body(reply, self.config.options.get("no_photo_reason"))
@@ -89,6 +111,7 @@ class KamchatkaConnector(Connector):
         )
         return self._delivery(reply, msg, answer, already=status == 200)
 
+    @total(PLATFORM)
     async def find_posted(self, reply: Reply) -> Delivery | None:
         msg = message_id(reply)
         item = (await self.client.get(f"{API}/messages/{msg}"))["data"]
@@ -110,6 +133,7 @@ class KamchatkaConnector(Connector):
         )
         return extension
 
+    @total(PLATFORM)
     async def check(self) -> list[str]:
         try:
             profile = (await self.client.get(f"{API}/profile"))["data"]
@@ -120,12 +144,13 @@ class KamchatkaConnector(Connector):
         ]
 
     @classmethod
+    @total(PLATFORM)
     def parse(cls, payload: Any, source: str = "sample") -> list[Message]:
         """Feed pages, single-message envelopes, bare messages and lists; error envelopes raise."""
         if isinstance(payload, list):
             return [m for item in payload for m in cls.parse(item, source)]
         if not isinstance(payload, dict):
-            raise Fatal("a «Камчатка в порядке» payload is a JSON object or array", platform=PLATFORM)
+            raise Malformed("a «Камчатка в порядке» payload is a JSON object or array", platform=PLATFORM)
         if payload.get("success") is False or "error" in payload:
             raise_for_error(payload, 400)
         if "success" in payload:
@@ -134,4 +159,4 @@ class KamchatkaConnector(Connector):
             return [message_of(payload, source)]
         if "client_reference" in payload or "executor" in payload or "state" in payload:
             return []  # an answer, the profile, an extension: no citizen messages
-        raise Fatal("not a «Камчатка в порядке» message, page or response", platform=PLATFORM)
+        raise Malformed("not a «Камчатка в порядке» message, page or response", platform=PLATFORM)

@@ -10,10 +10,11 @@ the status changes in its `events`, each at its own time, so seeing a message ag
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from connectors.errors import Fatal
+from connectors.errors import Fatal, Malformed
+from connectors.parsing import iso_time, total
 from otklik.models import Attachment, Author, EventKind, Message, Platform, Reply, StatusChange, Thread
 
 PLATFORM = Platform.KAMCHATKA
@@ -29,13 +30,14 @@ WEB = "https://kamchatka.example"
 
 
 def parse_time(value: str) -> datetime:
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+    """ISO 8601 with an offset (or "Z"; naive is UTC) -> aware UTC; ValueError otherwise."""
+    return iso_time(value)
 
 
+@total(PLATFORM)
 def message_of(item: dict[str, Any], source: str, web: str = WEB) -> Message:
     if not isinstance(item, dict) or "id" not in item or "events" not in item:
-        raise Fatal("not a «Камчатка в порядке» message", platform=PLATFORM)
+        raise Malformed("not a «Камчатка в порядке» message", platform=PLATFORM)
     events = item.get("events") or []
     edits = [e for e in events if e.get("type") == "edited"]
     if item.get("status") == "withdrawn":
@@ -67,6 +69,7 @@ def message_of(item: dict[str, Any], source: str, web: str = WEB) -> Message:
     )
 
 
+@total(PLATFORM)
 def status_changes(item: dict[str, Any]) -> list[StatusChange]:
     out = []
     for e in item.get("events") or []:

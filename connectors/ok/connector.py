@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from connectors.base import Connector, WebhookResult
-from connectors.errors import AuthFailed, ConnectorError, Fatal, Transient
+from connectors.errors import AuthFailed, ConnectorError, Fatal, Malformed, Transient
 from connectors.ok import chats, discussions
 from connectors.ok.client import OkClient, raise_for_error
 from connectors.ok.cursor import Cursor
@@ -38,7 +38,8 @@ from connectors.ok.mapping import (
     topic_url,
     user_names,
 )
-from otklik.models import Batch, Delivery, Message, Platform, Reply
+from connectors.parsing import total
+from otklik.models import Batch, Delivery, Message, Platform, Rejected, Reply
 
 log = logging.getLogger("otklik.connectors.ok")
 # OK's published webhook senders (graph.user.subscribe): checked only with options.webhook_check_ip.
@@ -105,6 +106,7 @@ class OkConnector(Connector):
         return bool(self.config.secrets.get("bot_token")) and not self.opt("webhook", False)
 
     # -- reading -------------------------------------------------------------------------------
+    @total("ok")
     async def fetch(self, cursor: str | None) -> Batch:
         now_ms = int(time.time() * 1000)
         state = Cursor.load(cursor)
@@ -120,7 +122,8 @@ class OkConnector(Connector):
             rescan_every=self.opt("rescan_every", 0),
             tz=self.tz,
         )
-        found = await discussions.scan(self.client, state, opts)
+        rejected: list[Rejected] = []
+        found = await discussions.scan(self.client, state, opts, rejected)
         messages, has_more = found.messages, found.has_more
         chat_states = state.c
         if self.polls_chats:
@@ -131,6 +134,7 @@ class OkConnector(Connector):
                 start_ms=state.h,
                 max_pages=self.opt("max_pages", 5) * 2,
                 only=self.config.options.get("chats"),
+                rejected=rejected,
             )
             messages += got.messages
             chat_states = got.chats
@@ -139,9 +143,11 @@ class OkConnector(Connector):
         unique: dict[tuple[str, str], Message] = {}
         for m in messages:  # one id once per batch (the last event about it wins)
             unique[(m.external_id, m.event)] = m
-        return Batch(messages=list(unique.values()), next_cursor=new.dump(), has_more=has_more)
+        return Batch(messages=list(unique.values()), rejected=rejected, next_cursor=new.dump(),
+                     has_more=has_more)
 
     # -- replying ------------------------------------------------------------------------------
+    @total("ok")
     async def send(self, reply: Reply) -> Delivery:
         if reply.id in self._uncertain:
             found = await self.find_posted(reply)
@@ -199,6 +205,7 @@ class OkConnector(Connector):
             raise Transient("the Bot API answered without a message id", platform="ok")
         return Delivery(reply_id=reply.id, external_id=str(mid), posted_at=datetime.now(UTC))
 
+    @total("ok")
     async def find_posted(self, reply: Reply) -> Delivery | None:
         """Our reply, if it is already there: the group's, same text, same comment answered, recent."""
         horizon = datetime.now(UTC) - timedelta(hours=self.opt("reply_window_hours", 72.0))
@@ -253,6 +260,7 @@ class OkConnector(Connector):
         return None
 
     # -- operations ----------------------------------------------------------------------------
+    @total("ok")
     async def check(self) -> list[str]:
         problems = [
             f"option {key!r} is not configured"
@@ -328,6 +336,7 @@ class OkConnector(Connector):
 
     # -- normalize -----------------------------------------------------------------------------
     @classmethod
+    @total("ok")
     def parse(cls, payload: Any, source: str = "sample") -> list[Message]:
         """Method answers (getComments, discussions.get, getTopics, Bot API history), single comments,
         webhook bodies, error envelopes (raised). Our own outgoing requests and the answers that carry
@@ -337,7 +346,7 @@ class OkConnector(Connector):
         if isinstance(payload, str):
             return []  # addDiscussionComment's answer: the new comment's id
         if not isinstance(payload, dict):
-            raise Fatal("an OK payload is a JSON object, array or string", platform="ok")
+            raise Malformed("an OK payload is a JSON object, array or string", platform="ok")
         if "error_code" in payload:
             raise_for_error(payload)
             raise Fatal("an OK error envelope", platform="ok", code=payload.get("error_code"))
@@ -366,4 +375,4 @@ class OkConnector(Connector):
             "success",
         } & payload.keys():
             return []  # a send request, webhook subscriptions, chat lists, send results
-        raise Fatal("not an OK payload this connector knows", platform="ok")
+        raise Malformed("not an OK payload this connector knows", platform="ok")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from connectors.errors import Malformed
 from connectors.ok.client import OkClient
 from connectors.ok.cursor import Cursor, DiscussionState
 from connectors.ok.mapping import (
@@ -26,7 +27,8 @@ from connectors.ok.mapping import (
     text_hash,
     user_names,
 )
-from otklik.models import EventKind, Message
+from connectors.parsing import integer, map_each
+from otklik.models import EventKind, Message, Rejected
 
 TOPIC_FIELDS = "media_topic.*,user.first_name,user.last_name,group.name"
 
@@ -63,7 +65,7 @@ async def recent_topics(client: OkClient, opts: ScanOptions) -> tuple[list[dict[
             fields=TOPIC_FIELDS,
             count=min(100, opts.topics_window - len(topics)),
         )
-        topics += body.get("media_topics") or []
+        topics += _list(body.get("media_topics"))
         names |= user_names(body.get("entities"))
         anchor = body.get("anchor")
         if not body.get("has_more") or not anchor:
@@ -84,33 +86,70 @@ async def comments_page(
     )
 
 
+def _comment_id(comment: Any) -> str:
+    cid = comment["id"]
+    if not isinstance(cid, str | int) or isinstance(cid, bool) or cid == "":
+        raise TypeError("a comment id is not a string")
+    return str(cid)
+
+
 def _created_ms(comment: dict[str, Any], tz: ZoneInfo) -> int:
     return int(comment_created(comment, tz).timestamp() * 1000)
 
 
-async def scan(client: OkClient, cursor: Cursor, opts: ScanOptions) -> ScanResult:
-    """Everything new since `cursor`; `cursor` itself is not changed."""
+def _list(value: Any) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Malformed("an OK answer whose list is not a list", platform="ok")
+    return value
+
+
+def _topic_id(topic: Any) -> str:
+    tid = topic["id"]
+    if not isinstance(tid, str | int) or isinstance(tid, bool):
+        raise TypeError("a topic id is not a string")
+    return str(tid)
+
+
+async def scan(
+    client: OkClient, cursor: Cursor, opts: ScanOptions, rejected: list[Rejected] | None = None
+) -> ScanResult:
+    """Everything new since `cursor`; `cursor` itself is not changed. Topics and comments that
+    cannot be read go to `rejected` and are passed over."""
+    rejected = [] if rejected is None else rejected
     topics, names = await recent_topics(client, opts)
     out = ScanResult(since=cursor.since)
-    for topic in topics:
-        created = int(topic.get("created_ms") or 0)
+
+    def topic_message(topic: dict) -> Message | None:
+        _topic_id(topic)
+        created = integer(topic.get("created_ms") or 0, lo=0)
         if created <= cursor.since:
-            continue
+            return None
         m = map_mediatopic(topic, source=opts.source, names=names, group_id=opts.group_id)
         if m is not None:
             out.since = max(out.since, created)
             if created >= cursor.h:  # older ones are history from before the first sync
-                out.messages.append(m)
+                return m
+        return None
+
+    good: list[dict] = []
+    out.messages += map_each(topics, lambda t: (topic_message(t), good.append(t))[0], platform="ok",
+                             rejected=rejected, id_of=lambda t: f"topic:{t.get('id')}")
     rescan_due = bool(opts.rescan_every) and cursor.polls % opts.rescan_every == 0
-    for topic in topics:
-        did = str(topic["id"])
+    for topic in good:
+        did = _topic_id(topic)
         state = cursor.d.get(did, DiscussionState())
         count = (topic.get("discussion_summary") or {}).get("comments_count")
-        if count is not None and int(count) == state.n and not (rescan_due and state.r):
+        try:
+            count = None if count is None else integer(count, lo=0, hi=2**31)
+        except (TypeError, ValueError):
+            count = None  # only decides whether to read the discussion: read it
+        if count is not None and count == state.n and not (rescan_due and state.r):
             out.discussions[did] = state
             continue
         out.discussions[did] = await _read_discussion(
-            client, did, state, count, cursor, opts, out, rescan_due
+            client, did, state, count, cursor, opts, out, rescan_due, rejected
         )
     return out
 
@@ -124,14 +163,18 @@ async def _read_discussion(
     opts: ScanOptions,
     out: ScanResult,
     rescan_due: bool,
+    rejected: list[Rejected],
 ) -> DiscussionState:
     anchor, fetched, more = state.a, [], False
     names: dict[str, str] = {}
     for page in range(opts.max_pages):
         body = await comments_page(client, did, anchor, "FORWARD", opts.page_size)
-        fetched += body.get("comments") or []
+        fetched += _list(body.get("comments"))
         names |= user_names(body.get("entities"))
-        anchor = body.get("anchor") or anchor
+        got = body.get("anchor")
+        if got is not None and not isinstance(got, str):
+            raise Malformed("discussions.getComments answered an anchor that is not a string", platform="ok")
+        anchor = got or anchor
         more = bool(body.get("has_more"))
         if not more:
             break
@@ -140,22 +183,24 @@ async def _read_discussion(
     remembered = list(state.r)
     known = {cid for cid, _, _ in remembered}
     seen: set[str] = set()
-    for c in fetched:
-        cid = str(c["id"])
+
+    def one(c: dict) -> Message | None:
+        cid = _comment_id(c)
         if cid in seen or cid in known:
-            continue  # an item served twice (OK's duplicate delivery): its id says so
+            return None  # an item served twice (OK's duplicate delivery): its id says so
         seen.add(cid)
         if is_own_comment(c, opts.group_id):
-            continue
+            return None
         created = _created_ms(c, opts.tz)
+        m = None
+        if created >= cursor.h:  # older: history from before the first sync's horizon
+            m = map_comment(
+                c, source=opts.source, discussion_id=did, names=names, group_id=opts.group_id, tz=opts.tz
+            )
         remembered.append((cid, text_hash(str(c.get("text") or "")), created))
-        if created < cursor.h:
-            continue  # history from before the first sync's horizon
-        m = map_comment(
-            c, source=opts.source, discussion_id=did, names=names, group_id=opts.group_id, tz=opts.tz
-        )
-        if m is not None:
-            out.messages.append(m)
+        return m
+
+    out.messages += map_each(fetched, one, platform="ok", rejected=rejected, id_of=lambda c: c.get("id"))
     new_state = DiscussionState(
         a=anchor,
         n=-1 if more else int(count if count is not None else -1),
@@ -173,7 +218,15 @@ async def _rescan(
 ) -> list[tuple[str, str, int]]:
     """Compare the latest comments with the remembered ones: gone → DELETE, changed text → EDIT."""
     body = await comments_page(client, did, "LAST", "BACKWARD", 100)
-    present = {str(c["id"]): c for c in body.get("comments") or []}
+    present: dict[str, dict] = {}
+    unreadable = False  # then a missing comment may be that one: no deletion is concluded
+    for c in _list(body.get("comments")):
+        try:
+            _created_ms(c, opts.tz)
+            present[_comment_id(c)] = c
+        except (LookupError, TypeError, ValueError, AttributeError, ArithmeticError):
+            unreadable = True  # the fetch that met it first set it aside already
+            continue
     oldest = min((_created_ms(c, opts.tz) for c in present.values()), default=None)
     covers_all = not body.get("has_more")
     names = user_names(body.get("entities"))
@@ -182,7 +235,7 @@ async def _rescan(
     for cid, digest, created in remembered:
         c = present.get(cid)
         if c is None:
-            if covers_all or (oldest is not None and created >= oldest):
+            if not unreadable and (covers_all or (oldest is not None and created >= oldest)):
                 out.messages.append(
                     deleted_comment(cid, source=opts.source, discussion_id=did, created_ms=created, at=now)
                 )
@@ -191,16 +244,19 @@ async def _rescan(
             continue
         new_digest = text_hash(str(c.get("text") or ""))
         if new_digest != digest:
-            m = map_comment(
-                c,
-                source=opts.source,
-                discussion_id=did,
-                names=names,
-                group_id=opts.group_id,
-                tz=opts.tz,
-                event=EventKind.EDIT,
-                edited_at=now,
-            )
+            try:
+                m = map_comment(
+                    c,
+                    source=opts.source,
+                    discussion_id=did,
+                    names=names,
+                    group_id=opts.group_id,
+                    tz=opts.tz,
+                    event=EventKind.EDIT,
+                    edited_at=now,
+                )
+            except Malformed:
+                m = None  # an edit we cannot read: the stored text stays
             if m is not None:
                 out.messages.append(m)
         kept.append((cid, new_digest, created))

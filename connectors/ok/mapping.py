@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from connectors.parsing import total, unix_ms
 from otklik.models import Attachment, Author, EventKind, Message, Platform, Thread
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -30,11 +31,16 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff]")
 
 
 def parse_date(value: str, tz: ZoneInfo = MOSCOW) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=tz).astimezone(UTC)
+    if not isinstance(value, str):
+        raise TypeError("a date is not a string")
+    try:
+        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=tz).astimezone(UTC)
+    except OverflowError:  # 0001-01-01 00:00:00 Moscow time is before the first UTC instant
+        raise ValueError("a date out of range") from None
 
 
 def from_ms(ms: int | str) -> datetime:
-    return datetime.fromtimestamp(int(ms) / 1000, UTC)
+    return unix_ms(ms)
 
 
 def decode_comment_id(cid: str) -> tuple[int, str] | None:
@@ -67,10 +73,15 @@ def topic_url(group_id: str | None, topic_id: str) -> str | None:
 
 
 def user_names(entities: dict[str, Any] | None) -> dict[str, str]:
+    """Names by user id; names are a nicety, so an unreadable entry is left out."""
     names: dict[str, str] = {}
-    for user in (entities or {}).get("users") or []:
-        name = user.get("name") or " ".join(p for p in (user.get("first_name"), user.get("last_name")) if p)
-        if user.get("uid") and name:
+    users = entities.get("users") if isinstance(entities, dict) else None
+    for user in users if isinstance(users, list) else []:
+        if not isinstance(user, dict):
+            continue
+        parts = [p for p in (user.get("name"), user.get("first_name"), user.get("last_name")) if isinstance(p, str)]
+        name = user.get("name") if isinstance(user.get("name"), str) and user.get("name") else " ".join(parts[-2:])
+        if user.get("uid") and name and isinstance(user["uid"], str | int):
             names[str(user["uid"])] = name
     return names
 
@@ -101,6 +112,7 @@ def comment_created(comment: dict[str, Any], tz: ZoneInfo = MOSCOW) -> datetime:
     raise ValueError("a comment without date")
 
 
+@total("ok")
 def map_comment(
     comment: dict[str, Any],
     *,
@@ -144,6 +156,7 @@ def map_comment(
     )
 
 
+@total("ok")
 def deleted_comment(cid: str, *, source: str, discussion_id: str, created_ms: int, at: datetime) -> Message:
     """A comment gone from its discussion: storage marks the stored one deleted."""
     return Message(
@@ -189,6 +202,7 @@ def _topic_message(
     )
 
 
+@total("ok")
 def map_mediatopic(
     topic: dict[str, Any], *, source: str, names: dict[str, str] | None = None, group_id: str | None = None
 ) -> Message | None:
@@ -219,6 +233,7 @@ def map_mediatopic(
     )
 
 
+@total("ok")
 def map_discussion(
     body: dict[str, Any], *, source: str, group_id: str | None = None, tz: ZoneInfo = MOSCOW
 ) -> Message | None:
@@ -253,6 +268,7 @@ def is_own_chat_message(item: dict[str, Any]) -> bool:
     return str((item.get("sender") or {}).get("user_id", "")).startswith("group:")
 
 
+@total("ok")
 def map_chat_message(item: dict[str, Any], *, source: str) -> Message | None:
     """A Bot API message (history item or webhook body) -> Message; None for the group's own."""
     if is_own_chat_message(item):

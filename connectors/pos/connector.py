@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from connectors.base import Connector
-from connectors.errors import AuthFailed, Fatal
+from connectors.errors import AuthFailed, Fatal, Malformed
+from connectors.parsing import integer, map_each, reject, total
 from connectors.pos.client import PosClient, raise_for_error
 from connectors.pos.mapping import (
     PLATFORM,
@@ -25,7 +26,7 @@ from connectors.pos.mapping import (
     status_changes,
 )
 from connectors.transport import client_options
-from otklik.models import Batch, Delivery, Message, Reply, StatusChange
+from otklik.models import Batch, Delivery, Message, Rejected, Reply, StatusChange
 
 EDMS = "/appeal-service/edms"
 
@@ -37,6 +38,21 @@ def _acks(cursor: str | None) -> list[tuple[int, int | None]]:
         return [(int(i), None if v is None else int(v)) for i, v in json.loads(cursor).get("ack", [])]
     except (ValueError, TypeError, AttributeError):
         raise Fatal(f"unreadable ПОС cursor {cursor[:80]!r}", platform=PLATFORM) from None
+
+
+def _ack_of(appeal: Any) -> tuple[int | None, int | None]:
+    """(id, version) to acknowledge an appeal with; (None, None) when it has no usable id."""
+    if not isinstance(appeal, dict):
+        return None, None
+    try:
+        ident = integer(appeal.get("id"), lo=0)
+    except (TypeError, ValueError):
+        return None, None
+    try:
+        version = None if appeal.get("version") is None else integer(appeal["version"])
+    except (TypeError, ValueError):
+        version = None
+    return ident, version
 
 
 class PosConnector(Connector):
@@ -64,6 +80,7 @@ class PosConnector(Connector):
             )
         return self._client
 
+    @total(PLATFORM)
     async def fetch(self, cursor: str | None) -> Batch:
         acks = _acks(cursor)
         for appeal, version in acks:
@@ -72,22 +89,38 @@ class PosConnector(Connector):
         size = int(self.config.options.get("page_size", 50))
         page = await self.client.get(EDMS, page=0, size=size)
         if not isinstance(page, dict) or not isinstance(page.get("content"), list):
-            raise Fatal("the ПОС inbox is not a page", platform=PLATFORM)
+            raise Malformed("the ПОС inbox is not a page", platform=PLATFORM)
         appeals: dict[int, dict[str, Any]] = {}
+        rejected: list[Rejected] = []
+        listed: dict[int, Any] = {}
         for appeal in page["content"]:
-            appeals[int(appeal["id"])] = appeal  # a re-delivered appeal counts once
+            # Acknowledged even when unreadable (set aside below), so the inbox moves past it.
+            ident, version = _ack_of(appeal)
+            if ident is None:
+                rejected.append(reject(appeal, "an appeal without a readable id"))
+                continue
+            appeals[ident] = appeal  # a re-delivered appeal counts once
+            listed[ident] = version
         messages: list[Message] = []
         changes: dict[tuple[str, str, datetime], StatusChange] = {}
-        for appeal in appeals.values():
-            messages.append(appeal_message(appeal, self.config.name))
-            for c in status_changes(appeal):
-                changes[(c.external_id, c.status, c.at)] = c
-        listed = [[i, a.get("version")] for i, a in appeals.items()]
+        for x in map_each(
+            appeals.values(),
+            lambda a: [appeal_message(a, self.config.name), *status_changes(a)],
+            platform=PLATFORM,
+            rejected=rejected,
+            id_of=lambda a: a.get("id"),
+        ):
+            if isinstance(x, Message):
+                messages.append(x)
+            else:
+                changes[(x.external_id, x.status, x.at)] = x
+        listed = [[i, v] for i, v in listed.items()]
         # None keeps the stored cursor: only when there was nothing to acknowledge and nothing new.
         next_cursor = json.dumps({"ack": listed}) if listed or acks else None
         return Batch(
             messages=messages,
             status_changes=list(changes.values()),
+            rejected=rejected,
             next_cursor=next_cursor,
             has_more=not page.get("last", True),
         )
@@ -106,6 +139,7 @@ class PosConnector(Connector):
             already_posted=already,
         )
 
+    @total(PLATFORM)
     async def send(self, reply: Reply) -> Delivery:
         appeal = appeal_id(reply)
         data = await self.client.post(f"{EDMS}/{appeal}", answer_body(reply, self._executor_info()))
@@ -114,11 +148,13 @@ class PosConnector(Connector):
             raise Fatal(f"ПОС accepted the answer to {appeal} but does not list it", platform=PLATFORM)
         return self._delivery(reply, appeal, answer, already=False)
 
+    @total(PLATFORM)
     async def find_posted(self, reply: Reply) -> Delivery | None:
         appeal = appeal_id(reply)
         answer = find_answer(await self.client.get(f"{EDMS}/{appeal}"), reply.id)
         return self._delivery(reply, appeal, answer, already=True) if answer else None
 
+    @total(PLATFORM)
     async def check(self) -> list[str]:
         try:
             await self.client.authenticate()
@@ -128,12 +164,13 @@ class PosConnector(Connector):
         return []
 
     @classmethod
+    @total(PLATFORM)
     def parse(cls, payload: Any, source: str = "sample") -> list[Message]:
         """Inbox pages, appeals, lists of appeals, token responses; OAuth and Spring errors raise."""
         if isinstance(payload, list):
             return [m for item in payload for m in cls.parse(item, source)]
         if not isinstance(payload, dict):
-            raise Fatal("a ПОС payload is a JSON object or array", platform=PLATFORM)
+            raise Malformed("a ПОС payload is a JSON object or array", platform=PLATFORM)
         if "content" in payload and isinstance(payload["content"], list):
             return cls.parse(payload["content"], source)
         if "description" in payload and "id" in payload:
@@ -143,4 +180,4 @@ class PosConnector(Connector):
         if "error" in payload:
             status = payload.get("status")
             raise_for_error(payload, int(status) if isinstance(status, int) else 401)
-        raise Fatal("not a ПОС appeal, page or response", platform=PLATFORM)
+        raise Malformed("not a ПОС appeal, page or response", platform=PLATFORM)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.errors import Fatal
+from connectors.errors import Fatal, Malformed
+from connectors.parsing import iso_time, total
 from otklik.models import Attachment, Author, EventKind, Message, Platform, Reply, StatusChange, Thread
 
 PLATFORM = Platform.POS
@@ -26,8 +27,8 @@ WEB = "https://pos.gosuslugi.ru/appeals"
 
 
 def parse_time(value: str) -> datetime:
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+    """ISO 8601 with an offset (or "Z"; naive is UTC) -> aware UTC; ValueError otherwise."""
+    return iso_time(value)
 
 
 def _author(applicant: dict[str, Any] | None) -> Author:
@@ -36,9 +37,10 @@ def _author(applicant: dict[str, Any] | None) -> Author:
     return Author(id=str(applicant.get("id") or "unknown"), name=name)
 
 
+@total(PLATFORM)
 def appeal_message(appeal: dict[str, Any], source: str) -> Message:
     if not isinstance(appeal, dict) or "id" not in appeal or "description" not in appeal:
-        raise Fatal("not a ПОС appeal", platform=PLATFORM)
+        raise Malformed("not a ПОС appeal", platform=PLATFORM)
     edited = appeal.get("editedAt")
     return Message(
         source=source,
@@ -62,6 +64,7 @@ def appeal_message(appeal: dict[str, Any], source: str) -> Message:
     )
 
 
+@total(PLATFORM)
 def status_changes(appeal: dict[str, Any]) -> list[StatusChange]:
     out: list[StatusChange] = []
     ext = str(appeal["id"])
@@ -148,6 +151,7 @@ def appeal_id(reply: Reply) -> int:
         raise Fatal("the reply's thread has no appeal_id", platform=PLATFORM) from None
 
 
+@total(PLATFORM)
 def find_answer(appeal: dict[str, Any], reply_id: str) -> dict[str, Any] | None:
     for a in appeal.get("answers") or []:
         if a.get("outgoingNumber") == reply_id:

@@ -15,6 +15,7 @@ import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from connectors.errors import AuthFailed, Fatal, RateLimited, Transient
+from connectors.parsing import safe_text, seconds
 
 API = "https://api.telegram.org"
 PLATFORM = "telegram"
@@ -29,12 +30,12 @@ def raise_for_envelope(body: Any, status: int = 200) -> None:
         return
     try:
         code = int(body.get("error_code", status))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         code = status
-    desc = str(body.get("description", ""))[:300]
+    desc = safe_text(str(body.get("description", ""))[:300])
     params = body.get("parameters") or {}
     if code == 429:
-        retry_after = float(params.get("retry_after", 1)) if isinstance(params, dict) else 1.0
+        retry_after = seconds(params.get("retry_after", 1)) if isinstance(params, dict) else 1.0
         raise RateLimited(desc or "Too Many Requests", retry_after=retry_after, platform=PLATFORM, code=code)
     if code in (401, 404):  # 404 on the method path: the token is not a bot's (or was mistyped)
         raise AuthFailed(f"token rejected: {desc}", platform=PLATFORM, code=code)

@@ -22,10 +22,18 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from connectors.base import Connector, WebhookResult
-from connectors.errors import AuthFailed, ConnectorError, Fatal
+from connectors.errors import AuthFailed, ConnectorError, Fatal, Malformed
+from connectors.parsing import map_each, reading, total
 from connectors.telegram.client import TelegramClient, raise_for_envelope
-from connectors.telegram.mapping import bot_id_of, map_message, map_update, message_url, own_chats_seen
-from otklik.models import Batch, Delivery, EventKind, Message, Platform, Reply
+from connectors.telegram.mapping import (
+    bot_id_of,
+    map_message,
+    map_update,
+    message_url,
+    own_chats_seen,
+    update_id,
+)
+from otklik.models import Batch, Delivery, EventKind, Message, Platform, Rejected, Reply
 
 ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -72,6 +80,7 @@ class TelegramConnector(Connector):
         return map_update(update, self.config.name, self.bot_id, self.own_chat_ids)
 
     # -- receiving -----------------------------------------------------------------------------
+    @total("telegram")
     async def fetch(self, cursor: str | None) -> Batch:
         if self.config.options.get("webhook"):
             return Batch()  # updates come to handle_webhook; getUpdates would answer 409
@@ -84,15 +93,22 @@ class TelegramConnector(Connector):
             wait=timeout, offset=offset, limit=limit, allowed_updates=ALLOWED_UPDATES
         )
         if not isinstance(updates, list):
-            raise Fatal("getUpdates returned something that is not a list", platform="telegram")
-        messages: list[Message] = []
-        for update in updates:
-            messages += self._map(update)
+            raise Malformed("getUpdates returned something that is not a list", platform="telegram")
         if not updates:
             return Batch()
+        ids = []
+        for u in updates:
+            with contextlib.suppress(TypeError, ValueError):
+                ids.append(update_id(u))
+        if not ids:  # nothing to move the offset past: the same answer would come back forever
+            raise Malformed("getUpdates returned no update with an update_id", platform="telegram")
+        rejected: list[Rejected] = []
+        messages = map_each(updates, self._map, platform="telegram", rejected=rejected,
+                            id_of=lambda u: u.get("update_id"))
         # max(): a re-delivered old update must never move the cursor back.
-        next_offset = max(max(u["update_id"] for u in updates) + 1, offset or 0)
-        return Batch(messages=messages, next_cursor=str(next_offset), has_more=len(updates) >= limit)
+        next_offset = max(max(ids) + 1, offset or 0)
+        return Batch(messages=messages, rejected=rejected, next_cursor=str(next_offset),
+                     has_more=len(updates) >= limit)
 
     async def handle_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
         """One update POSTed by Telegram. A wrong or missing secret raises AuthFailed (the daemon
@@ -188,6 +204,10 @@ class TelegramConnector(Connector):
         async with self._chat_turn(chat_id):
             await self._wait_for_limits(chat_id)
             sent = await self.client.call("sendMessage", **params)
+        with reading("telegram", "sendMessage answer"):
+            return self._delivery(reply, chat_id, sent)
+
+    def _delivery(self, reply: Reply, chat_id: int | str, sent: Any) -> Delivery:
         chat = sent.get("chat") or {"id": chat_id}
         return Delivery(
             reply_id=reply.id,
@@ -202,6 +222,7 @@ class TelegramConnector(Connector):
         return None
 
     # -- health --------------------------------------------------------------------------------
+    @total("telegram")
     async def check(self) -> list[str]:
         """getMe (the token is a bot's, privacy mode) and getWebhookInfo (polling vs webhook)."""
         try:
@@ -246,13 +267,14 @@ class TelegramConnector(Connector):
 
     # -- `otklik normalize` --------------------------------------------------------------------
     @classmethod
+    @total("telegram")
     def parse(cls, payload: Any, source: str = "sample") -> list[Message]:
         """Updates, lists of updates, method responses (getUpdates, sendMessage, getMe...), bare
         Message objects and webhook bodies; error envelopes raise the classified error."""
         if isinstance(payload, list):
             return [m for item in payload for m in cls.parse(item, source)]
         if not isinstance(payload, dict):
-            raise Fatal("a Telegram payload is a JSON object or array", platform="telegram")
+            raise Malformed("a Telegram payload is a JSON object or array", platform="telegram")
         if "ok" in payload or "error_code" in payload:
             raise_for_envelope(payload)
             result = payload.get("result")
@@ -264,4 +286,4 @@ class TelegramConnector(Connector):
             return [m] if m else []
         if "is_bot" in payload or "pending_update_count" in payload:
             return []  # getMe's User, getWebhookInfo: nothing a citizen wrote
-        raise Fatal("not a Telegram update, message or response", platform="telegram")
+        raise Malformed("not a Telegram update, message or response", platform="telegram")

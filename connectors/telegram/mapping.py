@@ -13,10 +13,11 @@ keeps it. What is not a citizen's message and is skipped:
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from connectors.errors import Fatal
+from connectors.errors import Malformed
+from connectors.parsing import integer, total, unix_time
 from otklik.models import Attachment, Author, EventKind, Message, Platform, Thread
 
 CITIZEN_UPDATES = {"message": EventKind.NEW, "edited_message": EventKind.EDIT}
@@ -39,7 +40,7 @@ MEDIA = (
 
 
 def _ts(value: Any) -> datetime:
-    return datetime.fromtimestamp(int(value), UTC)
+    return unix_time(value)
 
 
 def message_url(chat: dict, message_id: int) -> str | None:
@@ -91,6 +92,7 @@ def is_citizens(msg: dict, bot_id: int | None = None, own_chat_ids: Collection[i
     return not (sender.get("is_bot") or (bot_id is not None and sender.get("id") == bot_id))
 
 
+@total("telegram")
 def map_message(
     msg: dict, event: EventKind, source: str, bot_id: int | None = None, own_chat_ids: Collection[int] = ()
 ) -> Message | None:
@@ -101,7 +103,7 @@ def map_message(
         or not isinstance(msg.get("chat"), dict)
         or "date" not in msg
     ):
-        raise Fatal("not a Telegram message object", platform="telegram")
+        raise Malformed("not a Telegram message object", platform="telegram")
     if not is_citizens(msg, bot_id, own_chat_ids):
         return None
     text = msg.get("text") or msg.get("caption") or ""
@@ -109,9 +111,9 @@ def map_message(
     if not text and not attachments:
         return None  # service messages: joins, pins, title changes
     chat = msg["chat"]
-    ids: dict[str, str | int] = {"chat_id": chat["id"], "message_id": msg["message_id"]}
+    ids: dict[str, str | int] = {"chat_id": integer(chat["id"]), "message_id": integer(msg["message_id"])}
     if msg.get("message_thread_id"):
-        ids["message_thread_id"] = msg["message_thread_id"]
+        ids["message_thread_id"] = integer(msg["message_thread_id"])
     reply_to = msg.get("reply_to_message")
     reply_chat = (reply_to or {}).get("chat") or chat
     return Message(
@@ -137,11 +139,19 @@ def update_kind(update: dict) -> str | None:
     return next((k for k in update if k != "update_id"), None)
 
 
+def update_id(update: Any) -> int:
+    """The update's id (what the getUpdates offset counts); ValueError when it has none."""
+    if not isinstance(update, dict):
+        raise TypeError("not an update")
+    return integer(update.get("update_id"), lo=0, hi=2**53)
+
+
+@total("telegram")
 def map_update(
     update: dict, source: str, bot_id: int | None = None, own_chat_ids: Collection[int] = ()
 ) -> list[Message]:
     if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-        raise Fatal("not a Telegram update", platform="telegram")
+        raise Malformed("not a Telegram update", platform="telegram")
     for key, event in CITIZEN_UPDATES.items():
         if key in update:
             m = map_message(update[key], event, source, bot_id, own_chat_ids)
@@ -151,15 +161,21 @@ def map_update(
     return []
 
 
-def own_chats_seen(update: dict) -> set[int]:
+def own_chats_seen(update: Any) -> set[int]:
     """Chats that speak for the administration, learnt from an update: a channel whose post the
-    bot saw, or whose post was forwarded automatically into its linked discussion group."""
-    for key in ADMINISTRATION_UPDATES:
-        if key in update and isinstance(update[key], dict):
-            return {update[key]["chat"]["id"]}
-    msg = update.get("message") or {}
-    if msg.get("is_automatic_forward") and isinstance(msg.get("sender_chat"), dict):
-        return {msg["sender_chat"]["id"]}
+    bot saw, or whose post was forwarded automatically into its linked discussion group. What is
+    not readable teaches nothing."""
+    if not isinstance(update, dict):
+        return set()
+    try:
+        for key in ADMINISTRATION_UPDATES:
+            if key in update and isinstance(update[key], dict):
+                return {integer(update[key]["chat"]["id"])}
+        msg = update.get("message") or {}
+        if msg.get("is_automatic_forward") and isinstance(msg.get("sender_chat"), dict):
+            return {integer(msg["sender_chat"]["id"])}
+    except (LookupError, TypeError, ValueError, AttributeError):
+        pass
     return set()
 
 

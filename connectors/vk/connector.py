@@ -23,11 +23,12 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from connectors.base import Connector, WebhookResult
-from connectors.errors import AuthFailed, ConnectorError, Fatal
+from connectors.errors import AuthFailed, ConnectorError, Fatal, Malformed
+from connectors.parsing import UNREADABLE, integer, map_each, total
 from connectors.vk import mapping, reconcile
 from connectors.vk.client import VkClient, classify, guid, random_id
 from connectors.vk.reconcile import ReconcileState
-from otklik.models import Batch, Delivery, Message, Platform, Reply
+from otklik.models import Batch, Delivery, Message, Platform, Rejected, Reply
 
 log = logging.getLogger("otklik.connectors.vk")
 
@@ -124,6 +125,7 @@ class VkConnector(Connector):
             return self._client("user_token", "user", self.config.options.get("rest_rps"))
         return None
 
+    @total("vk")
     async def group_id(self) -> int:
         if self._group_id is None:  # a community token's groups.getById is its own community
             groups = await self.community.read("groups.getById")
@@ -135,7 +137,11 @@ class VkConnector(Connector):
     async def _long_poll_server(self, gid: int) -> dict[str, str]:
         if self._server is None:
             got = await self.community.read("groups.getLongPollServer", group_id=gid)
-            self._server = {"server": got["server"], "key": got["key"], "ts": str(got["ts"])}
+            server, key, ts = got["server"], got["key"], got["ts"]
+            if not (isinstance(server, str) and server.startswith(("https://", "http://"))
+                    and isinstance(key, str) and _is_ts(ts)):
+                raise Malformed("groups.getLongPollServer answered no usable server", platform="vk")
+            self._server = {"server": server, "key": key, "ts": str(ts)}
         return self._server
 
     def _start_reconcile(self, since: float) -> ReconcileState:
@@ -144,12 +150,15 @@ class VkConnector(Connector):
             int(since), int(since - self.post_days * 86400), has_rest=self.rest is not None, page=self.page
         )
 
+    @total("vk")
     async def fetch(self, cursor: str | None) -> Batch:
         cur = Cursor.load(cursor)
         gid = await self.group_id()
         if cur.reconcile is not None:
+            rejected: list[Rejected] = []
             found = await reconcile.step(
-                cur.reconcile, rest=self.rest, community=self.community, group_id=gid, source=self.config.name
+                cur.reconcile, rest=self.rest, community=self.community, group_id=gid,
+                source=self.config.name, rejected=rejected,
             )
             if cur.reconcile.done:
                 log.info(
@@ -157,7 +166,7 @@ class VkConnector(Connector):
                     extra={"source": self.config.name, "requests": cur.reconcile.requests},
                 )
                 cur.reconcile = None
-            return Batch(messages=found, next_cursor=cur.dump(), has_more=True)
+            return Batch(messages=found, rejected=rejected, next_cursor=cur.dump(), has_more=True)
         now = int(self.clock())
         if self.mode == "callback":
             if cur.at is None:  # the first start: take the position, backfill if asked
@@ -173,14 +182,20 @@ class VkConnector(Connector):
                 cur.reconcile = self._start_reconcile(now - self.backfill_days * 86400)
             return Batch(next_cursor=cur.dump(), has_more=True)
         body = await self.community.long_poll(server["server"], server["key"], cur.ts, self.wait)
+        if not isinstance(body, dict):
+            raise Malformed("the long poll answer is not a JSON object", platform="vk")
         failed = body.get("failed")
         if failed is not None:
-            return await self._after_failure(int(failed), body, cur, gid)
+            return await self._after_failure(integer(failed), body, cur, gid)
         updates = body.get("updates") or []
-        messages = [m for u in updates for m in mapping.map_event(u, self.config.name, gid)]
+        if not isinstance(updates, list) or not _is_ts(body.get("ts", cur.ts)):
+            raise Malformed("the long poll answer has no updates list or ts", platform="vk")
+        rejected = []
+        messages = map_each(updates, lambda u: mapping.map_event(u, self.config.name, gid), platform="vk",
+                            rejected=rejected, id_of=lambda u: u.get("event_id"))
         # The new ts is committed together with these messages: asking with it is what moves on.
         cur.ts, cur.at = str(body.get("ts", cur.ts)), int(self.clock())
-        return Batch(messages=messages, next_cursor=cur.dump(), has_more=bool(updates))
+        return Batch(messages=messages, rejected=rejected, next_cursor=cur.dump(), has_more=bool(updates))
 
     async def _after_failure(self, failed: int, body: dict, cur: Cursor, gid: int) -> Batch:
         if failed == 2:  # the key expired: a new key, the same ts, nothing lost
@@ -249,6 +264,7 @@ class VkConnector(Connector):
         return self._confirmation
 
     # -- replying ----------------------------------------------------------------------------------
+    @total("vk")
     async def send(self, reply: Reply) -> Delivery:
         gid = await self.group_id()
         ids = reply.thread.ids
@@ -327,9 +343,13 @@ class VkConnector(Connector):
             users = await self.community.read("users.get", user_ids=int(ids["from_id"]))
         except ConnectorError:
             return ""
-        name = (users[0].get("first_name") or "").replace("]", "").replace("|", "") if users else ""
+        try:
+            name = (users[0].get("first_name") or "").replace("]", "").replace("|", "") if users else ""
+        except UNREADABLE:  # an answer we cannot read is a lookup that failed
+            name = ""
         return f"[post{int(ids['comment_id'])}|{name}], " if name else ""
 
+    @total("vk")
     async def find_posted(self, reply: Reply) -> Delivery | None:
         """Before a resumed send: is our reply already there? (VK's own dedup forgets after ~1 hour.)"""
         gid = await self.group_id()
@@ -398,6 +418,7 @@ class VkConnector(Connector):
         return None
 
     # -- health -----------------------------------------------------------------------------------
+    @total("vk")
     async def check(self) -> list[str]:
         problems: list[str] = []
         try:
@@ -441,13 +462,14 @@ class VkConnector(Connector):
 
     # -- normalize ---------------------------------------------------------------------------------
     @classmethod
+    @total("vk")
     def parse(cls, payload: Any, source: str = "sample") -> list[Message]:
         """Long poll answers and updates, Callback bodies, method responses, bare objects; an error
         envelope raises its classified error."""
         if isinstance(payload, list):
             return [m for item in payload for m in cls.parse(item, source)]
         if not isinstance(payload, dict):
-            raise Fatal("a VK payload is a JSON object or array", platform="vk")
+            raise Malformed("a VK payload is a JSON object or array", platform="vk")
         if isinstance(payload.get("error"), dict):
             raise classify(payload["error"])
         if "failed" in payload:
@@ -463,9 +485,16 @@ class VkConnector(Connector):
         if isinstance(payload.get("items"), list):
             return mapping.map_response(payload, source)
         if not mapping.recognised(payload):
-            raise Fatal("not a VK update, object or method response", platform="vk")
+            raise Malformed("not a VK update, object or method response", platform="vk")
         m = mapping.map_item(payload, source)
         return [m] if m else []
+
+
+def _is_ts(value: Any) -> bool:
+    """A long poll ts: a number VK counts up (sent back as is, so it must be one)."""
+    return (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63) or (
+        isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19
+    )
 
 
 def _long_poll_problems(settings: dict) -> list[str]:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from connectors.parsing import total, unix_time
 from otklik.models import Attachment, Author, EventKind, Message, Platform, Thread
 
 VK_SERVICE_ACCOUNTS = frozenset({100})  # «Администрация ВКонтакте»: login codes, notices — not citizens
@@ -50,7 +51,7 @@ def clean_text(text: str | None) -> str:
 
 
 def _ts(value: Any) -> datetime:
-    return datetime.fromtimestamp(int(value or 0), UTC)
+    return unix_time(value or 0)
 
 
 def wall_post_id(owner_id: int, post_id: int) -> str:
@@ -78,25 +79,39 @@ def sent_message_id(peer_id: int, message_id: int) -> str:
     return f"msg{peer_id}_out{message_id}"
 
 
+def _by_id(entries: Any) -> dict[int, dict]:
+    out: dict[int, dict] = {}
+    for e in entries if isinstance(entries, list) else []:
+        if isinstance(e, dict) and isinstance(e.get("id"), int) and not isinstance(e.get("id"), bool):
+            out[e["id"]] = e
+    return out
+
+
 class Profiles:
     """Names from `profiles`/`groups` of an extended response (empty for events: VK sends ids only)."""
 
     def __init__(self, profiles: list[dict] | None = None, groups: list[dict] | None = None) -> None:
-        self.people = {int(p["id"]): p for p in profiles or [] if "id" in p}
-        self.groups = {int(g["id"]): g for g in groups or [] if "id" in g}
+        # Names are a nicety: an unreadable entry is left out, not a reason to fail the page.
+        self.people = _by_id(profiles)
+        self.groups = _by_id(groups)
 
     def author(self, from_id: int) -> Author:
         if from_id < 0:
             group = self.groups.get(-from_id, {})
-            screen = group.get("screen_name") or f"club{-from_id}"
-            return Author(id=str(from_id), name=group.get("name"), url=f"https://vk.com/{screen}")
+            screen = _str(group.get("screen_name")) or f"club{-from_id}"
+            return Author(id=str(from_id), name=_str(group.get("name")), url=f"https://vk.com/{screen}")
         person = self.people.get(from_id, {})
-        name = " ".join(p for p in (person.get("first_name"), person.get("last_name")) if p) or None
-        screen = person.get("screen_name") or f"id{from_id}"
+        parts = (_str(person.get("first_name")), _str(person.get("last_name")))
+        name = " ".join(p for p in parts if p) or None
+        screen = _str(person.get("screen_name")) or f"id{from_id}"
         return Author(id=str(from_id), name=name, url=f"https://vk.com/{screen}")
 
 
 NO_PROFILES = Profiles()
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _photo_url(photo: dict) -> str | None:
@@ -128,6 +143,7 @@ def _is_own(from_id: int, group_id: int | None) -> bool:
     return group_id is not None and from_id == -abs(group_id)
 
 
+@total("vk")
 def map_wall_post(
     post: dict,
     source: str,
@@ -163,6 +179,7 @@ def map_wall_post(
     )
 
 
+@total("vk")
 def map_wall_comment(
     comment: dict,
     source: str,
@@ -221,6 +238,7 @@ def map_wall_comment(
     )
 
 
+@total("vk")
 def map_board_comment(
     comment: dict,
     source: str,
@@ -261,6 +279,7 @@ def map_board_comment(
     )
 
 
+@total("vk")
 def map_private_message(
     msg: dict,
     source: str,
@@ -313,6 +332,7 @@ def _deletion(source: str, external_id: str, kind: str, ids: dict, raw: dict) ->
     )
 
 
+@total("vk")
 def map_event(update: dict, source: str, group_id: int | None = None) -> list[Message]:
     """One Bots Long Poll update or Callback API body -> 0 or 1 messages."""
     kind = update.get("type")
@@ -361,6 +381,7 @@ def recognised(item: dict) -> bool:
     )
 
 
+@total("vk")
 def map_item(
     item: dict,
     source: str,
@@ -398,6 +419,7 @@ def map_item(
     return None
 
 
+@total("vk")
 def map_response(
     response: Any, source: str, *, group_id: int | None = None, context: dict | None = None
 ) -> list[Message]:
