@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("otklik.http")
 DAEMON = web.AppKey("daemon", object)
 TRUSTED_PROXIES = web.AppKey("trusted_proxies", list)
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -73,7 +74,7 @@ def _refuse(source: str, reason: str, status: int) -> web.Response:
     return web.json_response({"error": _REFUSED_TEXT.get(status, "refused")}, status=status)
 
 
-def client_address(peer: str | None, headers, trusted: list[IPNetwork]) -> ipaddress._BaseAddress | None:
+def client_address(peer: str | None, headers, trusted: list[IPNetwork]) -> Address | None:
     """The sender's address: the TCP peer, unless the peer is one of our trusted proxies — then the
     right-most X-Forwarded-For hop that is not a trusted proxy (or X-Real-IP without that header).
     A forwarding header from anyone else is ignored, so it cannot be forged from outside."""
