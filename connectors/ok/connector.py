@@ -289,8 +289,10 @@ class OkConnector(Connector):
         if self.opt("webhook", False):
             url = self.config.options.get("webhook_url")
             subs = await self.client.graph("GET", "subscriptions")
+            if not self.config.secrets.get("webhook_path"):
+                problems.append("webhook mode needs the secret 'webhook_path' (the token in /webhooks/<source>/<token>)")
             if not url:
-                problems.append("webhook mode needs options.webhook_url (this daemon's /webhooks/<source>)")
+                problems.append("webhook mode needs options.webhook_url (this daemon's /webhooks/<source>/<token>)")
             elif url not in {s.get("url") for s in subs.get("subscriptions") or []}:
                 problems.append(
                     f"{url} is not subscribed: POST /graph/me/subscribe (OkConnector.subscribe_webhook)"

@@ -252,6 +252,7 @@ async def test_check(ok):
     assert any("123" in p for p in problems)
     problems = await connector(server, emulator, webhook=True, webhook_url="http://127.0.0.1:9/hook").check()
     assert any("not subscribed" in p for p in problems)
+    assert any("webhook_path" in p for p in problems)  # OK signs nothing: the path token is required
 
 
 async def test_webhook_mode_does_not_poll_chats(ok):
