@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from connectors.errors import ConnectorError
-from otklik import metrics
+from connectors.base import IPNetwork, WebhookRefused, networks
+from connectors.errors import ConnectorError, RateLimited, Transient
+from otklik import metrics, safejson
 from storage import outbox as outbox_store
 from storage.sources import all_states
 
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("otklik.http")
 DAEMON = web.AppKey("daemon", object)
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", list)
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -58,20 +62,94 @@ async def metrics_view(request: web.Request) -> web.Response:
     return resp
 
 
+WEBHOOK_MAX_BYTES = 1024 * 1024  # a platform event is a few KB; a megabyte is generous
+_REFUSED_TEXT = {401: "unauthorized", 403: "forbidden", 404: "not found"}
+
+
+def _refuse(source: str, reason: str, status: int) -> web.Response:
+    """A delivery that failed authentication: counted, logged without content, answered with a
+    bare status (which check failed is for our log, not for the sender)."""
+    metrics.webhook_refused.labels(source, reason).inc()
+    log.warning("webhook refused", extra={"source": source, "reason": reason, "status": status})
+    return web.json_response({"error": _REFUSED_TEXT.get(status, "refused")}, status=status)
+
+
+def client_address(peer: str | None, headers, trusted: list[IPNetwork]) -> Address | None:
+    """The sender's address: the TCP peer, unless the peer is one of our trusted proxies — then the
+    right-most X-Forwarded-For hop that is not a trusted proxy (or X-Real-IP without that header).
+    A forwarding header from anyone else is ignored, so it cannot be forged from outside."""
+    try:
+        addr = ipaddress.ip_address(peer or "")
+    except ValueError:
+        return None
+    if not any(addr in net for net in trusted):
+        return addr
+    hops = [h.strip() for v in headers.getall("X-Forwarded-For", []) for h in v.split(",") if h.strip()]
+    if not hops and headers.get("X-Real-IP"):
+        hops = [headers["X-Real-IP"].strip()]
+    for hop in reversed(hops):
+        try:
+            addr = ipaddress.ip_address(hop)
+        except ValueError:
+            return None  # a garbled chain proves nothing
+        if not any(addr in net for net in trusted):
+            return addr
+    return addr
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def webhook(request: web.Request) -> web.Response:
+    """/webhooks/<source> (platforms with their own secret) and /webhooks/<source>/<token> (OK).
+    Authenticate first — address, path token, header — then read a limited body, then parse."""
     daemon: Daemon = request.app[DAEMON]
     name = request.match_info["source"]
     connector = daemon.connectors.get(name)
-    if connector is None:
-        return web.json_response({"error": "unknown source"}, status=404)
-    body = await request.read()
+    if connector is None or not connector.takes_webhooks:
+        # An unknown name is the sender's choice: it never becomes a metric label.
+        return _refuse("unknown" if connector is None else name, "no_webhook", 404)
+    try:
+        allowed = connector.webhook_networks()
+        if allowed:
+            sender = client_address(request.remote, request.headers, request.app[TRUSTED_PROXIES])
+            if sender is None or not any(sender in net for net in allowed):
+                return _refuse(name, "address", 403)
+        connector.authenticate_webhook(request.headers, request.match_info.get("token"))
+    except WebhookRefused as exc:
+        return _refuse(name, exc.reason, exc.status)
+    except ValueError:  # a bad CIDR in webhook_allowed_ips: nobody gets in until it is fixed
+        log.error("webhook_allowed_ips is not a list of CIDRs", extra={"source": name})
+        return _refuse(name, "misconfigured", 403)
+    try:
+        body = await _read_limited(request, WEBHOOK_MAX_BYTES)
+    except web.HTTPRequestEntityTooLarge:
+        return web.json_response({"error": f"body larger than {WEBHOOK_MAX_BYTES} bytes"}, status=413)
     try:
         result = await connector.handle_webhook(body, request.headers)
-    except NotImplementedError:
-        return web.json_response({"error": "this source takes no webhooks"}, status=404)
+    except WebhookRefused as exc:  # secrets that travel in the body (VK)
+        return _refuse(name, exc.reason, exc.status)
+    except (Transient, RateLimited) as exc:  # the platform is away (e.g. VK group id): ask for a retry
+        log.warning("webhook deferred", extra={"source": name, "error": exc.kind})
+        return web.json_response({"error": exc.kind}, status=503)
     except ConnectorError as exc:
         log.warning("webhook rejected", extra={"source": name, "error": exc.kind})
-        return web.json_response({"error": exc.kind}, status=403 if exc.kind == "auth_failed" else 400)
+        return web.json_response({"error": "malformed", "message": str(exc)}, status=400,
+                                 dumps=safejson.dumps)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        # A mapping that met a shape it does not expect: the sender's body, so a 400, not a 500.
+        log.warning("webhook body unreadable", extra={"source": name, "error": type(exc).__name__})
+        return web.json_response({"error": "malformed", "message": "body is not an event this source reads"},
+                                 status=400)
     if result.messages:
         from otklik.models import Batch
 
@@ -88,7 +166,12 @@ def build_app(daemon: Daemon) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
     app.router.add_post("/webhooks/{source}", webhook)
+    app.router.add_post("/webhooks/{source}/{token}", webhook)
+    settings = getattr(daemon, "settings", None)
+    app[TRUSTED_PROXIES] = networks(getattr(settings, "trusted_proxies", None))
+    from otklik.api import guards
     from otklik.api import routes as api_routes
 
+    app.middlewares.append(guards.api_guard)
     api_routes.setup(app, daemon)
     return app

@@ -17,3 +17,5 @@ delivery_latency = Gauge("otklik_delivery_latency_seconds", "Approval to post, o
                          ["quantile"], registry=REGISTRY)
 delivery_failures = Counter("otklik_delivery_failures_total", "Deliveries failed or parked", ["status"],
                             registry=REGISTRY)
+webhook_refused = Counter("otklik_webhook_refused_total", "Webhook deliveries refused before parsing (authentication)",
+                          ["source", "reason"], registry=REGISTRY)

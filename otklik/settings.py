@@ -9,14 +9,16 @@ Secrets never live in the TOML file: a source names where each secret comes from
 from __future__ import annotations
 
 import functools
+import ipaddress
+import json
 import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from connectors.base import SourceConfig
 from otklik.exceptions import ConfigError
@@ -67,12 +69,32 @@ class Settings(BaseSettings):
     router_model: Path | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(8700, ge=0, le=65535)
+    # Reverse proxies (CIDRs) whose X-Forwarded-For / X-Real-IP we believe for webhook address
+    # checks (sources' `webhook_allowed_ips`); from anyone else those headers are ignored.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
     relay_interval: float = Field(0.5, gt=0)
     watch_interval: float = Field(30.0, gt=0)
     sources: list[SourceSettings] = Field(default_factory=list)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     mail: MailSettings = Field(default_factory=MailSettings)  # SMTP for answers by e-mail, notices, reports
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _cidrs(cls, v: Any) -> Any:
+        if isinstance(v, str):  # OTKLIK_TRUSTED_PROXIES="10.0.0.0/8, 127.0.0.1" or a JSON list
+            try:
+                v = json.loads(v) if v.strip().startswith("[") else [p for p in v.replace(",", " ").split() if p]
+            except ValueError:
+                raise ValueError("not a JSON list of CIDRs") from None
+        if not isinstance(v, list):
+            raise ValueError("a list of CIDRs")
+        for item in v or []:
+            try:
+                ipaddress.ip_network(str(item), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or a CIDR network") from None
+        return v
 
     def model_post_init(self, _ctx: Any) -> None:
         if self.database_url is None:

@@ -50,7 +50,8 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 15})
+        # hide_parameters: a failing statement's message never carries the row (names, texts).
+        engine = create_engine(url, connect_args={"timeout": 15}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take write locks at BEGIN instead so
         # two processes never deadlock upgrading a read lock.
@@ -64,7 +65,7 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
     connect_args = {"connect_timeout": 5}
     if schema:
         connect_args["options"] = f"-csearch_path={schema}"
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True)
 
 
 def _explain(url: str, exc: Exception) -> StorageUnavailable:

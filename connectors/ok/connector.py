@@ -11,7 +11,6 @@ post twice either.
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -19,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from connectors.base import Connector, WebhookResult
-from connectors.errors import AuthFailed, ConnectorError, Fatal, Malformed, Transient
+from connectors.base import Connector, IPNetwork, WebhookResult
+from connectors.errors import ConnectorError, Fatal, Malformed, Transient
 from connectors.ok import chats, discussions
 from connectors.ok.client import OkClient, raise_for_error
 from connectors.ok.cursor import Cursor
@@ -39,10 +38,12 @@ from connectors.ok.mapping import (
     user_names,
 )
 from connectors.parsing import total
+from otklik import safejson
 from otklik.models import Batch, Delivery, Message, Platform, Rejected, Reply
 
 log = logging.getLogger("otklik.connectors.ok")
-# OK's published webhook senders (graph.user.subscribe): checked only with options.webhook_check_ip.
+# OK's published webhook senders (graph.user.subscribe): allowed, on top of options.webhook_allowed_ips,
+# with options.webhook_check_ip (the daemon checks; forwarding headers only from trusted_proxies).
 WEBHOOK_NETWORKS = tuple(
     ipaddress.ip_network(n) for n in ("217.20.145.192/28", "217.20.151.160/28", "217.20.153.48/28")
 )
@@ -50,6 +51,7 @@ WEBHOOK_NETWORKS = tuple(
 
 class OkConnector(Connector):
     platform: ClassVar[Platform] = Platform.OK
+    webhook_auth = "path"  # OK signs nothing: /webhooks/<source>/<secret webhook_path>
     send_is_idempotent = False
     can_read_back = True
 
@@ -295,8 +297,10 @@ class OkConnector(Connector):
         if self.opt("webhook", False):
             url = self.config.options.get("webhook_url")
             subs = await self.client.graph("GET", "subscriptions")
+            if not self.config.secrets.get("webhook_path"):
+                problems.append("webhook mode needs the secret 'webhook_path' (the token in /webhooks/<source>/<token>)")
             if not url:
-                problems.append("webhook mode needs options.webhook_url (this daemon's /webhooks/<source>)")
+                problems.append("webhook mode needs options.webhook_url (this daemon's /webhooks/<source>/<token>)")
             elif url not in {s.get("url") for s in subs.get("subscriptions") or []}:
                 problems.append(
                     f"{url} is not subscribed: POST /graph/me/subscribe (OkConnector.subscribe_webhook)"
@@ -306,32 +310,29 @@ class OkConnector(Connector):
     async def subscribe_webhook(self, url: str) -> None:
         await self.client.graph("POST", "subscribe", body={"url": url})
 
+    def webhook_networks(self) -> list[IPNetwork]:
+        """`webhook_allowed_ips`, plus OK's published sender networks with `webhook_check_ip`."""
+        extra = list(WEBHOOK_NETWORKS) if self.opt("webhook_check_ip", False) else []
+        return super().webhook_networks() + extra
+
     async def handle_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
-        """OK signs nothing: the only check it allows is its published sender networks, which needs
-        the client address from a trusted proxy (X-Real-IP / X-Forwarded-For)."""
-        if self.opt("webhook_check_ip", False):
-            sender = (headers.get("X-Real-IP") or headers.get("X-Forwarded-For", "").split(",")[0]).strip()
-            try:
-                allowed = any(ipaddress.ip_address(sender) in net for net in WEBHOOK_NETWORKS)
-            except ValueError:
-                allowed = False
-            if not allowed:
-                raise AuthFailed("webhook from outside OK's networks", platform="ok", code=403)
-        # Anything else is acknowledged and dropped: OK repeats a delivery that did not get 200 for
-        # 8 hours and then unsubscribes us, and chat events we cannot use (renames, members) are many.
+        """OK signs nothing: a delivery is authenticated by the daemon before it gets here — the
+        unguessable path token (`webhook_auth = "path"`, secret `webhook_path`) and, optionally, the
+        sender's address (`webhook_networks`, from a trusted proxy's forwarding headers only).
+
+        A body that is not a JSON object is a 400 (OK sends only objects); a well-formed object we
+        cannot use (chat renames, members) is acknowledged and dropped — OK repeats a delivery that
+        did not get 200 for 8 hours and then unsubscribes us."""
         try:
-            return WebhookResult(messages=self.parse(json.loads(body), self.config.name))
-        except (
-            json.JSONDecodeError,
-            UnicodeDecodeError,
-            ConnectorError,
-            KeyError,
-            TypeError,
-            ValueError,
-        ) as exc:
-            log.warning(
-                "OK webhook body ignored", extra={"source": self.config.name, "error": type(exc).__name__}
-            )
+            payload = safejson.loads(body)
+        except safejson.BadJson as exc:
+            raise Malformed(f"OK webhook body: {exc}", platform="ok") from None
+        if not isinstance(payload, dict):
+            raise Malformed("OK webhook body is not a JSON object", platform="ok")
+        try:
+            return WebhookResult(messages=self.parse(payload, self.config.name))
+        except ConnectorError as exc:
+            log.warning("OK webhook body ignored", extra={"source": self.config.name, "error": exc.kind})
             return WebhookResult()
 
     # -- normalize -----------------------------------------------------------------------------

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
 import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from connectors.base import Connector, WebhookResult
+from connectors.base import Connector, WebhookRefused, WebhookResult, same_secret
 from connectors.errors import AuthFailed, ConnectorError, Fatal, Malformed
 from connectors.parsing import map_each, reading, total
 from connectors.telegram.client import TelegramClient, raise_for_envelope
@@ -33,6 +31,7 @@ from connectors.telegram.mapping import (
     own_chats_seen,
     update_id,
 )
+from otklik import safejson
 from otklik.models import Batch, Delivery, EventKind, Message, Platform, Rejected, Reply
 
 ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post"]
@@ -110,17 +109,30 @@ class TelegramConnector(Connector):
         return Batch(messages=messages, rejected=rejected, next_cursor=str(next_offset),
                      has_more=len(updates) >= limit)
 
+    def authenticate_webhook(self, headers: Mapping[str, str], path_token: str | None) -> None:
+        """The secret is a header, so a forged delivery is refused before its body is read."""
+        super().authenticate_webhook(headers, path_token)
+        secret = self.config.secrets.get("webhook_secret")
+        if secret is None or not secret.get_secret_value():
+            raise WebhookRefused(f"source {self.config.name}: secret 'webhook_secret' is not configured",
+                                 reason="not_configured", status=404, platform="telegram")
+        got = next((v for k, v in headers.items() if k.lower() == SECRET_HEADER.lower()), None)
+        if got is None:
+            raise WebhookRefused("no secret token header", reason="no_secret", status=401, platform="telegram")
+        if not same_secret(got, secret.get_secret_value()):
+            raise WebhookRefused("webhook secret token mismatch", reason="bad_secret", platform="telegram")
+
     async def handle_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
-        """One update POSTed by Telegram. A wrong or missing secret raises AuthFailed (the daemon
-        answers 403); anything we answer with 2xx is confirmed, so the daemon stores first."""
-        expected = self.config.secret("webhook_secret")
-        got = next((v for k, v in headers.items() if k.lower() == SECRET_HEADER.lower()), "")
-        if not hmac.compare_digest(got.encode(), expected.encode()):
-            raise AuthFailed("webhook secret token mismatch", platform="telegram", code=403)
+        """One update POSTed by Telegram. A wrong or missing secret raises WebhookRefused (the daemon
+        answers 401/403); a body that is not an update object raises Malformed (400); anything we
+        answer with 2xx is confirmed, so the daemon stores first."""
+        self.authenticate_webhook(headers, None)
         try:
-            update = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise Fatal("webhook body is not JSON", platform="telegram") from None
+            update = safejson.loads(body)
+        except safejson.BadJson as exc:
+            raise Malformed(f"webhook body: {exc}", platform="telegram") from None
+        if not isinstance(update, dict):
+            raise Malformed("webhook body is not a JSON object (an Update)", platform="telegram")
         return WebhookResult(messages=self._map(update))
 
     async def register_webhook(self, url: str | None = None, *, drop_pending_updates: bool = False) -> None:

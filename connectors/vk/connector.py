@@ -12,8 +12,6 @@ restart asks for them again): the key is a credential and does not belong in the
 from __future__ import annotations
 
 import collections
-import hmac
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -22,12 +20,13 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from connectors.base import Connector, WebhookResult
+from connectors.base import Connector, WebhookRefused, WebhookResult, same_secret
 from connectors.errors import AuthFailed, ConnectorError, Fatal, Malformed
 from connectors.parsing import UNREADABLE, integer, map_each, total
 from connectors.vk import mapping, reconcile
 from connectors.vk.client import VkClient, classify, guid, random_id
 from connectors.vk.reconcile import ReconcileState
+from otklik import safejson
 from otklik.models import Batch, Delivery, Message, Platform, Rejected, Reply
 
 log = logging.getLogger("otklik.connectors.vk")
@@ -219,21 +218,37 @@ class VkConnector(Connector):
 
     async def handle_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
         """Callback API. VK sends `confirmation` once (answer: the code), then every event with
-        `secret` and `event_id`, repeating (X-Retry-Counter) until it reads "ok"."""
+        `secret` and `event_id`, repeating (X-Retry-Counter) until it reads "ok".
+
+        The secret travels in the body, so the body is read first — by the depth-limited parser, from
+        a size-limited request — and the secret is checked before anything else is looked at. Only
+        `confirmation` may come without it (VK sends none there), and only for our own community."""
         try:
-            update = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise Fatal("VK callback body is not JSON", platform="vk") from None
-        if not isinstance(update, dict) or "type" not in update:
-            raise Fatal("VK callback body is not an event", platform="vk")
+            update = safejson.loads(body)
+        except safejson.BadJson as exc:
+            raise Malformed(f"VK callback body: {exc}", platform="vk") from None
+        if not isinstance(update, dict):
+            raise Malformed("VK callback body is not a JSON object", platform="vk")
+        secret = update.get("secret")
+        if secret is not None or update.get("type") != "confirmation":
+            expected = self.config.secrets.get("callback_secret")
+            if expected is None or not expected.get_secret_value():
+                raise WebhookRefused(f"source {self.config.name}: secret 'callback_secret' is not configured",
+                                     reason="not_configured", status=404, platform="vk")
+            if not isinstance(secret, str):
+                raise WebhookRefused("VK callback without a secret", reason="no_secret", status=401, platform="vk")
+            if not same_secret(secret, expected.get_secret_value()):
+                raise WebhookRefused("VK callback secret mismatch", reason="bad_secret", platform="vk")
+        group = str(update.get("group_id")) if isinstance(update.get("group_id"), int | str) else ""
+        if not (group.isascii() and group.isdecimal() and len(group) <= 19):
+            raise Malformed("VK callback group_id is not a number", platform="vk")
+        if not isinstance(update.get("type"), str):
+            raise Malformed("VK callback body is not an event (no type)", platform="vk")
         gid = await self.group_id()
-        if int(update.get("group_id") or 0) != gid:
-            raise AuthFailed("VK callback for another community", platform="vk", code=403)
+        if int(group) != gid:
+            raise WebhookRefused("VK callback for another community", reason="wrong_group", platform="vk")
         if update["type"] == "confirmation":
             return WebhookResult(body=await self._confirmation_code(gid))
-        expected = self.config.secret("callback_secret")
-        if not hmac.compare_digest(str(update.get("secret", "")).encode(), expected.encode()):
-            raise AuthFailed("VK callback secret mismatch", platform="vk", code=403)
         messages = mapping.map_event(update, self.config.name, gid)
         event_id = str(update.get("event_id") or "")
         if event_id in self._seen_events:

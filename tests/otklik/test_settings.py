@@ -58,3 +58,16 @@ def test_environment_overrides_file(tmp_path, monkeypatch):
     settings = load_settings(path)
     assert settings.profile == "tashtagol"
     assert settings.database_url == "postgresql://u@h/db"
+
+
+def test_trusted_proxies_from_file_and_environment(tmp_path, monkeypatch):
+    cfg = tmp_path / "otklik.toml"
+    cfg.write_text('trusted_proxies = ["10.0.0.0/8", "::1"]\n', encoding="utf-8")
+    assert load_settings(cfg).trusted_proxies == ["10.0.0.0/8", "::1"]
+    monkeypatch.setenv("OTKLIK_TRUSTED_PROXIES", "127.0.0.1, 192.168.0.0/16")
+    assert load_settings(cfg).trusted_proxies == ["127.0.0.1", "192.168.0.0/16"]
+    monkeypatch.setenv("OTKLIK_TRUSTED_PROXIES", "nginx.local")
+    with pytest.raises(ConfigError, match="trusted_proxies.*nginx.local"):
+        load_settings(cfg)
+    monkeypatch.delenv("OTKLIK_TRUSTED_PROXIES")
+    assert load_settings(tmp_path / "otklik.toml").trusted_proxies == ["10.0.0.0/8", "::1"]
