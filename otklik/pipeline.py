@@ -107,6 +107,8 @@ class Pipeline:
                         self._apply_event(s, ev)
                         ev.processed = True
                 except Exception as exc:  # one event must never stop the others
+                    if quarantine.is_database_fault(exc):  # the database, not the event: the pass is retried
+                        raise quarantine.unavailable(exc) from None
                     self._event_failed(s, ev, exc)
             return len(events)
 
@@ -143,6 +145,8 @@ class Pipeline:
                 self._process(message_id, revision, stage)
                 done += 1
             except Exception as exc:  # one message must never stop the others
+                if quarantine.is_database_fault(exc):  # the database, not the message: the daemon backs off
+                    raise quarantine.unavailable(exc) from None
                 done += self._failed(message_id, revision, stage[0], exc)
         return done
 

@@ -138,7 +138,9 @@ def ingest(session: Session, source: str, batch: Batch, platform: str | None = N
         try:
             with session.begin_nested():
                 what, row_id = _store_message(session, source, m, own)
-        except quarantine.ITEM_ERRORS as exc:
+        except Exception as exc:
+            if quarantine.is_database_fault(exc):  # the database, not the item: the batch fails, the poll is retried
+                raise quarantine.unavailable(exc) from None
             _set_aside(session, source, m.platform.value, m.external_id, exc,
                        {"message": m.model_dump(mode="json")}, result)
             continue
@@ -150,7 +152,9 @@ def ingest(session: Session, source: str, batch: Batch, platform: str | None = N
         try:
             with session.begin_nested():
                 result.status_changes += _store_status_change(session, source, change)
-        except quarantine.ITEM_ERRORS as exc:
+        except Exception as exc:
+            if quarantine.is_database_fault(exc):  # the database, not the item: the batch fails, the poll is retried
+                raise quarantine.unavailable(exc) from None
             _set_aside(session, source, platform, change.external_id, exc,
                        {"status_change": change.model_dump(mode="json")}, result)
     for item in batch.rejected:
@@ -182,7 +186,9 @@ def store_again(session: Session, source: str, raw: dict) -> str | None:
                 _store_message(session, source, m, _own_reply_ids(session, source, [clean_text(m.external_id)]))
             else:
                 _store_status_change(session, source, StatusChange.model_validate(raw["status_change"]))
-    except quarantine.ITEM_ERRORS as exc:
+    except Exception as exc:
+        if quarantine.is_database_fault(exc):
+            raise quarantine.unavailable(exc) from None
         return quarantine.reason_of(exc)
     return None
 

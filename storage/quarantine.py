@@ -15,25 +15,38 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from otklik import metrics
 from otklik.actor import Actor
-from otklik.exceptions import InvalidTransition, NotFound, PermissionDenied
+from otklik.exceptions import InvalidTransition, NotFound, PermissionDenied, StorageUnavailable
 from otklik.sanitize import clean_json, clip
 from storage import audit
 from storage.tables import MessageRow, PlatformEventRow, QuarantineRow, now
 
 STAGES = ("ingest", "pipeline", "event")
 OPERATOR_ROLES = ("curator", "admin")
-# What a failing store may raise for one item; anything else (the database gone) fails the batch.
-ITEM_ERRORS = (SQLAlchemyError, ValueError, TypeError, OverflowError, UnicodeError, RecursionError)
+
+
+def is_database_fault(exc: BaseException) -> bool:
+    """The database itself failing (connection lost, locked, disk full, a missing table or
+    privilege): not the item's fault, and the next item would fail alike. Such an error fails the
+    whole batch or pass, which is retried; it never quarantines an item. The item's own faults are
+    the database refusing its values (IntegrityError, DataError) and any error raised before the
+    statement reached the database."""
+    return isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError | DataError)
 
 
 class Unstorable(ValueError):
     """An item we refuse to store as it is (e.g. an id longer than its column). The message is
     ours and holds no data from the item, so it may be shown as the reason."""
+
+
+def unavailable(exc: BaseException) -> StorageUnavailable:
+    """A transient database error re-raised without its text: SQLAlchemy's message quotes the
+    statement's parameters (message texts, author names), and the daemon logs tracebacks."""
+    return StorageUnavailable(f"database error: {reason_of(exc)}")
 
 
 def reason_of(exc: BaseException) -> str:
@@ -68,7 +81,9 @@ def add(session: Session, *, source: str, stage: str, reason: str, raw: Any, pla
             row = QuarantineRow(raw=clean_json(raw if isinstance(raw, dict) else {"value": raw}), **values)
             session.add(row)
             session.flush()
-    except ITEM_ERRORS as exc:
+    except Exception as exc:
+        if is_database_fault(exc):
+            raise
         values["reason"] = clip(f"{values['reason']}; payload not storable: {reason_of(exc)}", 500)
         with session.begin_nested():
             row = QuarantineRow(raw={"unstorable": True}, **values)

@@ -154,3 +154,22 @@ def test_health_degraded_and_stalled(db):
     with db.session() as s:
         s.execute(sa.update(QuarantineRow).values(created_at=now() - timedelta(hours=2)))
     assert source_state.all_states(db)["tg"]["status"] == "ok"
+
+
+def test_database_fault_fails_the_batch_and_keeps_the_cursor(db):
+    """The database failing is not the item's fault: nothing is quarantined, the batch is retried
+    whole, and the error raised carries no text (SQLAlchemy's message quotes the parameters)."""
+    from otklik.exceptions import StorageUnavailable
+
+    db.ingest("tg", Batch(messages=[msg("1")], next_cursor="2"))
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE messages RENAME TO messages_away"))
+    try:
+        with pytest.raises(StorageUnavailable) as err:
+            db.ingest("tg", Batch(messages=[msg("5", SECRET_TEXT)], next_cursor="9"))
+        assert SECRET_TEXT not in str(err.value) and err.value.__suppress_context__
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE messages_away RENAME TO messages"))
+    assert db.get_cursor("tg") == "2"
+    assert rows(db, QuarantineRow) == []
