@@ -179,6 +179,7 @@ class Pipeline:
             if row is None or row.revision != revision:
                 return
             if row.deleted_at is not None:
+                stage[0] = "case"
                 cases.note_deleted(s, row)
                 message_store.mark_processed(s, message_id, revision)
                 return
