@@ -158,6 +158,8 @@ def ingest(session: Session, source: str, batch: Batch, platform: str | None = N
             _set_aside(session, source, platform, change.external_id, exc,
                        {"status_change": change.model_dump(mode="json")}, result)
     for item in batch.rejected:
+        # The parser's reason is not logged: it is the parser's text, and may quote the item.
+        log.warning("item quarantined", extra={"source": source, "stage": "ingest", "reason": "rejected by the parser"})
         quarantine.add(session, source=source, stage="ingest", platform=platform, external_id=item.external_id,
                        reason=f"rejected by the parser: {item.reason}", raw={"rejected": item.raw})
         result.quarantined += 1

@@ -76,6 +76,23 @@ def add(session: Session, *, source: str, stage: str, reason: str, raw: Any, pla
     values = dict(source=clip(source, 100) or "", stage=stage, platform=clip(platform, 40),
                   external_id=clip(external_id, 200), reason=clip(reason, 500) or "unknown", created_at=now(),
                   attempts=1)
+    if values["external_id"] is not None:
+        # The same item delivered again (a webhook retried, a feed listing a changed item anew):
+        # one open entry, with the latest payload and reason, not one per delivery.
+        open_item = session.execute(select(QuarantineRow).where(
+            QuarantineRow.source == values["source"], QuarantineRow.stage == stage,
+            QuarantineRow.external_id == values["external_id"], QuarantineRow.resolved_at.is_(None))
+            .order_by(QuarantineRow.id.desc()).limit(1)).scalar_one_or_none()
+        if open_item is not None:
+            try:
+                with session.begin_nested():
+                    open_item.raw = clean_json(raw if isinstance(raw, dict) else {"value": raw})
+                    open_item.reason = values["reason"]
+                    session.flush()
+            except Exception as exc:
+                if is_database_fault(exc):
+                    raise
+            return open_item
     try:
         with session.begin_nested():
             row = QuarantineRow(raw=clean_json(raw if isinstance(raw, dict) else {"value": raw}), **values)

@@ -81,7 +81,8 @@ def test_one_bad_item_among_good_ones_is_quarantined(db):
         assert "тайный" not in q.reason.lower() and "Тайный" not in q.reason
     # The same batch again (the poller re-polls after a crash): duplicates, the bad ones set aside again.
     again = db.ingest("tg", batch, platform="telegram")
-    assert (again.new, again.duplicates) == (0, 2)
+    assert (again.new, again.duplicates, again.quarantined) == (0, 2, 3)
+    assert len(rows(db, QuarantineRow)) == 3  # one open entry per item, not one per delivery
 
 
 def test_status_changes_one_refused_others_stored(db):
