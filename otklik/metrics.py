@@ -19,3 +19,25 @@ delivery_failures = Counter("otklik_delivery_failures_total", "Deliveries failed
                             registry=REGISTRY)
 webhook_refused = Counter("otklik_webhook_refused_total", "Webhook deliveries refused before parsing (authentication)",
                           ["source", "reason"], registry=REGISTRY)
+
+# -- quarantine and sources' freshness (issue 15: no input stops intake) --------------------------
+quarantined = Counter("otklik_quarantined_total", "Items set aside in the quarantine", ["source", "stage"],
+                      registry=REGISTRY)
+pipeline_failures = Counter("otklik_pipeline_failures_total",
+                            "Failed attempts to process a message or apply a platform event", ["stage"],
+                            registry=REGISTRY)
+seconds_since_last_store = Gauge("otklik_seconds_since_last_store",
+                                 "Seconds since a source's last successful ingest commit (an empty poll counts)",
+                                 ["source"], registry=REGISTRY)
+_last_store: dict[str, float] = {}
+
+
+def note_store(source: str) -> None:
+    """Called after each committed ingest; the gauge computes its age whenever it is scraped."""
+    import time
+
+    first = source not in _last_store
+    _last_store[source] = time.monotonic()
+    if first:
+        seconds_since_last_store.labels(source).set_function(
+            lambda s=source: time.monotonic() - _last_store[s])

@@ -1,7 +1,8 @@
 """The pipeline: stored message -> moderation verdict -> routing -> case with deadlines.
 
 Each message is handled in its own transaction that also marks it processed, so a crash at any
-point leaves it either untouched (picked up again) or fully handled. The stages themselves are
+point leaves it either untouched (picked up again) or fully handled. A message whose handling
+raises is rolled back alone and retried on later passes, then quarantined: it never stops the others. The stages themselves are
 pure functions from moderation/, router/ and regulation/; this module is the I/O around them.
 """
 
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from otklik import alerts, cases, metrics
 from otklik.settings import Settings
-from storage import audit
+from storage import audit, quarantine
 from storage import messages as message_store
 from storage.db import Database
 from storage.tables import CaseRow, MessageRow, PlatformEventRow, VerdictRow, now
@@ -24,6 +25,7 @@ log = logging.getLogger("otklik.pipeline")
 
 HISTORY_WINDOW = timedelta(days=90)  # what the repeat index remembers across restarts
 SPIKE_REPLAY = timedelta(days=7)  # what the spike detector's baselines are rebuilt from
+MAX_ATTEMPTS = 3  # failed passes over one message or platform event before it is quarantined
 
 
 def author_key(row: MessageRow) -> str:
@@ -91,39 +93,98 @@ class Pipeline:
 
     def apply_platform_events(self, limit: int = 200) -> int:
         """Regional platforms' status changes (approved by the regional centre, returned, reopened
-        or rated by the citizen), stored with the cursor, applied to their cases once each."""
+        or rated by the citizen), stored with the cursor, applied to their cases once each.
+
+        Each event is applied in its own savepoint: one that raises (say, a granted extension the
+        case's state does not allow) is rolled back alone, counted, tried again on later passes and
+        after MAX_ATTEMPTS quarantined; the others are applied regardless."""
         with self.db.session() as s:
             events = s.execute(select(PlatformEventRow).where(PlatformEventRow.processed.is_(False))
                                .order_by(PlatformEventRow.id).limit(limit)).scalars().all()
             for ev in events:
-                msg = s.execute(select(MessageRow).where(MessageRow.source == ev.source,
-                                                         MessageRow.external_id == ev.external_id)).scalar_one_or_none()
-                case = cases.by_message(s, msg.id) if msg is not None else None
-                if case is not None:
-                    cases.apply_platform_status(s, case, ev.status, comment=ev.comment, rating=ev.rating, at=ev.at)
-                ev.processed = True
+                try:
+                    with s.begin_nested():
+                        self._apply_event(s, ev)
+                        ev.processed = True
+                except Exception as exc:  # one event must never stop the others
+                    if quarantine.is_database_fault(exc):  # the database, not the event: the pass is retried
+                        raise quarantine.unavailable(exc) from None
+                    self._event_failed(s, ev, exc)
             return len(events)
 
+    def _apply_event(self, s, ev: PlatformEventRow) -> None:
+        msg = s.execute(select(MessageRow).where(MessageRow.source == ev.source,
+                                                 MessageRow.external_id == ev.external_id)).scalar_one_or_none()
+        case = cases.by_message(s, msg.id) if msg is not None else None
+        if case is not None:
+            cases.apply_platform_status(s, case, ev.status, comment=ev.comment, rating=ev.rating, at=ev.at)
+
+    def _event_failed(self, s, ev: PlatformEventRow, exc: Exception) -> None:
+        reason = quarantine.reason_of(exc)
+        metrics.pipeline_failures.labels("event").inc()
+        ev.attempts = (ev.attempts or 0) + 1
+        ev.error = reason[:300]
+        log.warning("platform event failed", extra={"event_id": ev.id, "source": ev.source, "error": reason,
+                                                    "attempt": ev.attempts})
+        if ev.attempts >= MAX_ATTEMPTS:
+            ev.processed = True  # given up: the quarantine item is where a person takes it up
+            quarantine.add(s, source=ev.source, stage="event", external_id=ev.external_id, reason=reason,
+                           raw={"event_id": ev.id, "status": ev.status})
+
     def process_pending(self, limit: int = 200) -> int:
+        """Process what is pending; returns how many messages were done (processed or given up),
+        so a pass where every message failed lets the daemon wait before trying again."""
         self._learn_answers()
         self.apply_platform_events()
         with self.db.session() as s:
             pending = [(r.id, r.revision) for r in message_store.unprocessed(s, limit)]
+        done = 0
         for message_id, revision in pending:
-            self._process(message_id, revision)
-        return len(pending)
+            stage = ["load"]
+            try:
+                self._process(message_id, revision, stage)
+                done += 1
+            except Exception as exc:  # one message must never stop the others
+                if quarantine.is_database_fault(exc):  # the database, not the message: the daemon backs off
+                    raise quarantine.unavailable(exc) from None
+                done += self._failed(message_id, revision, stage[0], exc)
+        return done
 
-    def _process(self, message_id: int, revision: int) -> None:
+    def _failed(self, message_id: int, revision: int, stage: str, exc: Exception) -> bool:
+        """Count a failed attempt (its transaction was rolled back); after MAX_ATTEMPTS mark the
+        message processed-as-failed and quarantine it. Returns True when given up."""
+        reason = f"{stage}: {quarantine.reason_of(exc)}"
+        metrics.pipeline_failures.labels(stage).inc()
+        with self.db.session() as s:
+            row = s.get(MessageRow, message_id)
+            if row is None or row.revision != revision:
+                return False  # edited meanwhile: the new text gets its own attempts
+            row.pipeline_attempts = (row.pipeline_attempts or 0) + 1
+            row.pipeline_error = reason[:300]
+            log.warning("message processing failed", extra={"message_id": message_id, "stage": stage,
+                                                            "error": reason, "attempt": row.pipeline_attempts})
+            if row.pipeline_attempts < MAX_ATTEMPTS:
+                return False
+            row.processed = True
+            quarantine.add(s, source=row.source, stage="pipeline", platform=row.platform,
+                           external_id=row.external_id, reason=reason,
+                           raw={"message_id": row.id, "revision": row.revision})
+            return True
+
+    def _process(self, message_id: int, revision: int, stage: list[str] | None = None) -> None:
+        stage = stage if stage is not None else ["load"]  # which step raised, for the failure record
         fired = []
         with self.db.session() as s:
             row = s.get(MessageRow, message_id)
             if row is None or row.revision != revision:
                 return
             if row.deleted_at is not None:
+                stage[0] = "case"
                 cases.note_deleted(s, row)
                 message_store.mark_processed(s, message_id, revision)
                 return
             previous = s.get(VerdictRow, row.id)
+            stage[0] = "moderation"
             if previous is not None and previous.overruled_by:
                 # A curator accepted it by hand: moderation does not get a second say.
                 decision, reasons, repeat_of = "accept", [], None
@@ -132,13 +193,16 @@ class Pipeline:
                 self._store_verdict(s, row, verdict, previous)
                 decision, reasons, repeat_of = verdict.decision, verdict.reasons, verdict.repeat_of
             if decision == "drop":
+                stage[0] = "case"
                 metrics.messages_dropped.labels(reasons[0] if reasons else "other").inc()
                 audit.append(s, actor="moderation", action="dropped", entity="message", entity_id=row.id,
                              data={"reasons": reasons})
                 cases.note_dropped(s, row)
             else:
+                stage[0] = "routing"
                 routing = self.router.route(row.text, fast_track=row.fast_track, platform=row.platform,
                                             platform_topic=row.platform_topic, when=now())
+                stage[0] = "case"
                 channel = self.channels.get(row.source, "social")
                 case = cases.open_or_update(s, row, routing, channel=channel, profile_name=self.settings.profile,
                                             repeat_of=repeat_of)
@@ -146,6 +210,7 @@ class Pipeline:
                 loc = routing.location[0].name if routing.location else None
                 fired = self.spikes.observe(row.created_at, routing.topic_group, loc, row.engagement,
                                             message_id=str(case.id))
+            stage[0] = "store"
             message_store.mark_processed(s, message_id, revision)
             for alert in fired:
                 alerts.store(s, alert)

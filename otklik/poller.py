@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from connectors.base import Connector
 from connectors.errors import AuthFailed, ConnectorError, Fatal, RateLimited, Transient
+from storage import quarantine
 from storage import sources as source_state
 from storage.db import Database
 from storage.messages import IngestResult
@@ -26,7 +27,15 @@ MAX_BACKOFF = 300.0
 async def poll_once(connector: Connector, db: Database) -> IngestResult:
     cursor = await asyncio.to_thread(db.get_cursor, connector.config.name)
     batch = await connector.fetch(cursor)
-    return await asyncio.to_thread(db.ingest, connector.config.name, batch)
+    return await asyncio.to_thread(db.ingest, connector.config.name, batch, connector.config.platform.value)
+
+
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame, to find a bug without logging the exception's text."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else "?"
 
 
 class PollLoop:
@@ -68,6 +77,18 @@ class PollLoop:
             if exc.alert and self.on_alert:
                 await self.on_alert(exc.kind, self.name, str(exc))
             log.warning("poll failed", extra={"source": self.name, "error": exc.kind})
+            return self._backoff()
+        except Exception as exc:
+            # Anything else (a parser bug, the database refusing the whole batch) must show in
+            # /healthz too, or a source stuck on it looks healthy. Logged by class and place only:
+            # database errors quote the values, i.e. message texts and author names.
+            self.failures += 1
+            reason = quarantine.reason_of(exc)
+            log.warning("poll failed", extra={"source": self.name, "error": reason, "where": _where(exc)})
+            try:
+                await asyncio.to_thread(source_state.record_failure, self.db, self.name, "failing", reason)
+            except Exception:
+                log.warning("source state not recorded", extra={"source": self.name})
             return self._backoff()
         self.failures = 0
         self.total = self.total + result

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from otklik import metrics
 from otklik.exceptions import StorageUnavailable
 from otklik.models import Batch
 from storage import messages as message_store
@@ -127,9 +128,11 @@ class Database:
         self.engine.dispose()
 
     # Convenience entry points used by connectors' tests and the poller.
-    def ingest(self, source: str, batch: Batch) -> message_store.IngestResult:
+    def ingest(self, source: str, batch: Batch, platform: str | None = None) -> message_store.IngestResult:
         with self.session() as s:
-            return message_store.ingest(s, source, batch)
+            result = message_store.ingest(s, source, batch, platform)
+        metrics.note_store(source)
+        return result
 
     def get_cursor(self, source: str) -> str | None:
         with self.session() as s:

@@ -81,6 +81,10 @@ class MessageRow(Base):
     # loses nothing: the next start finds them again. An edit resets it.
     processed: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # A message whose moderation, routing or case update raised is retried on later passes; after
+    # pipeline.MAX_ATTEMPTS it is marked processed with the error kept and quarantined.
+    pipeline_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pipeline_error: Mapped[str | None] = mapped_column(String(300))
 
 
 class CursorRow(Base):
@@ -105,6 +109,10 @@ class SourceStateRow(Base):
     last_success_at: Mapped[datetime | None]
     paused_until: Mapped[datetime | None]
     alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Consecutive failed polls and when the run of failures began: a source failing for long
+    # shows as stalled in /healthz, not as merely failing.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failing_since: Mapped[datetime | None]
 
 
 class VerdictRow(Base):
@@ -239,3 +247,25 @@ class PlatformEventRow(Base):
     at: Mapped[datetime]
     raw: Mapped[dict[str, Any]]
     processed: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # failed applications
+    error: Mapped[str | None] = mapped_column(String(300))
+
+
+class QuarantineRow(Base):
+    """An item set aside so it cannot block the others: a platform item no parser could read or no
+    store could take (stage ingest), a message the pipeline failed on (pipeline), a platform event
+    that could not be applied (event). `reason` names the error class, never message text."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    platform: Mapped[str | None] = mapped_column(String(40))
+    stage: Mapped[str] = mapped_column(String(20))  # ingest | pipeline | event
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(500))
+    raw: Mapped[dict[str, Any]]  # sanitised: {"message": …} | {"status_change": …} | {"rejected": …} | ids
+    created_at: Mapped[datetime] = mapped_column(default=now, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(100))

@@ -289,3 +289,4 @@ def setup(app: web.Application, daemon) -> None:
     r.add_get("/api/deliveries", api.deliveries)
     r.add_post("/api/deliveries/{id}/retry", api.retry_delivery)
     r.add_post("/api/deliveries/{id}/redirect", api.redirect_delivery)
+    __import__("otklik.api.quarantine", fromlist=["setup"]).setup(app, daemon)  # builds on Api: no top import

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "otklik.cli.cases",
     "otklik.cli.demo",
     "otklik.cli.deliveries",
+    "otklik.cli.quarantine",
     "otklik.cli.normalize",
     "otklik.cli.moderate",
     "otklik.cli.eval",

@@ -22,14 +22,16 @@ def test_ingest_is_idempotent_and_commits_cursor(db):
     assert db.get_cursor("tg") == "4"
 
 
-def test_cursor_not_moved_when_batch_fails(db):
+def test_one_refused_message_does_not_fail_the_batch(db):
+    """It used to roll the whole batch back, and the poller retried it forever; now the refused
+    message is quarantined, the good one stored and the cursor moves (tests/storage/test_quarantine.py)."""
     db.ingest("tg", Batch(messages=[msg("1")], next_cursor="2"))
     bad = msg("2")
     bad.created_at = None  # type: ignore[assignment]  # violates NOT NULL inside the transaction
-    with pytest.raises(sa.exc.IntegrityError):
-        db.ingest("tg", Batch(messages=[msg("5"), bad], next_cursor="9"))
-    assert db.get_cursor("tg") == "2"
-    assert db.count_messages("tg") == 1  # the good message of the failed batch was rolled back too
+    result = db.ingest("tg", Batch(messages=[msg("5"), bad], next_cursor="9"))
+    assert (result.new, result.quarantined) == (1, 1)
+    assert db.get_cursor("tg") == "9"
+    assert db.count_messages("tg") == 2
 
 
 def test_edit_updates_text_and_requeues_delete_marks(db):
