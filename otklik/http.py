@@ -22,15 +22,32 @@ DAEMON = web.AppKey("daemon", object)
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """503 when the service cannot do its job: the database cannot be read or written, or replies
+    wait in the publish queue with no worker taking them. 200 "degraded" for a source in trouble
+    or Redis away (approved replies wait in the outbox meanwhile)."""
+    from otklik import health
+
     daemon: Daemon = request.app[DAEMON]
     db_ok = await asyncio.to_thread(daemon.db.ping)
-    states = await asyncio.to_thread(all_states, daemon.db) if db_ok else {}
+    write = daemon.db_write if db_ok else health.WriteState("unavailable")
+    states: dict = {}
+    if db_ok:
+        try:
+            states = await asyncio.to_thread(all_states, daemon.db)
+        except Exception:  # noqa: BLE001 - SQLite read-only refuses even our reading transactions
+            log.warning("source states unreadable")
     sources = {name: states.get(name, {"status": "starting"}) for name in daemon.connectors}
-    healthy = db_ok and all(s["status"] in ("ok", "starting", "rate_limited") for s in sources.values())
-    body = {"status": "ok" if healthy else "degraded", "database": "ok" if db_ok else "unavailable",
-            "redis": "ok" if daemon.relay and daemon.relay.redis_ok else "unavailable",
-            "sources": sources}
-    return web.json_response(body, status=200 if db_ok else 503)
+    queue = await asyncio.to_thread(daemon.queue_health) if daemon.redis is not None else health.QueueState()
+    redis_ok = bool(daemon.relay and daemon.relay.redis_ok)
+    status, code = health.overall(db_ok, write, queue, redis_ok, sources)
+    body = {"status": status, "database": write.state if db_ok else "unavailable",
+            "database_checked_at": write.checked_at.isoformat() if write.checked_at else None,
+            "redis": "ok" if redis_ok else "unavailable",
+            "queue": queue.state, "queue_waiting": queue.waiting, "queue_lag_seconds": queue.lag_seconds,
+            "workers": queue.workers, "sources": sources}
+    if write.error:
+        body["database_error"] = write.error
+    return web.json_response(body, status=code)
 
 
 async def metrics_view(request: web.Request) -> web.Response:

@@ -17,3 +17,8 @@ delivery_latency = Gauge("otklik_delivery_latency_seconds", "Approval to post, o
                          ["quantile"], registry=REGISTRY)
 delivery_failures = Counter("otklik_delivery_failures_total", "Deliveries failed or parked", ["status"],
                             registry=REGISTRY)
+database_writable = Gauge("otklik_database_writable", "1 if the last write probe committed, else 0", registry=REGISTRY)
+worker_last_heartbeat = Gauge("otklik_worker_last_heartbeat_seconds",
+                              "Seconds since the freshest RQ worker heartbeat (an idle worker beats every 45 s)",
+                              registry=REGISTRY)
+workers_alive = Gauge("otklik_workers_alive", "RQ workers registered in Redis", registry=REGISTRY)
