@@ -8,6 +8,7 @@ import asyncio
 import errno
 import logging
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable
 
@@ -146,7 +147,20 @@ class Daemon:
             await asyncio.to_thread(self.queue_health)
         return HEALTH_INTERVAL
 
+    def listen(self) -> socket.socket:
+        """Take the HTTP port before anything else: a second `otklik run` learns the port is taken
+        at once, in one line, having touched nothing."""
+        host, port = self.settings.http_host, self.settings.http_port
+        try:
+            return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise OtklikError(f"cannot listen on {host}:{port}: address already in use "
+                                  "(another otklik run?)") from None
+            raise OtklikError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
     async def run(self, ready: Callable[[Daemon], None] | None = None) -> int:
+        listening = self.listen()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
@@ -161,19 +175,9 @@ class Daemon:
         await self.probe_database()  # /healthz tells the truth from its first answer
         runner = web.AppRunner(http.build_app(self), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, self.settings.http_host, self.settings.http_port)
-        try:
-            await site.start()
-        except OSError as exc:
-            await runner.cleanup()
-            for conn in self.connectors.values():
-                await conn.aclose()
-            self.db.dispose()
-            where = f"{self.settings.http_host}:{self.settings.http_port}"
-            if exc.errno == errno.EADDRINUSE:
-                raise OtklikError(f"cannot listen on {where}: address already in use (another otklik run?)") from None
-            raise OtklikError(f"cannot listen on {where}: {exc.strerror or exc}") from None
-        port = site._server.sockets[0].getsockname()[1]
+        site = web.SockSite(runner, listening)
+        await site.start()
+        port = listening.getsockname()[1]
         self.http_url = f"http://{self.settings.http_host}:{port}"
         log.info("otklik daemon started", extra={"http": self.http_url, "sources": list(self.connectors)})
         tasks = [asyncio.create_task(self._loop("pipeline", self._pipeline_step)),
