@@ -4,7 +4,7 @@ the publish queue is being worked.
 The write probe updates a heartbeat row (in `cursors`, under a key no source can have) and commits:
 a read-only database (a PostgreSQL standby, `default_transaction_read_only`, a read-only file), a
 full disk or a lock held too long all fail it. On SQLite it also checks that the file can still
-grow, inserting 64 KiB inside a savepoint it rolls back: an in-place update of one row succeeds on a
+grow, inserting 64 KiB in a transaction it rolls back: an in-place update of one row succeeds on a
 full disk (or past `max_page_count`), new messages would not.
 """
 
@@ -54,10 +54,12 @@ def probe_write(db: Database) -> WriteState:
     try:
         with db.session() as s:
             _upsert(s, HEARTBEAT_KEY, f"{at.isoformat()} {socket.gethostname()} {os.getpid()}")
-            if s.bind.dialect.name == "sqlite":
-                savepoint = s.begin_nested()
+        if db.engine.dialect.name == "sqlite":
+            # A transaction of its own, always rolled back: SQLITE_FULL may end the whole
+            # transaction, savepoints included.
+            with db.session() as s:
                 _upsert(s, HEADROOM_KEY, os.urandom(HEADROOM_BYTES // 2).hex())
-                savepoint.rollback()
+                s.rollback()
         return WriteState("ok", None, at)
     except DBAPIError as exc:
         return WriteState(*classify(exc), at)

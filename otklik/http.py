@@ -29,7 +29,7 @@ async def healthz(request: web.Request) -> web.Response:
 
     daemon: Daemon = request.app[DAEMON]
     db_ok = await asyncio.to_thread(daemon.db.ping)
-    write = daemon.db_write if db_ok else health.WriteState("unavailable")
+    write = daemon.db_write
     states: dict = {}
     if db_ok:
         try:
@@ -38,9 +38,16 @@ async def healthz(request: web.Request) -> web.Response:
             log.warning("source states unreadable")
     sources = {name: states.get(name, {"status": "starting"}) for name in daemon.connectors}
     queue = await asyncio.to_thread(daemon.queue_health) if daemon.redis is not None else health.QueueState()
-    redis_ok = bool(daemon.relay and daemon.relay.redis_ok)
+    # Asked just now (the relay's flag lags a tick behind, and is False before its first one).
+    redis_ok = queue.state != "unknown" if daemon.redis is not None else bool(daemon.relay and daemon.relay.redis_ok)
     status, code = health.overall(db_ok, write, queue, redis_ok, sources)
-    body = {"status": status, "database": write.state if db_ok else "unavailable",
+    if write.state == "read_only":
+        database = "read_only"  # more precise than "unavailable" (our SQLite reads need a writable file too)
+    elif not db_ok:
+        database = "unavailable"
+    else:
+        database = "unwritable" if write.state == "unwritable" else "ok"
+    body = {"status": status, "database": database,
             "database_checked_at": write.checked_at.isoformat() if write.checked_at else None,
             "redis": "ok" if redis_ok else "unavailable",
             "queue": queue.state, "queue_waiting": queue.waiting, "queue_lag_seconds": queue.lag_seconds,
