@@ -63,6 +63,7 @@ class Daemon:
         self.http_url = ""
         self.redis = None  # the daemon's own Redis connection (rate limits, worker health)
         self.db_write = health.WriteState()
+        self.queue_state = health.QueueState()  # unknown until the first check
         self._probe: asyncio.Future | None = None
 
     def build_connectors(self) -> None:
@@ -130,21 +131,23 @@ class Daemon:
         metrics.database_writable.set(1 if state.writable else 0)
         return state
 
-    def queue_health(self) -> health.QueueState:
-        """The publish queue and the workers, fresh from Redis; unknown while Redis is away."""
+    def check_queue(self) -> health.QueueState:
+        """The publish queue and the workers, from Redis; unknown while Redis is away. Kept for
+        /healthz, which so answers at once even when Redis hangs."""
         try:
             state = health.queue_state(self.redis)
-        except Exception:  # noqa: BLE001 - Redis away: the relay reports it, health says unknown
-            return health.QueueState()
-        metrics.workers_alive.set(state.alive)
-        if state.last_heartbeat_age is not None:
-            metrics.worker_last_heartbeat.set(state.last_heartbeat_age)
+            metrics.workers_alive.set(state.alive)
+            if state.last_heartbeat_age is not None:
+                metrics.worker_last_heartbeat.set(state.last_heartbeat_age)
+        except Exception:  # noqa: BLE001 - Redis away: the relay logs it, health says unknown
+            state = health.QueueState()
+        self.queue_state = state
         return state
 
     async def _health_step(self) -> float:
         await self.probe_database()
         if self.redis is not None:
-            await asyncio.to_thread(self.queue_health)
+            await asyncio.to_thread(self.check_queue)
         return HEALTH_INTERVAL
 
     def listen(self) -> socket.socket:
@@ -172,7 +175,7 @@ class Daemon:
         self.pipeline = await asyncio.to_thread(Pipeline.create, self.db, self.settings)
         self.relay = OutboxRelay(self.db, queue.redis_url(self.settings))
         watcher = DeadlineWatcher(self.db, self.settings)
-        await self.probe_database()  # /healthz tells the truth from its first answer
+        await self._health_step()  # /healthz tells the truth from its first answer
         runner = web.AppRunner(http.build_app(self), access_log=None)
         await runner.setup()
         site = web.SockSite(runner, listening)

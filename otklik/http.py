@@ -29,7 +29,8 @@ async def healthz(request: web.Request) -> web.Response:
 
     daemon: Daemon = request.app[DAEMON]
     db_ok = await asyncio.to_thread(daemon.db.ping)
-    write = daemon.db_write
+    write: health.WriteState = getattr(daemon, "db_write", health.WriteState())  # both kept fresh by the
+    queue: health.QueueState = getattr(daemon, "queue_state", health.QueueState())  # daemon's health loop
     states: dict = {}
     if db_ok:
         try:
@@ -37,9 +38,7 @@ async def healthz(request: web.Request) -> web.Response:
         except Exception:  # noqa: BLE001 - SQLite read-only refuses even our reading transactions
             log.warning("source states unreadable")
     sources = {name: states.get(name, {"status": "starting"}) for name in daemon.connectors}
-    queue = await asyncio.to_thread(daemon.queue_health) if daemon.redis is not None else health.QueueState()
-    # Asked just now (the relay's flag lags a tick behind, and is False before its first one).
-    redis_ok = queue.state != "unknown" if daemon.redis is not None else bool(daemon.relay and daemon.relay.redis_ok)
+    redis_ok = queue.state != "unknown" or bool(daemon.relay and daemon.relay.redis_ok)
     status, code = health.overall(db_ok, write, queue, redis_ok, sources)
     if write.state == "read_only":
         database = "read_only"  # more precise than "unavailable" (our SQLite reads need a writable file too)

@@ -2,6 +2,7 @@
 worker, RQ's scheduler, the emulators, nor the embedded Redis."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -64,3 +65,4 @@ def test_double_ctrl_c_leaves_no_process_behind():
             if alive(p):
                 p.kill()
         embedded_redis.stop(var)
+        shutil.rmtree(var.parent, ignore_errors=True)
