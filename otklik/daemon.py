@@ -137,8 +137,9 @@ class Daemon:
         try:
             state = health.queue_state(self.redis)
             metrics.workers_alive.set(state.alive)
-            if state.last_heartbeat_age is not None:
-                metrics.worker_last_heartbeat.set(state.last_heartbeat_age)
+            # No worker, no age: NaN rather than the last worker's figure frozen in place.
+            age = state.last_heartbeat_age
+            metrics.worker_last_heartbeat.set(age if age is not None else float("nan"))
         except Exception:  # noqa: BLE001 - Redis away: the relay logs it, health says unknown
             state = health.QueueState()
         self.queue_state = state
