@@ -1,11 +1,14 @@
 """`otklik run`: one asyncio supervisor for pollers, the pipeline, the outbox relay, the deadline
-watcher and the HTTP server. SIGTERM lets every loop finish its current step, then exits 0."""
+watcher, the health probe and the HTTP server. SIGTERM lets every loop finish its current step,
+then exits 0. A port already taken is one clear error, not a traceback."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable
 
@@ -14,8 +17,8 @@ from aiohttp import web
 from connectors.base import Connector
 from connectors.ratelimit import LocalLimiter
 from connectors.registry import connector_class
-from otklik import http
-from otklik.exceptions import StorageUnavailable
+from otklik import health, http, metrics
+from otklik.exceptions import OtklikError, StorageUnavailable
 from otklik.pipeline import Pipeline
 from otklik.poller import PollLoop
 from otklik.relay import OutboxRelay
@@ -26,6 +29,8 @@ from workers import queue
 from workers.ratelimit import RedisLimiter, SharedLimiter
 
 log = logging.getLogger("otklik.daemon")
+HEALTH_INTERVAL = 5.0  # seconds between write probes and worker checks
+PROBE_TIMEOUT = 10.0  # a write probe still waiting after this (a lock, a hung disk) counts as unwritable
 
 
 async def connect_database(settings: Settings, stop: asyncio.Event, max_wait: float = 30.0) -> Database:
@@ -56,11 +61,15 @@ class Daemon:
         self.relay: OutboxRelay | None = None
         self.started_at = time.time()
         self.http_url = ""
+        self.redis = None  # the daemon's own Redis connection (rate limits, worker health)
+        self.db_write = health.WriteState()
+        self.queue_state = health.QueueState()  # unknown until the first check
+        self._probe: asyncio.Future | None = None
 
     def build_connectors(self) -> None:
         # Pollers take their calls from the same Redis windows as the workers' posts: one budget
         # per token, whichever process spends it.
-        redis_conn = queue.connect(queue.redis_url(self.settings), check=False)
+        self.redis = redis_conn = queue.connect(queue.redis_url(self.settings), check=False)
         self.limiter = SharedLimiter(RedisLimiter(redis_conn), LocalLimiter())
         for src in self.settings.sources:
             if not src.enabled:
@@ -104,7 +113,58 @@ class Daemon:
         await asyncio.to_thread(self.relay.step)
         return self.settings.relay_interval
 
+    async def probe_database(self) -> health.WriteState:
+        """Run the write probe (at most one at a time) and keep its verdict for /healthz."""
+        if self._probe is not None and not self._probe.done():
+            state = health.WriteState("unwritable", f"the write probe has not finished in {PROBE_TIMEOUT:.0f}s",
+                                      self.db_write.checked_at)
+        else:
+            self._probe = asyncio.ensure_future(asyncio.to_thread(health.probe_write, self.db))
+            try:
+                state = await asyncio.wait_for(asyncio.shield(self._probe), PROBE_TIMEOUT)
+            except TimeoutError:
+                state = health.WriteState("unwritable", f"no answer within {PROBE_TIMEOUT:.0f}s", self.db_write.checked_at)
+        if state.state != self.db_write.state:
+            (log.info if state.writable else log.error)(
+                "database write probe", extra={"state": state.state, "error": state.error})
+        self.db_write = state
+        metrics.database_writable.set(1 if state.writable else 0)
+        return state
+
+    def check_queue(self) -> health.QueueState:
+        """The publish queue and the workers, from Redis; unknown while Redis is away. Kept for
+        /healthz, which so answers at once even when Redis hangs."""
+        try:
+            state = health.queue_state(self.redis)
+            metrics.workers_alive.set(state.alive)
+            # No worker, no age: NaN rather than the last worker's figure frozen in place.
+            age = state.last_heartbeat_age
+            metrics.worker_last_heartbeat.set(age if age is not None else float("nan"))
+        except Exception:  # noqa: BLE001 - Redis away: the relay logs it, health says unknown
+            state = health.QueueState()
+        self.queue_state = state
+        return state
+
+    async def _health_step(self) -> float:
+        await self.probe_database()
+        if self.redis is not None:
+            await asyncio.to_thread(self.check_queue)
+        return HEALTH_INTERVAL
+
+    def listen(self) -> socket.socket:
+        """Take the HTTP port before anything else: a second `otklik run` learns the port is taken
+        at once, in one line, having touched nothing."""
+        host, port = self.settings.http_host, self.settings.http_port
+        try:
+            return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise OtklikError(f"cannot listen on {host}:{port}: address already in use "
+                                  "(another otklik run?)") from None
+            raise OtklikError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
     async def run(self, ready: Callable[[Daemon], None] | None = None) -> int:
+        listening = self.listen()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
@@ -116,16 +176,18 @@ class Daemon:
         self.pipeline = await asyncio.to_thread(Pipeline.create, self.db, self.settings)
         self.relay = OutboxRelay(self.db, queue.redis_url(self.settings))
         watcher = DeadlineWatcher(self.db, self.settings)
+        await self._health_step()  # /healthz tells the truth from its first answer
         runner = web.AppRunner(http.build_app(self), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, self.settings.http_host, self.settings.http_port)
+        site = web.SockSite(runner, listening)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        port = listening.getsockname()[1]
         self.http_url = f"http://{self.settings.http_host}:{port}"
         log.info("otklik daemon started", extra={"http": self.http_url, "sources": list(self.connectors)})
         tasks = [asyncio.create_task(self._loop("pipeline", self._pipeline_step)),
                  asyncio.create_task(self._loop("relay", self._relay_step)),
-                 asyncio.create_task(self._loop("watcher", watcher.step))]
+                 asyncio.create_task(self._loop("watcher", watcher.step)),
+                 asyncio.create_task(self._loop("health", self._health_step))]
         for name, conn in self.connectors.items():
             poller = PollLoop(conn, self.db, on_stored=self.wake_pipeline.set, on_alert=self.pipeline.alert_async)
             self.pollers[name] = poller

@@ -26,15 +26,38 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """503 when the service cannot do its job: the database cannot be read or written, or replies
+    wait in the publish queue with no worker taking them. 200 "degraded" for a source in trouble
+    or Redis away (approved replies wait in the outbox meanwhile)."""
+    from otklik import health
+
     daemon: Daemon = request.app[DAEMON]
     db_ok = await asyncio.to_thread(daemon.db.ping)
-    states = await asyncio.to_thread(all_states, daemon.db) if db_ok else {}
+    write: health.WriteState = getattr(daemon, "db_write", health.WriteState())  # both kept fresh by the
+    queue: health.QueueState = getattr(daemon, "queue_state", health.QueueState())  # daemon's health loop
+    states: dict = {}
+    if db_ok:
+        try:
+            states = await asyncio.to_thread(all_states, daemon.db)
+        except Exception:  # noqa: BLE001 - SQLite read-only refuses even our reading transactions
+            log.warning("source states unreadable")
     sources = {name: states.get(name, {"status": "starting"}) for name in daemon.connectors}
-    healthy = db_ok and all(s["status"] in ("ok", "starting", "rate_limited") for s in sources.values())
-    body = {"status": "ok" if healthy else "degraded", "database": "ok" if db_ok else "unavailable",
-            "redis": "ok" if daemon.relay and daemon.relay.redis_ok else "unavailable",
-            "sources": sources}
-    return web.json_response(body, status=200 if db_ok else 503)
+    redis_ok = queue.state != "unknown" or bool(daemon.relay and daemon.relay.redis_ok)
+    status, code = health.overall(db_ok, write, queue, redis_ok, sources)
+    if write.state == "read_only":
+        database = "read_only"  # more precise than "unavailable" (our SQLite reads need a writable file too)
+    elif not db_ok:
+        database = "unavailable"
+    else:
+        database = "unwritable" if write.state == "unwritable" else "ok"
+    body = {"status": status, "database": database,
+            "database_checked_at": write.checked_at.isoformat() if write.checked_at else None,
+            "redis": "ok" if redis_ok else "unavailable",
+            "queue": queue.state, "queue_waiting": queue.waiting, "queue_lag_seconds": queue.lag_seconds,
+            "workers": queue.workers, "sources": sources}
+    if write.error:
+        body["database_error"] = write.error
+    return web.json_response(body, status=code)
 
 
 async def metrics_view(request: web.Request) -> web.Response:

@@ -41,3 +41,8 @@ def note_store(source: str) -> None:
     if first:
         seconds_since_last_store.labels(source).set_function(
             lambda s=source: time.monotonic() - _last_store[s])
+database_writable = Gauge("otklik_database_writable", "1 if the last write probe committed, else 0", registry=REGISTRY)
+worker_last_heartbeat = Gauge("otklik_worker_last_heartbeat_seconds",
+                              "Seconds since the freshest RQ worker heartbeat (an idle worker beats every 45 s)",
+                              registry=REGISTRY)
+workers_alive = Gauge("otklik_workers_alive", "RQ workers registered in Redis", registry=REGISTRY)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
 from rq import Queue
 
 from otklik.exceptions import QueueUnavailable
@@ -22,16 +24,20 @@ def redis_url(settings: Settings, *, start: bool = True) -> str:
 
 
 def connect(url: str, *, check: bool = True) -> redis.Redis:
-    conn = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=10, health_check_interval=30)
+    # Short connects and two quick retries (redis-py's default is ten): with Redis away, a command
+    # fails within seconds and the caller's own loop (relay tick, worker wait) takes over, so a
+    # process told to stop is never stuck in a client's retries.
+    conn = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30,
+                                retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 2))
     if check:
         try:
             conn.ping()
         except (redis.RedisError, OSError) as exc:
-            raise QueueUnavailable(f"cannot reach Redis at {_safe(url)}: {exc}") from None
+            raise QueueUnavailable(f"cannot reach Redis at {safe_url(url)}: {exc}") from None
     return conn
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     # redis://user:password@host -> redis://user:***@host
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)

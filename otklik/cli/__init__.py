@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "otklik.cli.route",
     "otklik.cli.deadlines",
     "otklik.cli.sandbox",
+    "otklik.cli.stop",
 )
 
 

@@ -30,53 +30,82 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from otklik.cli.stop import lifetime
     from otklik.daemon import Daemon
 
     settings = load_settings()
     logs.setup(settings.log_level)
-    return asyncio.run(Daemon(settings).run())
+    with lifetime(settings, "daemon"):
+        return asyncio.run(Daemon(settings).run())
+
+
+class _Stop(Exception):
+    """Raised by our SIGTERM/SIGINT handler to leave the worker's wait for Redis at once."""
+
+
+def _raise_stop(signum, frame) -> None:
+    raise _Stop
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     import logging
+    import os
+    import signal
     import time
 
     import redis
-    from rq import SimpleWorker
     from rq.worker_pool import WorkerPool
 
+    from otklik.cli.stop import lifetime
     from workers import queue
+    from workers.worker import OtklikWorker
 
     settings = load_settings()
     logs.setup(settings.log_level)
     log = logging.getLogger("otklik.worker")
-    url = queue.redis_url(settings)
-    conn = queue.connect(url)  # the first connection must work: a clear error, not a retry loop
     names = [queue.PUBLISH, queue.DEFAULT]
-    delay = 1.0
-    while True:
-        try:
-            if args.concurrency > 1:
-                WorkerPool(names, connection=conn, num_workers=args.concurrency,
-                           worker_class=SimpleWorker).start(burst=args.burst)
-            else:
-                # Jobs run in the worker process itself (no fork per job): the database engine,
-                # Redis connection and rate limiter are built once and reused. Publishing jobs are
-                # short and bounded by their own time-outs; a crash is recovered by the outbox lease.
-                SimpleWorker(names, connection=conn).work(burst=args.burst, with_scheduler=True)
-            return 0
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            # Redis went away: the outbox in the database keeps every approved reply; wait for
-            # Redis to come back instead of dying (the relay re-enqueues what it lost).
-            log.warning("Redis unavailable; worker waits", extra={"error": str(exc), "retry_in": delay})
-            time.sleep(delay)
-            delay = min(30.0, delay * 2)
-            try:
-                url = queue.redis_url(settings)
-                conn = queue.connect(url)
-                delay = 1.0
-            except Exception:  # noqa: BLE001 - still down; loop and wait
-                continue
+    # Outside RQ's work loop (which installs handlers of its own) a stop request must end the
+    # process at once, even in a sleep or a connect: the handler raises.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _raise_stop)
+    try:
+        with lifetime(settings, "worker"):
+            url = queue.redis_url(settings)
+            conn = queue.connect(url)  # the first connection must work: a clear error, not a retry loop
+            log.info("worker started", extra={"queues": names, "redis": queue.safe_url(url),
+                                              "concurrency": args.concurrency, "pid": os.getpid()})
+            delay = 1.0
+            while True:
+                try:
+                    if args.concurrency > 1:
+                        WorkerPool(names, connection=conn, num_workers=args.concurrency,
+                                   worker_class=OtklikWorker).start(burst=args.burst)
+                    else:
+                        # Jobs run in the worker process itself (no fork per job): the database engine,
+                        # Redis connection and rate limiter are built once and reused. Publishing jobs are
+                        # short and bounded by their own time-outs; a crash is recovered by the outbox lease.
+                        OtklikWorker(names, connection=conn).work(burst=args.burst, with_scheduler=True)
+                    return 0
+                except (redis.ConnectionError, redis.TimeoutError) as exc:
+                    if OtklikWorker.stop_requested:  # RQ left its loop on our SIGTERM, then lost Redis
+                        return 0
+                    for sig in (signal.SIGTERM, signal.SIGINT):
+                        signal.signal(sig, _raise_stop)
+                    # Redis went away: the outbox in the database keeps every approved reply; wait for
+                    # Redis to come back instead of dying (the relay re-enqueues what it lost).
+                    log.warning("Redis unavailable; worker waits", extra={"error": str(exc), "retry_in": delay})
+                    time.sleep(delay)
+                    delay = min(30.0, delay * 2)
+                    try:
+                        url = queue.redis_url(settings)
+                        conn = queue.connect(url)
+                        delay = 1.0
+                    except Exception:  # noqa: BLE001 - still down; loop and wait
+                        continue
+    except _Stop:
+        return 0
+    finally:
+        log.info("worker stopped", extra={"pid": os.getpid()})
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

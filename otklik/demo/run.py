@@ -93,14 +93,22 @@ class Child:
             self.proc.wait()
             self.kills += 1
 
-    def stop(self, timeout: float = 20.0) -> None:
-        if not self.alive():
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
+    def stop(self, timeout: float = 20.0, hurry: threading.Event | None = None) -> None:
+        """SIGTERM the child's process group and wait; SIGKILL it after `timeout` or as soon as
+        `hurry` is set (a second Ctrl-C). Whatever of its group outlives it is killed too."""
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while self.alive() and time.monotonic() < deadline and not (hurry and hurry.is_set()):
+                time.sleep(0.05)
+            if self.alive():
+                self.kill()
+        if self.proc is not None:
+            # The child ran in a session of its own (pgid = its pid): an orphan left in that group
+            # (RQ's scheduler, a work-horse) goes with it.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 @dataclass
@@ -109,6 +117,7 @@ class Demo:
     servers: dict[str, ThreadedServer] = field(default_factory=dict)
     children: list[Child] = field(default_factory=list)
     api_url: str = ""
+    hurry: threading.Event = field(default_factory=threading.Event)  # set by a second Ctrl-C
 
     def prepare(self) -> dict[str, str]:
         var = self.opts.var_dir
@@ -180,19 +189,33 @@ class Demo:
         raise RuntimeError(f"the daemon did not answer on {self.api_url}; see {self.opts.var_dir}/daemon.log")
 
     def close(self) -> None:
-        for child in self.children:
-            child.stop()
-        for server in self.servers.values():
-            server.__exit__(None, None, None)
+        """Stop the children, the emulators and the embedded Redis, whatever else fails."""
         from workers import embedded_redis
 
-        embedded_redis.stop(self.opts.var_dir)
+        for child in self.children:
+            with contextlib.suppress(Exception):
+                child.stop(hurry=self.hurry)
+        for server in self.servers.values():
+            with contextlib.suppress(Exception):
+                server.__exit__(None, None, None)
+        embedded_redis.stop(self.opts.var_dir, timeout=2.0 if self.hurry.is_set() else 10.0)
+
+    def on_interrupt(self, signum, frame) -> None:
+        """First Ctrl-C (or SIGTERM): leave the main loop and shut down cleanly. Any further one
+        only hurries the shutdown (SIGKILL instead of waiting): it never cuts it short, so no
+        child, emulator or Redis is left behind."""
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self.hurry.set())
+        raise KeyboardInterrupt
 
 
 def run_demo(opts: DemoOptions, view=None) -> dict:
     from otklik.demo.summary import collect
 
     demo = Demo(opts)
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, demo.on_interrupt)
     env = demo.prepare()
     totp = demo.create_users(env)
     rng = random.Random(opts.seed)

@@ -59,3 +59,23 @@ def test_health_metrics_revoked_token_and_sigterm(tmp_path, database_url, redis_
         logs = proc.stderr.read()
         assert "Traceback" not in logs
         assert emulator.demo_secrets()["token"] not in logs  # nor into logs
+
+
+def test_a_second_daemon_on_a_busy_port_says_so_in_one_line(tmp_path, database_url, redis_url):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "otklik.toml"
+        config.write_text(f"http_port = {port}\n", encoding="utf-8")
+        env = {**os.environ, "OTKLIK_CONFIG": str(config), "OTKLIK_VAR_DIR": str(tmp_path),
+               "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+        result = subprocess.run([sys.executable, "-m", "otklik", "run"], env=env, capture_output=True, text=True,
+                                timeout=60)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"otklik: cannot listen on 127.0.0.1:{port}: address already in use (another otklik run?)"]
+    assert list((tmp_path / "run").glob("*.pid")) == []  # it cleaned up after itself
