@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pyotp
 
-from otklik import cases
+from otklik.actor import Actor
 from otklik.api import auth
+from otklik.services import cases
 from router.classifier import Router
 from storage.tables import MessageRow, OutboxRow
 
@@ -51,14 +52,15 @@ def test_route_draft_approve_from_the_terminal(db, database_url):
     assert r.returncode == 0, r.stderr
     with db.session() as s:
         assert s.query(OutboxRow).count() == 1
-    listing = cli(database_url, "list")
+    listing = cli(database_url, "list", "--as", "cur", "--otp", otp)
     assert f"#{case_id}" in listing.stdout and "approved" in listing.stdout
+    assert cli(database_url, "list", "--as", "exe").stdout == listing.stdout  # dorogi has the case
 
 
 def test_a_draft_states_its_outcome_where_the_channel_asks(db, database_url):
     with db.session() as s:
         case_id = open_case(s, channel="kuzbass_online", profile="tashtagol")
-        cases.route(s, case_id, actor="cur", executors=["dorogi"], role="curator")
+        cases.route(s, Actor(login="cur", role="curator", via="cli"), case_id, executors=["dorogi"])
         auth.create_user(s, "exe", "executor", password="pw", department="dorogi")
     draft = ["draft", str(case_id), "Здравствуйте! Яму на Садовой заделали.", "--as", "exe"]
     r = cli(database_url, *draft)
