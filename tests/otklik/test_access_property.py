@@ -69,6 +69,7 @@ class Api:
     def close(self) -> None:
         self.loop.run_until_complete(self.client.close())
         self.loop.close()
+        asyncio.set_event_loop(None)
 
 
 def apply_history(s, history: list) -> tuple[int, set[str]]:
