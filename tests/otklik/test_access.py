@@ -263,3 +263,17 @@ def test_actor_roles():
     a = Actor(login="x", role="admin", roles=frozenset({"approver"}))
     assert a.has("admin") and a.has("approver") and not a.has("curator")
     assert Actor(login="y", role="executor").roles == {"executor"}
+
+
+async def test_municipal_lists_follow_the_same_rules(world):
+    c = world
+    expected = {"/api/messages/dropped": {"cur", "head"}, "/api/alerts": {"cur", "head"},
+                "/api/deliveries": {"cur"}, "/api/departments": {"adm", "adm_appr"},
+                "/api/substitutes": {"adm", "adm_appr"}}
+    for path, allowed in expected.items():
+        for login in ("cur", "exe_a", "co", "appr", "head", "adm", "adm_appr", "sub_now"):
+            status = (await c.get(path, headers=c.h[login])).status
+            assert status == (200 if login in allowed else 403), (path, login, status)
+    r = await c.post("/api/deliveries/nope/retry", headers=c.h["exe_a"])
+    assert r.status == 403
+    assert (await c.post("/api/deliveries/nope/retry", headers=c.h["cur"])).status == 404
