@@ -14,7 +14,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from otklik import alerts, cases, metrics
+from otklik import alerts, metrics
+from otklik.services import cases
 from otklik.settings import Settings
 from storage import audit, quarantine
 from storage import messages as message_store

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     relay_interval: float = Field(0.5, gt=0)
     watch_interval: float = Field(30.0, gt=0)
+    # Approving and retrying or redirecting a delivery through the API or the console need the
+    # second factor proven within this many seconds (otklik.services.access).
+    step_up_seconds: int = Field(300, ge=0)
     sources: list[SourceSettings] = Field(default_factory=list)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     mail: MailSettings = Field(default_factory=MailSettings)  # SMTP for answers by e-mail, notices, reports

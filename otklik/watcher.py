@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from otklik import cases
+from otklik.services import cases
 from otklik.settings import Settings
 from regulation.escalation import automatic_actions, due_events
 from regulation.profiles import load_profile

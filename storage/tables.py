@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -222,8 +223,11 @@ class UserRow(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     login: Mapped[str] = mapped_column(String(100), unique=True)
-    role: Mapped[str] = mapped_column(String(20))  # curator | executor | approver | head | admin
-    department: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))  # the primary one: curator | executor | approver | head | admin
+    # Every role held, the primary among them (an admin who also approves: ["admin", "approver"]).
+    # Empty in rows written before roles existed: the primary alone (otklik.services.access).
+    roles: Mapped[list[Any]] = mapped_column(default=list)
+    department: Mapped[str | None] = mapped_column(ForeignKey("departments.id"))
     password_hash: Mapped[str] = mapped_column(String(300))
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
@@ -269,3 +273,46 @@ class QuarantineRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class DepartmentRow(Base):
+    """A department of the administration. `id` is the executor id the router assigns
+    (router/data/executors.yaml) and a user's `department`."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class CaseAssignmentRow(Base):
+    """Which department had a case, as what, and when: written whenever the executors change
+    (route, re-route, return). An executor sees what its department has or had."""
+
+    __tablename__ = "case_assignments"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    # No foreign key: the router may name an executor the directory does not list yet, and the
+    # case must still be stored (the curator sees it; nobody else does until it is fixed).
+    department: Mapped[str] = mapped_column(String(100), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # responsible | co
+    assigned_at: Mapped[datetime] = mapped_column(default=now)
+    unassigned_at: Mapped[datetime | None]  # None while it still has the case
+
+
+class SubstituteRow(Base):
+    """A colleague standing in during an absence: from `starts_on` to `ends_on` (inclusive, the
+    municipality's dates) the substitute works in the absent executor's department too."""
+
+    __tablename__ = "substitutes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    absent_login: Mapped[str] = mapped_column(ForeignKey("users.login"), index=True)
+    substitute_login: Mapped[str] = mapped_column(ForeignKey("users.login"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(20), default="leave")  # illness | leave | travel | other
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=now)

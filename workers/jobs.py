@@ -17,8 +17,8 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ra
 
 from connectors.base import Connector
 from connectors.errors import AuthFailed, ConnectorError, Fatal, RateLimited, Transient
-from otklik import cases
 from otklik.models import Delivery, Reply
+from otklik.services import cases
 from storage import audit, outbox
 from workers.context import get_context
 

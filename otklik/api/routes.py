@@ -9,20 +9,21 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select
+from pydantic import AliasChoices, BaseModel, Field, ValidationError
 
 from otklik import alerts as alert_store
-from otklik import cases
+from otklik import services
 from otklik.actor import Actor
 from otklik.api import auth
 from otklik.exceptions import InvalidTransition, NotFound, PermissionDenied
-from storage import audit, outbox
-from storage.tables import CaseRow, DraftRow, MessageRow, VerdictRow, now
+from otklik.services import access, cases, deliveries, departments, messages, substitutes
+from storage import outbox
+from storage.tables import now
 
 OPENAPI = Path(__file__).with_name("openapi.json")
 USER = web.AppKey("user_loader", object)
@@ -48,6 +49,19 @@ class CommentBody(BaseModel):
 class ExtensionBody(BaseModel):
     days: int = Field(ge=1, le=8)
     comment: str = Field(min_length=1)
+
+
+class DepartmentBody(BaseModel):
+    id: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=300)
+
+
+class SubstituteBody(BaseModel):
+    absent: str = Field(min_length=1, max_length=100)
+    substitute: str = Field(min_length=1, max_length=100)
+    starts_on: date = Field(validation_alias=AliasChoices("from", "starts_on"))
+    ends_on: date = Field(validation_alias=AliasChoices("to", "ends_on"))
+    reason: str = Field("leave", pattern="^(illness|leave|travel|other)$")
 
 
 class LoginBody(BaseModel):
@@ -76,15 +90,12 @@ class Api:
         self.daemon = daemon
 
     async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
-        def run():
-            with self.daemon.db.session() as s:
-                return fn(s, *args)
         try:
-            return await asyncio.to_thread(run)
+            return await asyncio.to_thread(services.run, self.daemon.db, fn, *args)
         except NotFound as exc:
             raise _fail(web.HTTPNotFound, str(exc)) from None
         except PermissionDenied as exc:
-            raise _fail(web.HTTPForbidden, str(exc)) from None
+            raise _fail(web.HTTPForbidden, str(exc), code=getattr(exc, "code", "forbidden")) from None
         except InvalidTransition as exc:
             raise _fail(web.HTTPConflict, str(exc)) from None
 
@@ -95,18 +106,16 @@ class Api:
 
         def load(s):
             u = auth.user_by_token(s, header[7:].strip())
-            return None if u is None else Actor(login=u.login, role=u.role, department=u.department, user_id=u.id)
+            # A bearer token is issued only after the one-time code (auth.login); until sessions
+            # record when it was proven, the token stands for a second factor proven now.
+            return None if u is None else access.actor_of(u, second_factor_at=now() if u.totp_secret else None)
         user = await self._db(load)
         if user is None:
             raise _fail(web.HTTPUnauthorized, "invalid token")
         return user
 
-    @staticmethod
-    def need(user: Actor, *roles: str) -> None:
-        if user.role not in roles and user.role != "admin":
-            raise _fail(web.HTTPForbidden, f"role {user.role} may not do this")
-
-    # -- handlers ------------------------------------------------------------------------------
+    # -- handlers: parse, call the service with the Actor, answer. Access is decided in
+    # otklik.services.access, never here. ---------------------------------------------------
     async def login(self, request: web.Request) -> web.Response:
         body = await _body(request, LoginBody)
 
@@ -117,153 +126,128 @@ class Api:
 
     async def list_cases(self, request: web.Request) -> web.Response:
         user = await self.user(request)
-        state = request.query.get("state")
-        executor = request.query.get("executor") or (user.department if user.role == "executor" else None)
-
-        def go(s):
-            stmt = select(CaseRow).order_by(CaseRow.answer_by.is_(None), CaseRow.answer_by).limit(500)
-            if state:
-                stmt = stmt.where(CaseRow.state == state)
-            rows = [cases.as_dict(r) for r in s.execute(stmt).scalars()]
-            if executor:
-                rows = [r for r in rows if executor in (r["executors"] or [])]
-            t = now()
-            for r in rows:  # the SLA timer the curator sees
-                r["seconds_left"] = (None if r["answer_by"] is None else
-                                     int((cases.parse_dt(r["answer_by"]) - t).total_seconds()))
-            return rows
-        return web.json_response({"cases": await self._db(go)})
+        state, executor = request.query.get("state"), request.query.get("executor")
+        rows = await self._db(lambda s: cases.listing(s, user, state=state, executor=executor))
+        return web.json_response({"cases": rows})
 
     async def show_case(self, request: web.Request) -> web.Response:
-        await self.user(request)
+        user = await self.user(request)
         case_id = int(request.match_info["id"])
-
-        def go(s):
-            row = cases.get(s, case_id)
-            msg = s.get(MessageRow, row.message_id)
-            drafts = s.execute(select(DraftRow).where(DraftRow.case_id == case_id).order_by(DraftRow.id)).scalars()
-            return {**cases.as_dict(row),
-                    "message": {"id": msg.id, "source": msg.source, "text": msg.text, "url": msg.url,
-                                "created_at": msg.created_at.isoformat(), "author": msg.author_name},
-                    "drafts": [{"id": d.id, "kind": d.kind, "text": d.text, "status": d.status,
-                                "quality": d.quality, "comment": d.comment} for d in drafts]}
-        return web.json_response(await self._db(go))
+        return web.json_response(await self._db(lambda s: cases.show(s, user, case_id)))
 
     async def route(self, request: web.Request) -> web.Response:
         user = await self.user(request)
-        self.need(user, "curator")
         body = await _body(request, RouteBody)
         case_id = int(request.match_info["id"])
+        learn = self.daemon.pipeline.record_correction if self.daemon.pipeline else None
         row = await self._db(lambda s: cases.as_dict(cases.route(
-            s, case_id, actor=user.login, executors=body.executors, topic_group=body.topic_group,
-            topic=body.topic, role=user.role, learn=self.daemon.pipeline.record_correction if self.daemon.pipeline else None)))
+            s, user, case_id, executors=body.executors, topic_group=body.topic_group, topic=body.topic,
+            learn=learn)))
         return web.json_response(row)
 
     async def return_case(self, request: web.Request) -> web.Response:
         user = await self.user(request)
-        self.need(user, "executor", "curator")
         body = await _body(request, CommentBody)
         case_id = int(request.match_info["id"])
-        row = await self._db(lambda s: cases.as_dict(cases.return_case(
-            s, case_id, actor=user.login, department=user.department, comment=body.comment,
-            role=user.role)))
+        row = await self._db(lambda s: cases.as_dict(cases.return_case(s, user, case_id, comment=body.comment)))
         return web.json_response(row)
 
     async def submit_draft(self, request: web.Request) -> web.Response:
         user = await self.user(request)
-        self.need(user, "executor", "curator")
         body = await _body(request, DraftBody)
         case_id = int(request.match_info["id"])
         draft = await self._db(lambda s: cases.submit_draft(
-            s, case_id, actor=user.login, text=body.text, kind=body.kind, role=user.role,
-            outcome=body.outcome, contacted_author=body.contacted_author))
+            s, user, case_id, text=body.text, kind=body.kind, outcome=body.outcome,
+            contacted_author=body.contacted_author))
         return web.json_response({"draft_id": draft.id, "quality": draft.quality}, status=201)
 
     async def approve(self, request: web.Request) -> web.Response:
         user = await self.user(request)
         case_id = int(request.match_info["id"])
-        row = await self._db(lambda s: outbox.as_dict(cases.approve(s, case_id, actor=user.login,
-                                                                    role=user.role)))
+        row = await self._db(lambda s: outbox.as_dict(cases.approve(s, user, case_id)))
         return web.json_response({"delivery": row})
 
     async def send_back(self, request: web.Request) -> web.Response:
         user = await self.user(request)
         body = await _body(request, CommentBody)
         case_id = int(request.match_info["id"])
-        await self._db(lambda s: cases.send_back(s, case_id, actor=user.login, role=user.role,
-                                                 comment=body.comment))
+        await self._db(lambda s: cases.send_back(s, user, case_id, comment=body.comment))
         return web.json_response({"ok": True})
 
     async def extension(self, request: web.Request) -> web.Response:
         user = await self.user(request)
-        self.need(user, "executor", "curator")
         body = await _body(request, ExtensionBody)
         case_id = int(request.match_info["id"])
         row = await self._db(lambda s: cases.as_dict(cases.request_extension(
-            s, case_id, actor=user.login, days=body.days, comment=body.comment, role=user.role)))
+            s, user, case_id, days=body.days, comment=body.comment)))
         return web.json_response(row)
 
     async def audit_trail(self, request: web.Request) -> web.Response:
-        await self.user(request)
+        user = await self.user(request)
         case_id = int(request.match_info["id"])
-
-        def go(s):
-            return [{"at": a.at.isoformat(), "actor": a.actor, "action": a.action, "data": a.data}
-                    for a in audit.trail(s, "case", case_id)]
-        return web.json_response({"audit": await self._db(go)})
+        return web.json_response({"audit": await self._db(lambda s: cases.audit_trail(s, user, case_id))})
 
     async def dropped(self, request: web.Request) -> web.Response:
         user = await self.user(request)
-        self.need(user, "curator", "head")
-
-        def go(s):
-            stmt = (select(MessageRow, VerdictRow).join(VerdictRow, VerdictRow.message_id == MessageRow.id)
-                    .where(VerdictRow.decision == "drop").order_by(MessageRow.id.desc()).limit(500))
-            return [{"message_id": m.id, "source": m.source, "text": m.text, "reasons": v.reasons,
-                     "spans": v.spans, "repeat_of": v.repeat_of} for m, v in s.execute(stmt)]
-        return web.json_response({"dropped": await self._db(go)})
+        return web.json_response({"dropped": await self._db(lambda s: messages.dropped(s, user))})
 
     async def overrule(self, request: web.Request) -> web.Response:
         user = await self.user(request)
-        self.need(user, "curator")
         message_id = int(request.match_info["id"])
-        await self._db(lambda s: cases.overrule_drop(s, message_id, actor=user.login))
+        await self._db(lambda s: messages.overrule_drop(s, user, message_id))
         self.daemon.wake_pipeline.set()
         return web.json_response({"ok": True})
 
     async def alerts(self, request: web.Request) -> web.Response:
         user = await self.user(request)
-        self.need(user, "head", "curator")
-        return web.json_response({"alerts": await self._db(alert_store.recent)})
+
+        def go(s):
+            access.require(s, user, "read_alerts", entity="alerts")
+            return alert_store.recent(s)
+        return web.json_response({"alerts": await self._db(go)})
 
     async def deliveries(self, request: web.Request) -> web.Response:
         user = await self.user(request)
-        self.need(user, "curator")
         statuses = tuple(request.query.getall("status", [])) or None
-        rows = await self._db(lambda s: [outbox.as_dict(r) for r in outbox.listing(s, statuses)])
-        return web.json_response({"deliveries": rows})
+        return web.json_response({"deliveries": await self._db(lambda s: deliveries.listing(s, user, statuses))})
 
     async def retry_delivery(self, request: web.Request) -> web.Response:
         user = await self.user(request)
-        self.need(user, "curator")
         outbox_id = request.match_info["id"]
-
-        def go(s):
-            row = outbox.retry(s, outbox_id)
-            audit.append(s, actor=user.login, action="delivery_retry", entity="outbox", entity_id=row.id)
-            return outbox.as_dict(row)
-        return web.json_response(await self._db(go))
+        return web.json_response(await self._db(lambda s: deliveries.retry(s, user, outbox_id)))
 
     async def redirect_delivery(self, request: web.Request) -> web.Response:
         user = await self.user(request)
-        self.need(user, "curator")
         outbox_id = request.match_info["id"]
+        return web.json_response(await self._db(lambda s: deliveries.redirect(s, user, outbox_id)))
 
-        def go(s):
-            row = outbox.redirect_private(s, outbox_id)
-            audit.append(s, actor=user.login, action="delivery_redirected", entity="outbox", entity_id=row.id)
-            return outbox.as_dict(row)
-        return web.json_response(await self._db(go))
+    # -- the directory (admin) -------------------------------------------------------------------
+    async def list_departments(self, request: web.Request) -> web.Response:
+        user = await self.user(request)
+        return web.json_response({"departments": await self._db(lambda s: departments.listing(s, user))})
+
+    async def add_department(self, request: web.Request) -> web.Response:
+        user = await self.user(request)
+        body = await _body(request, DepartmentBody)
+        row = await self._db(lambda s: departments.add(s, user, body.id, body.name))
+        return web.json_response(row, status=201)
+
+    async def list_substitutes(self, request: web.Request) -> web.Response:
+        user = await self.user(request)
+        return web.json_response({"substitutes": await self._db(lambda s: substitutes.listing(s, user))})
+
+    async def add_substitute(self, request: web.Request) -> web.Response:
+        user = await self.user(request)
+        body = await _body(request, SubstituteBody)
+        row = await self._db(lambda s: substitutes.add(s, user, body.absent, body.substitute, body.starts_on,
+                                                       body.ends_on, body.reason))
+        return web.json_response(row, status=201)
+
+    async def remove_substitute(self, request: web.Request) -> web.Response:
+        user = await self.user(request)
+        substitute_id = int(request.match_info["id"])
+        await self._db(lambda s: substitutes.remove(s, user, substitute_id))
+        return web.json_response({"ok": True})
 
     async def openapi(self, request: web.Request) -> web.Response:
         return web.json_response(json.loads(OPENAPI.read_text(encoding="utf-8")))
@@ -290,3 +274,8 @@ def setup(app: web.Application, daemon) -> None:
     r.add_post("/api/deliveries/{id}/retry", api.retry_delivery)
     r.add_post("/api/deliveries/{id}/redirect", api.redirect_delivery)
     __import__("otklik.api.quarantine", fromlist=["setup"]).setup(app, daemon)  # builds on Api: no top import
+    r.add_get("/api/departments", api.list_departments)
+    r.add_post("/api/departments", api.add_department)
+    r.add_get("/api/substitutes", api.list_substitutes)
+    r.add_post("/api/substitutes", api.add_substitute)
+    r.add_delete("/api/substitutes/{id:\\d+}", api.remove_substitute)

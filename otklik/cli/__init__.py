@@ -12,6 +12,7 @@ from otklik.exceptions import OtklikError
 COMMAND_MODULES = (
     "otklik.cli.core",
     "otklik.cli.admin",
+    "otklik.cli.directory",  # after admin: it adds to admin's `users` group
     "otklik.cli.cases",
     "otklik.cli.demo",
     "otklik.cli.deliveries",

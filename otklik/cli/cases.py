@@ -1,40 +1,47 @@
 """`otklik cases …`: the API's case actions for curators who live in a terminal.
 
-Every action names the acting user (`--as LOGIN`); roles that approve give their one-time code
-(`--otp`), as on the API."""
+Every command names the acting user (`--as LOGIN`); roles with a second factor give their
+one-time code (`--otp`), as on the API. The same service functions as the API decide what the
+user may see and do: an executor lists and acts on its department's cases only."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from datetime import datetime
 
 import pyotp
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from otklik import cases
+from otklik import services
+from otklik.actor import Actor
 from otklik.exceptions import PermissionDenied
+from otklik.services import access, cases
 from otklik.settings import load_settings
-from storage import audit, outbox
+from storage import outbox
 from storage.db import Database
-from storage.tables import CaseRow, MessageRow, UserRow
+from storage.tables import UserRow, now
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cases", help="list cases with SLA timers; route, draft, approve, send back")
     acts = p.add_subparsers(dest="cases_command", required=True)
-    ls = acts.add_parser("list", help="open cases, nearest deadline first")
+    ls = acts.add_parser("list", help="open cases in your scope, nearest deadline first")
     ls.add_argument("--state")
+    ls.add_argument("--executor", help="only the cases this department holds now")
+    _identity(ls)
     ls.set_defaults(func=cmd_list)
     show = acts.add_parser("show")
     show.add_argument("id", type=int)
+    _identity(show)
     show.set_defaults(func=cmd_show)
     for name, extra in (("route", "executors"), ("draft", "text"), ("approve", None), ("send-back", "comment"),
                         ("return", "comment"), ("extension", "comment")):
         a = acts.add_parser(name)
         a.add_argument("id", type=int)
-        a.add_argument("--as", dest="login", required=True, help="the acting user's login")
-        a.add_argument("--otp", help="one-time code (required for roles that approve)")
+        _identity(a)
         if extra == "executors":
             a.add_argument("executors", nargs="+")
         elif extra:
@@ -49,62 +56,74 @@ def register(sub: argparse._SubParsersAction) -> None:
         a.set_defaults(func=cmd_act, action=name)
 
 
+def _identity(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as", dest="login", required=True, help="the acting user's login")
+    p.add_argument("--otp", help="one-time code (required for roles with a second factor)")
+
+
 def _db() -> Database:
     return Database.connect(load_settings().database_url)
 
 
+def _actor(args: argparse.Namespace, session: Session) -> Actor:
+    """The acting user, the one place the CLI decides who acts (`otklik login` will replace it)."""
+    user = session.execute(select(UserRow).where(UserRow.login == args.login)).scalar_one_or_none()
+    if user is None or not user.active:
+        raise PermissionDenied(f"no active user {args.login}")
+    if user.totp_secret and not (args.otp and pyotp.TOTP(user.totp_secret).verify(args.otp, valid_window=1)):
+        raise PermissionDenied(f"{args.login} ({user.role}) needs a valid --otp code")
+    return access.actor_of(user, via="cli", second_factor_at=now() if user.totp_secret else None)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
-    with _db().session() as s:
-        stmt = select(CaseRow).order_by(CaseRow.answer_by.is_(None), CaseRow.answer_by)
-        if args.state:
-            stmt = stmt.where(CaseRow.state == args.state)
-        for row in s.execute(stmt.limit(500)).scalars():
-            d = cases.as_dict(row)
-            print(f"#{d['id']:<6} {d['state']:<17} {d['importance']:<6} due {d['answer_by'] or '-':<32} "
-                  f"{d['topic_group'] or '-'} → {', '.join(d['executors']) or '(not routed)'}")
+    rows = _with(args, lambda s, actor: cases.listing(s, actor, state=args.state, executor=args.executor))
+    for d in rows:
+        print(f"#{d['id']:<6} {d['state']:<17} {d['importance']:<6} due {d['answer_by'] or '-':<32} "
+              f"{d['topic_group'] or '-'} → {', '.join(d['executors']) or '(not routed)'}")
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    with _db().session() as s:
-        row = cases.get(s, args.id)
-        msg = s.get(MessageRow, row.message_id)
-        out = {**cases.as_dict(row), "text": msg.text,
-               "audit": [{"at": a.at.isoformat(), "actor": a.actor, "action": a.action}
-                         for a in audit.trail(s, "case", row.id)]}
-    print(json.dumps(out, ensure_ascii=False, indent=2))
+    def go(s, actor):
+        out = cases.show(s, actor, args.id)
+        out["audit"] = cases.audit_trail(s, actor, args.id)
+        return out
+    print(json.dumps(_with(args, go), ensure_ascii=False, indent=2, default=_plain))
     return 0
-
-
-def _user(s, login: str, otp: str | None) -> UserRow:
-    user = s.execute(select(UserRow).where(UserRow.login == login)).scalar_one_or_none()
-    if user is None or not user.active:
-        raise PermissionDenied(f"no active user {login}")
-    if user.totp_secret and not (otp and pyotp.TOTP(user.totp_secret).verify(otp, valid_window=1)):
-        raise PermissionDenied(f"{login} ({user.role}) needs a valid --otp code")
-    return user
 
 
 def cmd_act(args: argparse.Namespace) -> int:
-    with _db().session() as s:
-        user = _user(s, args.login, args.otp)
+    def go(s, actor):
         if args.action == "route":
-            cases.route(s, args.id, actor=user.login, executors=args.executors, role=user.role)
+            cases.route(s, actor, args.id, executors=args.executors)
         elif args.action == "draft":
-            cases.submit_draft(s, args.id, actor=user.login, text=args.text, kind=args.kind, role=user.role,
-                               outcome=args.outcome, contacted_author=args.contacted_author)
+            cases.submit_draft(s, actor, args.id, text=args.text, kind=args.kind, outcome=args.outcome,
+                               contacted_author=args.contacted_author)
         elif args.action == "approve":
-            row = cases.approve(s, args.id, actor=user.login, role=user.role)
-            print(f"approved; delivery {row.id} queued", file=sys.stderr)
-            print(json.dumps(outbox.as_dict(row), ensure_ascii=False))
-            return 0
+            return {"delivery": outbox.as_dict(cases.approve(s, actor, args.id))}
         elif args.action == "send-back":
-            cases.send_back(s, args.id, actor=user.login, role=user.role, comment=args.comment)
+            cases.send_back(s, actor, args.id, comment=args.comment)
         elif args.action == "return":
-            cases.return_case(s, args.id, actor=user.login, department=user.department, comment=args.comment,
-                              role=user.role)
+            cases.return_case(s, actor, args.id, comment=args.comment)
         elif args.action == "extension":
-            cases.request_extension(s, args.id, actor=user.login, days=args.days, comment=args.comment,
-                                    role=user.role)
-        print(json.dumps(cases.as_dict(cases.get(s, args.id)), ensure_ascii=False))
+            cases.request_extension(s, actor, args.id, days=args.days, comment=args.comment)
+        return cases.as_dict(cases.get(s, args.id))
+    out = _with(args, go)
+    if "delivery" in out:
+        print(f"approved; delivery {out['delivery']['id']} queued", file=sys.stderr)
+        out = out["delivery"]
+    print(json.dumps(out, ensure_ascii=False))
     return 0
+
+
+def _with(args: argparse.Namespace, fn):
+    """Run `fn(session, actor)` in one unit of work as the acting user (refusals audited, as on the API)."""
+    db = _db()
+    try:
+        return services.run(db, lambda s: fn(s, _actor(args, s)))
+    finally:
+        db.dispose()
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime) else str(value)

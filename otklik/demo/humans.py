@@ -12,6 +12,11 @@ import pyotp
 log = logging.getLogger("otklik.demo.humans")
 
 DEMO_PASSWORD = "demo-password"  # local demo users only; never a real account
+UNSURE = "zhkh"  # where the demo's curator sends what the router could not place
+
+
+def executor_login(department: str) -> str:
+    return f"executor_{department}"
 
 ANSWER = ("Здравствуйте! Спасибо за обращение. Вопрос передан в {dept}: специалисты выедут на место "
           "и устранят проблему в ближайшие дни. О результате сообщим в этой ветке.")
@@ -47,14 +52,19 @@ class Humans:
         """One round of everybody's work; returns what was done."""
         done = {"routed": 0, "drafted": 0, "approved": 0}
         for case in self.cases("identified"):
-            executors = case["executors"] or ["general"]
+            executors = case["executors"] or [UNSURE]
             if self._call("curator", "POST", f"/api/cases/{case['id']}/route",
                           json={"executors": executors}).status_code == 200:
                 done["routed"] += 1
         for case in self.cases("routed"):
-            dept = (case["executors"] or ["отдел"])[0]
-            r = self._call("executor", "POST", f"/api/cases/{case['id']}/drafts",
-                           json={"text": ANSWER.format(dept=dept), "kind": "answer"})
+            # The responsible department writes; where the curator writes the joint answer
+            # (no responsible department), the first executor's draft stands in for it.
+            dept = case.get("responsible") or case["executors"][0]
+            try:
+                r = self._call(executor_login(dept), "POST", f"/api/cases/{case['id']}/drafts",
+                               json={"text": ANSWER.format(dept=dept), "kind": "answer"})
+            except httpx.HTTPStatusError:  # a department the demo has no executor for
+                continue
             done["drafted"] += r.status_code == 201
         for case in self.cases("on_approval"):
             r = self._call("approver", "POST", f"/api/cases/{case['id']}/approve")

@@ -23,12 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 
 from otklik.demo import humans as people
 from otklik.demo.traffic import TrafficFeeder
 from sandbox.registry import emulator_class
 from sandbox.runner import ThreadedServer
 from storage.db import Database
+from storage.tables import DepartmentRow
 
 DEMO_PLATFORMS = ("telegram", "vk", "ok")  # social networks; the regional platforms run in `otklik sandbox`
 # With --faults: every platform misbehaves now and then, on every kind of request.
@@ -163,10 +165,14 @@ class Demo:
         db = Database.connect(f"sqlite:///{Path(env['OTKLIK_VAR_DIR']) / 'otklik.db'}")
         totp: dict[str, str] = {}
         with db.session() as s:
-            for login, role in (("curator", "curator"), ("executor", "executor"), ("approver", "approver")):
+            for login, role in (("curator", "curator"), ("approver", "approver")):
                 user, _, secret = auth.create_user(s, login, role, password=people.DEMO_PASSWORD)
                 if secret:
                     totp[login] = secret
+            # One executor per department: each sees and answers only its department's cases.
+            for dept in s.execute(select(DepartmentRow.id)).scalars():
+                auth.create_user(s, people.executor_login(dept), "executor", password=people.DEMO_PASSWORD,
+                                 department=dept)
         db.dispose()
         return totp
 

@@ -7,8 +7,9 @@ import pyotp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from otklik import cases, http
+from otklik import http
 from otklik.api import auth
+from otklik.services import cases
 from otklik.settings import Settings
 from otklik.watcher import DeadlineWatcher
 from router.classifier import Router
@@ -65,9 +66,11 @@ async def test_guards_and_quality(db, client):
     r = await client.post(f"/api/cases/{case_id}/route", headers=exe, json={"executors": ["dorogi"]})
     assert r.status == 403  # only the curator routes
     r = await client.post(f"/api/cases/{case_id}/drafts", headers=exe, json={"text": "ok"})
-    assert r.status == 409  # not routed yet: no draft
+    assert r.status == 404  # not routed yet: not the department's case, as if there were none
     r = await client.post(f"/api/cases/{case_id}/route", headers=cur, json={"executors": []})
     assert r.status == 400 and (await r.json())["details"][0]["field"] == "executors"
+    r = await client.post(f"/api/cases/{case_id}/route", headers=cur, json={"executors": ["nobody"]})
+    assert r.status == 409 and "nobody" in (await r.json())["error"]  # not in the departments directory
     assert (await client.post(f"/api/cases/{case_id}/route", headers=cur, json={"executors": ["dorogi"]})).status == 200
     r = await client.post(f"/api/cases/{case_id}/drafts", headers=exe,
                           json={"text": "в рамках работ осуществляется ремонт"})
@@ -80,7 +83,13 @@ async def test_guards_and_quality(db, client):
     shown = await (await client.get(f"/api/cases/{case_id}", headers=cur)).json()
     assert shown["state"] == "revision" and shown["drafts"][0]["quality"]
     trail = await (await client.get(f"/api/cases/{case_id}/audit", headers=cur)).json()
-    assert [a["action"] for a in trail["audit"]] == ["identified", "route", "submit_draft", "send_back"]
+    # The executor's three refusals are on the record too: routing (role), drafting before the case
+    # was its department's (scope), approving (role).
+    assert [a["action"] for a in trail["audit"]] == ["identified", "refused", "refused", "route", "submit_draft",
+                                                     "refused", "send_back"]
+    assert [(a["actor"], a["data"]["action"], a["data"]["reason"]) for a in trail["audit"]
+            if a["action"] == "refused"] == [("exe", "route", "role"), ("exe", "submit_draft", "scope"),
+                                             ("exe", "approve", "role")]
     listing = await (await client.get("/api/cases", headers=cur)).json()
     assert listing["cases"][0]["seconds_left"] is not None
     spec = await (await client.get("/api/openapi.json")).json()

@@ -30,8 +30,9 @@ from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
-from otklik import cases, http  # noqa: E402
+from otklik import http  # noqa: E402
 from otklik.api import auth  # noqa: E402
+from otklik.services import cases  # noqa: E402
 from router.classifier import Router  # noqa: E402
 from sandbox.runner import ThreadedServer  # noqa: E402
 from sandbox.seed import approved_reply  # noqa: E402

@@ -12,9 +12,10 @@ import pyotp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from otklik import cases, http
+from otklik import http
 from otklik.api import auth
 from otklik.api.guards import API_MAX_BYTES, MAX_DEPTH
+from otklik.services import cases
 from router.classifier import Router
 from storage.tables import MessageRow
 

@@ -8,15 +8,19 @@ import asyncio
 from connectors.base import SourceConfig
 from connectors.incident_management.connector import IncidentManagementConnector
 from connectors.telegram.connector import TelegramConnector
-from otklik import cases
+from otklik.actor import Actor
 from otklik.pipeline import Pipeline
 from otklik.poller import poll_once
+from otklik.services import cases
 from otklik.settings import Settings
 from sandbox.incident_management.emulator import IncidentManagementEmulator
 from sandbox.runner import serving
 from sandbox.telegram.emulator import TOKEN, TelegramEmulator
 from storage.tables import CaseRow, OutboxRow
 from workers import jobs
+
+# The curator at a terminal (no step-up: the CLI asks for the code every time).
+CUR = Actor(login="cur", role="curator", via="cli")
 
 
 class Context:
@@ -62,10 +66,10 @@ def test_incident_answered_in_the_social_network_after_regional_approval(db, mon
         with db.session() as s:
             case = s.query(CaseRow).one()
             if case.state == "identified":
-                cases.route(s, case.id, actor="cur", executors=["blagoustroystvo"])
-            cases.submit_draft(s, case.id, actor="exe",
+                cases.route(s, CUR, case.id, executors=["blagoustroystvo"])
+            cases.submit_draft(s, CUR, case.id,
                                text="Здравствуйте! Мусор на Садовой вывезут завтра до 12:00, график восстановлен.")
-            first = cases.approve(s, case.id, actor="cur", role="curator").id
+            first = cases.approve(s, CUR, case.id).id
         assert jobs.publish_reply(first) == "posted"  # submitted to the regional centre
         assert tg_emulator.replies == []  # not in the network before the centre approves
 

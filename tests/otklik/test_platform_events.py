@@ -3,12 +3,16 @@ citizen, accepted; each once, and one the case cannot take is audited, not lost.
 
 from datetime import UTC, datetime
 
-from otklik import cases
+from otklik.actor import Actor
 from otklik.models import Author, Batch, Message, StatusChange, Thread
 from otklik.pipeline import Pipeline
+from otklik.services import cases
 from otklik.settings import Settings
 from storage import audit
 from storage.tables import CaseRow, MessageRow
+
+# The curator at a terminal (no step-up: the CLI asks for the code every time).
+CUR = Actor(login="cur", role="curator", via="cli")
 
 
 def test_platform_statuses_move_the_case(db):
@@ -23,9 +27,9 @@ def test_platform_statuses_move_the_case(db):
     with db.session() as s:
         row = s.query(CaseRow).one()
         if row.state == "identified":
-            cases.route(s, row.id, actor="cur", executors=["blagoustroystvo"])
-        cases.submit_draft(s, row.id, actor="exe", text="Здравствуйте! Мусор вывезут в четверг, график восстановлен.")
-        cases.approve(s, row.id, actor="cur", role="curator")
+            cases.route(s, CUR, row.id, executors=["blagoustroystvo"])
+        cases.submit_draft(s, CUR, row.id, text="Здравствуйте! Мусор вывезут в четверг, график восстановлен.")
+        cases.approve(s, CUR, row.id)
         case_id = row.id
     at = datetime.now(UTC)
     db.ingest("im", Batch(status_changes=[StatusChange(external_id="inc-1", status="returned", comment="Уточните", at=at)]))

@@ -10,12 +10,16 @@ import time
 import uuid
 from pathlib import Path
 
-from otklik import cases
+from otklik.actor import Actor
 from otklik.demo.run import free_port, kill_tree
+from otklik.services import cases
 from sandbox.registry import emulator_class
 from sandbox.runner import serving
 from storage.tables import CaseRow, OutboxRow
 from workers import embedded_redis
+
+# The curator at a terminal (no step-up: the CLI asks for the code every time).
+CUR = Actor(login="cur", role="curator", via="cli")
 
 
 def wait_for(predicate, timeout=60.0):
@@ -32,8 +36,8 @@ def approve_all(db) -> int:
     n = 0
     with db.session() as s:
         for row in s.query(CaseRow).filter(CaseRow.state == "routed").all():
-            cases.submit_draft(s, row.id, actor="exe", text="Здравствуйте! Сделаем на этой неделе, спасибо.")
-            cases.approve(s, row.id, actor="cur", role="curator")
+            cases.submit_draft(s, CUR, row.id, text="Здравствуйте! Сделаем на этой неделе, спасибо.")
+            cases.approve(s, CUR, row.id)
             n += 1
     return n
 

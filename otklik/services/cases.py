@@ -1,8 +1,13 @@
 """Cases: the regulation's lifecycle (regulation/lifecycle.py, pure) applied to stored rows.
 
-Every change goes through `_apply`, which runs the pure transition, saves the record and appends
-the audit entry in the caller's transaction. Approval writes the outbox row in that same
-transaction: an approved reply cannot be lost between approval and publishing.
+People's actions (route, return, draft, extension, approve, send back, reading) take the acting
+`Actor` and go through `access.case_for` first: scope and roles are decided there, never here
+or in a handler. The daemon's parts (pipeline, router, watcher, worker, platform) act as the
+system actors of otklik.actor on rows they already hold.
+
+Every change goes through `_apply`, which runs the pure transition, saves the record, keeps the
+assignment history and appends the audit entry in the caller's transaction. Approval writes the
+outbox row in that same transaction: an approved reply cannot be lost between approval and publishing.
 """
 
 from __future__ import annotations
@@ -14,15 +19,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from otklik.exceptions import InvalidTransition, NotFound
+from otklik.actor import PIPELINE, PLATFORM, ROUTER, WATCHER, WORKER, Actor
+from otklik.exceptions import InvalidTransition, NotFound, PermissionDenied
 from otklik.models import Reply, Thread
+from otklik.services import access, assignments
 from regulation import lifecycle
 from regulation.profiles import load_profile
 from regulation.quality import check_answer
 from storage import audit, outbox
-from storage.tables import CaseRow, DraftRow, MessageRow, OutboxRow, now
+from storage.tables import CaseAssignmentRow, CaseRow, DepartmentRow, DraftRow, MessageRow, OutboxRow, now
 
 ANSWERED_STATES = {"published", "awaiting_feedback", "accepted", "closed", "final_due"}
+LIST_LIMIT = 500
 
 
 def _profile(name: str):
@@ -44,22 +52,28 @@ def _save(row: CaseRow, record: lifecycle.CaseRecord) -> None:
     row.version += 1
 
 
-def _apply(session: Session, row: CaseRow, action: str, *, actor: str, role: str,
+def _apply(session: Session, row: CaseRow, action: str, *, actor: Actor, role: str,
            at: datetime | None = None, **data: Any) -> lifecycle.CaseRecord:
-    record, entry = lifecycle.transition(_record(row), action, actor_role=role, at=at or now(),
-                                         profile=_profile(row.profile), **data)
+    at = at or now()
+    try:
+        record, entry = lifecycle.transition(_record(row), action, actor_role=role, at=at,
+                                             profile=_profile(row.profile), **data)
+    except PermissionDenied as exc:  # access.case_for should have said so first; audited all the same
+        raise access.Refused(str(exc), actor=actor, action=action, entity_id=row.id) from None
     _save(row, record)
-    audit.append(session, actor=actor, action=action, entity="case", entity_id=row.id,
+    assignments.sync(session, row.id, record, at)
+    audit.append(session, actor=actor.login, action=action, entity="case", entity_id=row.id,
                  data=entry.model_dump(mode="json"))
     return record
 
 
 def apply_event(session: Session, row: CaseRow, event) -> None:
     """Apply a regulation CaseEvent (e.g. an automatic action found by the watcher)."""
-    _apply(session, row, event.action, actor="watcher", role=event.actor_role, at=event.at, **event.data)
+    _apply(session, row, event.action, actor=WATCHER, role=event.actor_role, at=event.at, **event.data)
 
 
 def get(session: Session, case_id: int) -> CaseRow:
+    """A case by id, unscoped: for the daemon's own parts. People go through access.case_for."""
     row = session.get(CaseRow, case_id)
     if row is None:
         raise NotFound(f"no case {case_id}")
@@ -77,7 +91,7 @@ def open_or_update(session: Session, msg: MessageRow, routing, *, channel: str, 
     if row is not None:
         # An edit: re-routing is the curator's call once work started; importance may rise.
         if row.importance != routing.importance and routing.importance == "high":
-            _apply(session, row, "set_importance", actor="router", role="system", importance="high")
+            _apply(session, row, "set_importance", actor=ROUTER, role="system", importance="high")
         return row
     profile = _profile(profile_name)
     identified = msg.stored_at or now()
@@ -93,10 +107,10 @@ def open_or_update(session: Session, msg: MessageRow, routing, *, channel: str, 
     _save(row, record)
     session.add(row)
     session.flush()
-    audit.append(session, actor="pipeline", action="identified", entity="case", entity_id=row.id,
+    audit.append(session, actor=PIPELINE.login, action="identified", entity="case", entity_id=row.id,
                  data={"message_id": msg.id, "channel": channel})
     if not routing.needs_manual and routing.executors:
-        _apply(session, row, "route", actor="router", role="curator", executors=list(routing.executors))
+        _apply(session, row, "route", actor=ROUTER, role="system", executors=list(routing.executors))
     return row
 
 
@@ -118,62 +132,98 @@ def parse_dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def route(session: Session, case_id: int, *, actor: str, executors: list[str], topic_group: str | None = None,
-          topic: str | None = None, role: str = "curator", learn: Callable[[str, str, str | None, str], None] | None = None) -> CaseRow:
+# -- reading: one scope rule for the list, the case, its trail ----------------------------------------
+def listing(session: Session, actor: Actor, *, state: str | None = None,
+            executor: str | None = None) -> list[dict[str, Any]]:
+    """The cases in the actor's scope, nearest deadline first, with the SLA timer. `executor`
+    narrows to the cases a department holds now; it never widens the scope."""
+    sc = access.require(session, actor, "read", entity="cases")
+    stmt = access.visible_cases(select(CaseRow), sc)
+    if state:
+        stmt = stmt.where(CaseRow.state == state)
+    if executor:
+        stmt = stmt.where(CaseRow.id.in_(select(CaseAssignmentRow.case_id).where(
+            CaseAssignmentRow.department == executor, CaseAssignmentRow.unassigned_at.is_(None))))
+    stmt = stmt.order_by(CaseRow.answer_by.is_(None), CaseRow.answer_by, CaseRow.id).limit(LIST_LIMIT)
+    t = now()
+    out = []
+    for row in session.execute(stmt).scalars():
+        d = as_dict(row)
+        d["seconds_left"] = None if row.answer_by is None else int((row.answer_by - t).total_seconds())
+        out.append(d)
+    return out
+
+
+def show(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
+    """The case with its message and drafts (the author's name and text are personal data:
+    only for those whose scope holds the case)."""
+    row = access.case_for(session, actor, case_id, "read").case
+    msg = session.get(MessageRow, row.message_id)
+    drafts = session.execute(select(DraftRow).where(DraftRow.case_id == case_id).order_by(DraftRow.id)).scalars()
+    return {**as_dict(row),
+            "message": {"id": msg.id, "source": msg.source, "text": msg.text, "url": msg.url,
+                        "created_at": msg.created_at.isoformat(), "author": msg.author_name,
+                        "attachments": msg.attachments},
+            "drafts": [{"id": d.id, "kind": d.kind, "text": d.text, "status": d.status,
+                        "quality": d.quality, "comment": d.comment} for d in drafts],
+            "assignments": [{"department": a.department, "role": a.role, "assigned_at": a.assigned_at.isoformat(),
+                             "unassigned_at": a.unassigned_at.isoformat() if a.unassigned_at else None}
+                            for a in assignments.history(session, case_id)]}
+
+
+def audit_trail(session: Session, actor: Actor, case_id: int) -> list[dict[str, Any]]:
+    access.case_for(session, actor, case_id, "read")
+    return [{"at": a.at.isoformat(), "actor": a.actor, "action": a.action, "data": a.data}
+            for a in audit.trail(session, "case", case_id)]
+
+
+# -- people's steps --------------------------------------------------------------------------------
+def route(session: Session, actor: Actor, case_id: int, *, executors: list[str], topic_group: str | None = None,
+          topic: str | None = None, learn: Callable[[str, str, str | None, str], None] | None = None) -> CaseRow:
     """Route or re-route. A curator's correction of the topic becomes training data (`learn`)."""
-    row = get(session, case_id)
+    permit = access.case_for(session, actor, case_id, "route")
+    row = permit.case
+    known = set(session.execute(select(DepartmentRow.id).where(DepartmentRow.id.in_(executors))).scalars())
+    unknown = [e for e in executors if e not in known]
+    if unknown:
+        raise InvalidTransition(f"no department {', '.join(unknown)} in the directory (otklik departments list)")
     if topic_group and (topic_group, topic) != (row.topic_group, row.topic):
         if learn is not None:
             learn(session.get(MessageRow, row.message_id).text, topic_group, topic, executors[0])
         row.topic_group, row.topic = topic_group, topic
     row.needs_manual = False
-    _apply(session, row, "route", actor=actor, role=role, executors=executors)
+    _apply(session, row, "route", actor=actor, role=permit.role, executors=executors)
     return row
 
 
-def return_case(session: Session, case_id: int, *, actor: str, department: str | None, comment: str,
-                role: str = "executor") -> CaseRow:
+def return_case(session: Session, actor: Actor, case_id: int, *, comment: str) -> CaseRow:
     """An executor returns a message that is not its competence; the curator re-routes it."""
-    row = get(session, case_id)
-    _apply(session, row, "return", actor=actor, role=role, department=department, comment=comment)
-    return row
+    permit = access.case_for(session, actor, case_id, "return")
+    department = access.held_department(session, permit.scope, case_id) if permit.role == "executor" else None
+    _apply(session, permit.case, "return", actor=actor, role=permit.role, department=department, comment=comment)
+    return permit.case
 
 
-def request_extension(session: Session, case_id: int, *, actor: str, days: int, comment: str,
-                      role: str = "executor") -> CaseRow:
-    row = get(session, case_id)
-    _apply(session, row, "request_extension", actor=actor, role=role, days=days, comment=comment)
-    return row
+def request_extension(session: Session, actor: Actor, case_id: int, *, days: int, comment: str) -> CaseRow:
+    permit = access.case_for(session, actor, case_id, "request_extension")
+    _apply(session, permit.case, "request_extension", actor=actor, role=permit.role, days=days, comment=comment)
+    return permit.case
 
 
-def overrule_drop(session: Session, message_id: int, *, actor: str) -> None:
-    """A curator reverses a moderation drop: the message goes through routing as accepted."""
-    from storage.tables import VerdictRow
-
-    verdict = session.get(VerdictRow, message_id)
-    if verdict is None or verdict.decision != "drop":
-        raise InvalidTransition(f"message {message_id} was not dropped")
-    verdict.decision, verdict.overruled_by = "accept", actor
-    msg = session.get(MessageRow, message_id)
-    msg.processed, msg.revision = False, msg.revision + 1
-    audit.append(session, actor=actor, action="drop_overruled", entity="message", entity_id=message_id,
-                 data={"reasons": verdict.reasons})
-
-
-def submit_draft(session: Session, case_id: int, *, actor: str, text: str, kind: str = "answer",
-                 role: str = "executor", outcome: str | None = None,
-                 contacted_author: bool = False) -> DraftRow:
+def submit_draft(session: Session, actor: Actor, case_id: int, *, text: str, kind: str = "answer",
+                 outcome: str | None = None, contacted_author: bool = False) -> DraftRow:
     """The draft goes to approval with its quality check, which the approver sees. Channels whose
     regulation asks for them take the answer's outcome (Кузбасс Онлайн: решено / разъяснено) and
     the executor's word that the author was contacted (the governor's channel); the case keeps both."""
-    row = get(session, case_id)
-    _apply(session, row, "submit_draft", actor=actor, role=role, kind=kind, outcome=outcome,
+    permit = access.case_for(session, actor, case_id, "submit_draft")
+    row = permit.case
+    _apply(session, row, "submit_draft", actor=actor, role=permit.role, kind=kind, outcome=outcome,
            contacted_author=contacted_author)
     msg = session.get(MessageRow, row.message_id)
     repeat = bool(row.record.get("repeat_of"))  # the answer to a repeat must report the measures taken
     quality = [q.model_dump() for q in check_answer(text, platform=msg.platform, author_name=msg.author_name,
                                                     has_photos=False, kind=kind, repeat=repeat)]
-    draft = DraftRow(case_id=row.id, kind=kind, text=text, author=actor, status="submitted",
+    draft = DraftRow(case_id=row.id, kind=kind, text=text, author=actor.login, status="submitted",
                      quality=quality, created_at=now())
     session.add(draft)
     session.flush()
@@ -188,22 +238,23 @@ def current_draft(session: Session, case_id: int) -> DraftRow:
     return draft
 
 
-def approve(session: Session, case_id: int, *, actor: str, role: str) -> OutboxRow:
+def approve(session: Session, actor: Actor, case_id: int) -> OutboxRow:
     """Approve the current draft; the outbox row commits with the approval."""
-    row = get(session, case_id)
+    permit = access.case_for(session, actor, case_id, "approve")
+    row = permit.case
     draft = current_draft(session, case_id)
-    _apply(session, row, "approve", actor=actor, role=role)
-    draft.status, draft.decided_at, draft.decided_by = "approved", now(), actor
+    _apply(session, row, "approve", actor=actor, role=permit.role)
+    draft.status, draft.decided_at, draft.decided_by = "approved", now(), actor.login
     msg = session.get(MessageRow, row.message_id)
     reply = build_reply(msg, draft)
     return outbox.add(session, case_id=row.id, draft_id=draft.id, message_id=msg.id, reply=reply)
 
 
-def send_back(session: Session, case_id: int, *, actor: str, role: str, comment: str) -> DraftRow:
-    row = get(session, case_id)
+def send_back(session: Session, actor: Actor, case_id: int, *, comment: str) -> DraftRow:
+    permit = access.case_for(session, actor, case_id, "send_back")
     draft = current_draft(session, case_id)
-    _apply(session, row, "send_back", actor=actor, role=role, comment=comment)
-    draft.status, draft.decided_at, draft.decided_by, draft.comment = "returned", now(), actor, comment
+    _apply(session, permit.case, "send_back", actor=actor, role=permit.role, comment=comment)
+    draft.status, draft.decided_at, draft.decided_by, draft.comment = "returned", now(), actor.login, comment
     return draft
 
 
@@ -232,7 +283,7 @@ def publish_after_regional_approval(session: Session, row: CaseRow) -> OutboxRow
     source, platform, thread = social
     reply = Reply(id=outbox.new_id(), source=source, platform=platform, thread=thread, text=approved.text,
                   in_reply_to=msg.external_id, mirror_source=msg.source, mirror_external_id=msg.external_id)
-    audit.append(session, actor="platform", action="regional_approval", entity="case", entity_id=row.id,
+    audit.append(session, actor=PLATFORM.login, action="regional_approval", entity="case", entity_id=row.id,
                  data={"post_to": source})
     return outbox.add(session, case_id=row.id, draft_id=copy.id, message_id=msg.id, reply=reply)
 
@@ -265,7 +316,7 @@ def is_approved_for_publishing(session: Session, row: OutboxRow) -> bool:
 def record_published(session: Session, row: OutboxRow, delivery) -> None:
     case = session.get(CaseRow, row.case_id)
     if case.state in ("approved", "publishing"):
-        _apply(session, case, "published", actor="worker", role="system",
+        _apply(session, case, "published", actor=WORKER, role="system",
                url=delivery.url, external_id=delivery.external_id)
 
 
@@ -290,15 +341,15 @@ def apply_platform_status(session: Session, row: CaseRow, status: str, *, commen
         return publish_after_regional_approval(session, row) is not None
     action, data = PLATFORM_STATUS.get(status, (None, {}))
     if action is None:
-        audit.append(session, actor="platform", action=f"status:{status}", entity="case", entity_id=row.id,
+        audit.append(session, actor=PLATFORM.login, action=f"status:{status}", entity="case", entity_id=row.id,
                      data={"comment": comment})
         return False
     try:
-        _apply(session, row, action, actor="platform", role="system", at=at, comment=comment or "", rating=rating,
+        _apply(session, row, action, actor=PLATFORM, role="system", at=at, comment=comment or "", rating=rating,
                **data)
         return True
     except InvalidTransition as exc:
-        audit.append(session, actor="platform", action=f"status:{status}", entity="case", entity_id=row.id,
+        audit.append(session, actor=PLATFORM.login, action=f"status:{status}", entity="case", entity_id=row.id,
                      data={"ignored": str(exc)})
         return False
 
@@ -307,6 +358,6 @@ def as_dict(row: CaseRow) -> dict[str, Any]:
     return {"id": row.id, "message_id": row.message_id, "state": row.state, "channel": row.channel,
             "profile": row.profile, "importance": row.importance, "topic_group": row.topic_group,
             "topic": row.topic, "confidence": row.confidence, "needs_manual": row.needs_manual,
-            "executors": row.executors, "location": row.location,
+            "executors": row.executors, "responsible": row.record.get("responsible"), "location": row.location,
             "answer_by": row.answer_by.isoformat() if row.answer_by else None,
             "deadlines": row.record.get("deadlines"), "created_at": row.created_at.isoformat()}

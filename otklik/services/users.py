@@ -1,0 +1,33 @@
+"""The roles a user holds beyond its primary one (an admin who also approves). Run by an admin,
+audited. Creating users, passwords and sessions is otklik.api.auth's."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from otklik.actor import Actor
+from otklik.api.auth import TWO_FACTOR_ROLES
+from otklik.exceptions import InvalidTransition, NotFound
+from otklik.services import access
+from storage import audit
+from storage.tables import UserRow
+
+
+def set_roles(session: Session, actor: Actor, login: str, roles: list[str]) -> list[str]:
+    """The user holds its primary role and these; returns every role held."""
+    access.require(session, actor, "manage_directory", entity="user", entity_id=login)
+    unknown = [r for r in roles if r not in access.ROLES]
+    if unknown:
+        raise InvalidTransition(f"unknown role {', '.join(unknown)}; roles: {', '.join(access.ROLES)}")
+    user = session.execute(select(UserRow).where(UserRow.login == login)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {login}")
+    held = [user.role, *sorted(set(roles) - {user.role})]
+    if set(held) & TWO_FACTOR_ROLES and not user.totp_secret:
+        raise InvalidTransition(f"{login} has no second factor; a role that approves needs one")
+    before = list(user.roles or [user.role])
+    user.roles = held
+    audit.append(session, actor=actor.login, action="roles_set", entity="user", entity_id=user.id,
+                 data={"login": login, "before": before, "after": held})
+    return held
