@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     relay_interval: float = Field(0.5, gt=0)
     watch_interval: float = Field(30.0, gt=0)
+    # A session ends after this long without a request, and in any case this long after login.
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(12, ge=1, le=24 * 30)
     sources: list[SourceSettings] = Field(default_factory=list)
     notify: NotifySettings = Field(default_factory=NotifySettings)
 

@@ -12,6 +12,7 @@ from otklik.exceptions import OtklikError
 COMMAND_MODULES = (
     "otklik.cli.core",
     "otklik.cli.admin",
+    "otklik.cli.login",
     "otklik.cli.cases",
     "otklik.cli.demo",
     "otklik.cli.deliveries",

@@ -1,7 +1,8 @@
 """`otklik cases …`: the API's case actions for curators who live in a terminal.
 
-Every action names the acting user (`--as LOGIN`); roles that approve give their one-time code
-(`--otp`), as on the API."""
+Every action acts as the user of the session `otklik login` stored (or `OTKLIK_TOKEN`), and is
+audited under them; `--otp` proves the second factor again on that session first (step-up), as
+`POST /api/step-up` does on the API."""
 
 from __future__ import annotations
 
@@ -9,15 +10,14 @@ import argparse
 import json
 import sys
 
-import pyotp
 from sqlalchemy import select
 
 from otklik import cases
-from otklik.exceptions import PermissionDenied
+from otklik.actor import Actor
 from otklik.settings import load_settings
 from storage import audit, outbox
 from storage.db import Database
-from storage.tables import CaseRow, MessageRow, UserRow
+from storage.tables import CaseRow, MessageRow
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,8 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         ("return", "comment"), ("extension", "comment")):
         a = acts.add_parser(name)
         a.add_argument("id", type=int)
-        a.add_argument("--as", dest="login", required=True, help="the acting user's login")
-        a.add_argument("--otp", help="one-time code (required for roles that approve)")
+        a.add_argument("--otp", help="one-time code: confirms the second factor on the session first (step-up)")
         if extra == "executors":
             a.add_argument("executors", nargs="+")
         elif extra:
@@ -76,18 +75,16 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _user(s, login: str, otp: str | None) -> UserRow:
-    user = s.execute(select(UserRow).where(UserRow.login == login)).scalar_one_or_none()
-    if user is None or not user.active:
-        raise PermissionDenied(f"no active user {login}")
-    if user.totp_secret and not (otp and pyotp.TOTP(user.totp_secret).verify(otp, valid_window=1)):
-        raise PermissionDenied(f"{login} ({user.role}) needs a valid --otp code")
-    return user
+def _actor(args: argparse.Namespace, session) -> Actor:
+    """The acting user: the stored CLI session (`otklik login`), resolved like the API's token."""
+    from otklik.cli.login import current_actor
+
+    return current_actor(session, getattr(args, "otp", None))
 
 
 def cmd_act(args: argparse.Namespace) -> int:
     with _db().session() as s:
-        user = _user(s, args.login, args.otp)
+        user = _actor(args, s)
         if args.action == "route":
             cases.route(s, args.id, actor=user.login, executors=args.executors, role=user.role)
         elif args.action == "draft":
