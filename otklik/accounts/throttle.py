@@ -65,7 +65,8 @@ def _since_reset(session: Session, login: str, address: str | None, floor: datet
 def pair_delay(failures: int) -> timedelta:
     if failures < PAIR_FREE:
         return timedelta(0)
-    return min(timedelta(minutes=2 ** (failures - PAIR_FREE)), PAIR_MAX_DELAY)
+    # The exponent is capped first: 2**60 minutes does not fit a timedelta.
+    return min(timedelta(minutes=2 ** min(failures - PAIR_FREE, 20)), PAIR_MAX_DELAY)
 
 
 def _failures(session: Session, *where) -> tuple[int, datetime | None]:
