@@ -166,7 +166,7 @@ def _check_code(session: Session, user: UserRow, code: str | None, box: SecretBo
     code = (code or "").strip()
     if totp.check_totp(session, user, code, box, at):
         return "totp"
-    if code and not code.isdigit() and totp.use_recovery_code(session, user, code, at):
+    if code and not (code.isdigit() and len(code) == 6) and totp.use_recovery_code(session, user, code, at):
         audit.append(session, actor=user.login, action="recovery_code_used", entity="user", entity_id=user.id,
                      data={"left": totp.recovery_codes_left(session, user.id)})
         return "recovery"

@@ -191,3 +191,22 @@ def test_password_rules_and_change(db):
     assert not login(db, at=at).ok
     assert auth.login(db, "exe", "Novy-parol-2026", address="10.0.0.1", at=at, lifetimes=LIFE).ok
     assert {"password_change_failed", "password_changed"} <= set(actions(db))
+
+
+def test_migration_from_0001_keeps_users_and_ends_old_tokens(database_url):
+    from storage.db import Database
+    from storage.migrate import current, upgrade
+
+    db = Database.connect(database_url, migrate=False)
+    upgrade(db.engine, "0001")
+    secret = pyotp.random_base32()
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (login, role, password_hash, totp_secret, token_hash, active, created_at) "
+                          "VALUES ('cur', 'curator', :h, :s, 'old-token-hash', :t, :c)"),
+                     {"h": auth.hash_password(PASSWORD), "s": secret, "t": True, "c": T0})
+    upgrade(db.engine)
+    assert current(db.engine) == "0002_auth"
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT token_hash FROM users")).scalar() is None
+    assert login(db, "cur", code_at(secret, T0)).ok
+    db.dispose()
