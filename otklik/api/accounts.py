@@ -10,10 +10,13 @@ from datetime import datetime
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from otklik.accounts import passwords
+from otklik.accounts import sessions as session_store
 from otklik.accounts.secretbox import SecretBox
 from otklik.accounts.sessions import Lifetimes
 from otklik.api import auth
 from otklik.api.routes import Api, _body, _fail
+from storage.tables import now
 
 
 class LoginBody(BaseModel):
@@ -47,6 +50,7 @@ class Accounts:
             settings = get_settings()
         self.box = SecretBox.from_settings(settings)
         self.lifetimes = Lifetimes.from_settings(settings)
+        passwords.dummy_hash()  # computed now, not during the first unknown login (that would time differently)
 
     async def login(self, request: web.Request) -> web.Response:
         body = await _body(request, LoginBody)
@@ -80,9 +84,6 @@ class Accounts:
 
     async def sessions(self, request: web.Request) -> web.Response:
         actor = await self.api.user(request)
-        from otklik.accounts import sessions as session_store
-        from storage.tables import now
-
         rows = await self.api._db(lambda s: session_store.listing(s, actor.user_id, now()))
         for r in rows:
             r["current"] = r["id"] == actor.session_id

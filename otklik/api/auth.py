@@ -153,7 +153,7 @@ def revoke_sessions_of(session: Session, login: str, *, by: Actor | str, at: dat
 
 def _by(by: Actor | str) -> str:
     """Admin actions come from an admin's session (checked here) or from the operator's shell on the
-    server, who holds the database itself (a string such as 'cli:root')."""
+    server, who holds the database itself (a string such as 'shell:root')."""
     if isinstance(by, Actor):
         need_admin(by)
         return by.login
@@ -279,9 +279,14 @@ def change_password(session: Session, actor: Actor, old: str, new: str, *,
     many. None for a wrong old password (recorded: the caller lets the transaction commit, then
     refuses); PasswordRejected for a weak new one."""
     at = at or now()
+    # A stolen session must not become a way to guess the password unthrottled.
+    where = f"session:{actor.session_id}"
+    verdict = throttle.check(session, actor.login, where, at)
+    if not verdict.allowed:
+        raise PermissionDenied(f"too many attempts; retry in {verdict.retry_after} s")
     user = session.get(UserRow, actor.user_id)
     if user is None or not user.active or not passwords.verify_password(old, user.password_hash):
-        throttle.record(session, actor.login, f"session:{actor.session_id}", "fail", at)
+        throttle.record(session, actor.login, where, "fail", at)
         audit.append(session, actor=actor.login, action="password_change_failed", entity="user",
                      entity_id=actor.user_id or "-")
         return None

@@ -191,6 +191,13 @@ def test_password_rules_and_change(db):
     assert not login(db, at=at).ok
     assert auth.login(db, "exe", "Novy-parol-2026", address="10.0.0.1", at=at, lifetimes=LIFE).ok
     assert {"password_change_failed", "password_changed"} <= set(actions(db))
+    # Guessing the old password through a session is throttled too.
+    r = auth.login(db, "exe", "Novy-parol-2026", address="10.0.0.1", at=at, lifetimes=LIFE)
+    for i in range(5):
+        with db.session() as s:
+            assert auth.change_password(s, resolve(db, r.token, at), f"guess-{i}-guess", "Ещё-новый-2026", at=at) is None
+    with db.session() as s, pytest.raises(auth.PermissionDenied):
+        auth.change_password(s, resolve(db, r.token, at), "Novy-parol-2026", "Ещё-новый-2026", at=at)
 
 
 def test_migration_from_0001_keeps_users_and_ends_old_tokens(database_url):
