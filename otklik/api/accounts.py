@@ -48,9 +48,17 @@ class Accounts:
             from otklik.settings import get_settings
 
             settings = get_settings()
-        self.box = SecretBox.from_settings(settings)
+        self.settings = settings
+        self._box: SecretBox | None = None
         self.lifetimes = Lifetimes.from_settings(settings)
         passwords.dummy_hash()  # computed now, not during the first unknown login (that would time differently)
+
+    @property
+    def box(self) -> SecretBox:
+        # Resolved on first use: a daemon that nobody logs in to generates no key file.
+        if self._box is None:
+            self._box = SecretBox.from_settings(self.settings)
+        return self._box
 
     async def login(self, request: web.Request) -> web.Response:
         body = await _body(request, LoginBody)
