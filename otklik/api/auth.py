@@ -21,7 +21,7 @@ from otklik.accounts import sessions as session_store
 from otklik.accounts.secretbox import SecretBox, default_box
 from otklik.accounts.sessions import Lifetimes
 from otklik.actor import Actor
-from otklik.exceptions import NotFound, PermissionDenied
+from otklik.exceptions import NotFound, OtklikError, PermissionDenied
 from storage import audit
 from storage.tables import AuditRow, UserRow, now
 
@@ -35,8 +35,12 @@ hash_password = passwords.hash_password
 verify_password = passwords.verify_password
 
 
-class PasswordRejected(ValueError):
+class PasswordRejected(OtklikError, ValueError):
     """A new password that breaks the rules; the message lists what (in Russian, for the person)."""
+
+
+class LoginTaken(OtklikError, ValueError):
+    """A user with this login exists already."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ def create_user_full(session: Session, login: str, role: str, password: str | No
                      at: datetime | None = None) -> NewUser:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    if _user(session, login) is not None:
+        raise LoginTaken(f"пользователь {login} уже есть")
     at = at or now()
     if password is None:
         password = passwords.generate()

@@ -27,6 +27,8 @@ def test_operator_commands_and_the_audit_log(db, database_url):
     secret = pyotp.parse_uri(lines[2]).secret
     codes = lines[4].split()
     assert len(codes) == 10
+    r = run(database_url, "users", "add", "cur", "--role", "executor")
+    assert r.returncode == 2 and "уже есть" in r.stderr and "Traceback" not in r.stderr
     assert auth.login(db, "cur", password, codes[0], address="10.0.0.1").ok
     assert auth.login(db, "cur", password, pyotp.TOTP(secret).now(), address="10.0.0.1").ok
     for _ in range(5):
