@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # Approving and retrying or redirecting a delivery through the API or the console need the
     # second factor proven within this many seconds (otklik.services.access).
     step_up_seconds: int = Field(300, ge=0)
+    # A session ends after this long without a request, and in any case this long after login.
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(12, ge=1, le=24 * 30)
     sources: list[SourceSettings] = Field(default_factory=list)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     mail: MailSettings = Field(default_factory=MailSettings)  # SMTP for answers by e-mail, notices, reports

@@ -229,10 +229,59 @@ class UserRow(Base):
     roles: Mapped[list[Any]] = mapped_column(default=list)
     department: Mapped[str | None] = mapped_column(ForeignKey("departments.id"))
     password_hash: Mapped[str] = mapped_column(String(300))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Encrypted with the installation's secret key (otklik/accounts/secretbox.py), never plain.
+    totp_secret: Mapped[str | None] = mapped_column(String(300))
+    # The last TOTP time step accepted: a code is good once, and never an older one after it.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Unused since sessions (table `sessions`); kept so that a rollback of the code finds its column.
     token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
+    password_changed_at: Mapped[datetime | None]
+
+
+class SessionRow(Base):
+    """A login: the API, the CLI and the console each hold one token, stored here only hashed."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # api | cli | console
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=now)
+    idle_seconds: Mapped[int] = mapped_column(Integer)  # ends this long after last_seen_at
+    expires_at: Mapped[datetime]  # ends at the latest here, however busy
+    revoked_at: Mapped[datetime | None]
+    revoke_reason: Mapped[str | None] = mapped_column(String(40))
+    second_factor_at: Mapped[datetime | None]
+    client_address: Mapped[str | None] = mapped_column(String(64))
+
+
+class RecoveryCodeRow(Base):
+    """One-time codes that stand in for the authenticator app once each (stored hashed)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    used_at: Mapped[datetime | None]
+
+
+class LoginAttemptRow(Base):
+    """Every login attempt, for throttling: by (login, address), by address and by login.
+    outcome: ok | fail | unlock (an admin's unlock resets the count of that login)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=now, index=True)
+    login: Mapped[str] = mapped_column(String(100), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    outcome: Mapped[str] = mapped_column(String(10))
 
 
 class PlatformEventRow(Base):

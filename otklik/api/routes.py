@@ -23,7 +23,6 @@ from otklik.api import auth
 from otklik.exceptions import InvalidTransition, NotFound, PermissionDenied
 from otklik.services import access, cases, deliveries, departments, messages, substitutes
 from storage import outbox
-from storage.tables import now
 
 OPENAPI = Path(__file__).with_name("openapi.json")
 USER = web.AppKey("user_loader", object)
@@ -64,12 +63,6 @@ class SubstituteBody(BaseModel):
     reason: str = Field("leave", pattern="^(illness|leave|travel|other)$")
 
 
-class LoginBody(BaseModel):
-    login: str
-    password: str
-    otp: str | None = None
-
-
 def _fail(exc_class: type[web.HTTPException], message: str, **extra) -> web.HTTPException:
     return exc_class(text=json.dumps({"error": message, **extra}, ensure_ascii=False),
                      content_type="application/json")
@@ -100,30 +93,18 @@ class Api:
             raise _fail(web.HTTPConflict, str(exc)) from None
 
     async def user(self, request: web.Request) -> Actor:
+        """The Actor of the request's session (otklik.api.accounts logs in); 401 when the token is
+        missing, unknown, expired, revoked or its user deactivated."""
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             raise _fail(web.HTTPUnauthorized, "missing bearer token")
-
-        def load(s):
-            u = auth.user_by_token(s, header[7:].strip())
-            # A bearer token is issued only after the one-time code (auth.login); until sessions
-            # record when it was proven, the token stands for a second factor proven now.
-            return None if u is None else access.actor_of(u, second_factor_at=now() if u.totp_secret else None)
-        user = await self._db(load)
+        user = await self._db(lambda s: auth.resolve(s, header[7:].strip(), via="api"))
         if user is None:
-            raise _fail(web.HTTPUnauthorized, "invalid token")
+            raise _fail(web.HTTPUnauthorized, "invalid or expired session")
         return user
 
     # -- handlers: parse, call the service with the Actor, answer. Access is decided in
     # otklik.services.access, never here. ---------------------------------------------------
-    async def login(self, request: web.Request) -> web.Response:
-        body = await _body(request, LoginBody)
-
-        def go(s):
-            user, token = auth.login(s, body.login, body.password, body.otp)
-            return {"token": token, "role": user.role}
-        return web.json_response(await self._db(go))
-
     async def list_cases(self, request: web.Request) -> web.Response:
         user = await self.user(request)
         state, executor = request.query.get("state"), request.query.get("executor")
@@ -254,10 +235,12 @@ class Api:
 
 
 def setup(app: web.Application, daemon) -> None:
+    from otklik.api import accounts
+
     api = Api(daemon)
     r = app.router
     r.add_get("/api/openapi.json", api.openapi)
-    r.add_post("/api/login", api.login)
+    accounts.setup(app, daemon, api)  # login, logout, step-up, sessions, passwords, users, audit
     r.add_get("/api/cases", api.list_cases)
     r.add_get("/api/cases/{id:\\d+}", api.show_case)
     r.add_post("/api/cases/{id:\\d+}/route", api.route)

@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "otklik.cli.core",
     "otklik.cli.admin",
     "otklik.cli.directory",  # after admin: it adds to admin's `users` group
+    "otklik.cli.login",
     "otklik.cli.cases",
     "otklik.cli.demo",
     "otklik.cli.deliveries",

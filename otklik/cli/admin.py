@@ -1,28 +1,48 @@
-"""`otklik users add|token` and `otklik sources check`."""
+"""`otklik users add|deactivate|unlock|revoke|recovery-codes|password`, `otklik audit list` and
+`otklik sources check`.
+
+These run on the server by whoever holds the database (the operator); they are audited as
+`shell:<operating-system user>`. Staff log in with `otklik login` (otklik/cli/login.py)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import json
 import sys
-
-from sqlalchemy import select
+from datetime import UTC, datetime, timedelta
 
 from otklik.settings import load_settings
 from storage.db import Database
-from storage.tables import UserRow
+
+ROLES = ("curator", "executor", "approver", "head", "admin")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     users = sub.add_parser("users", help="API users").add_subparsers(dest="users_command", required=True)
-    p = users.add_parser("add", help="create a user; prints the password and, for approvers/admins, the TOTP URI")
+    p = users.add_parser("add", help="create a user; prints the password and, for two-factor roles, the TOTP URI "
+                         "and recovery codes (shown once)")
     p.add_argument("login")
-    p.add_argument("--role", required=True, choices=("curator", "executor", "approver", "head", "admin"))
+    p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--department", help="executor's department id (as in the router's executors table)")
     p.set_defaults(func=cmd_user_add)
-    p = users.add_parser("token", help="issue a new API token for a user (replaces the old one)")
-    p.add_argument("login")
-    p.set_defaults(func=cmd_user_token)
+    for name, text in (("deactivate", "deactivate a user and end all their sessions"),
+                       ("unlock", "lift the login lockouts of a user (after too many failed attempts)"),
+                       ("revoke", "end all sessions of a user"),
+                       ("recovery-codes", "issue new recovery codes (the old ones stop working); shown once"),
+                       ("password", "set a new password for a user (read from stdin); ends their sessions")):
+        p = users.add_parser(name, help=text)
+        p.add_argument("login")
+        p.set_defaults(func=cmd_user_action, action=name)
+
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
+    p = audit.add_parser("list", help="audit entries, newest first, as JSON lines")
+    p.add_argument("--since", help="ISO 8601 time, or a duration such as 24h, 7d")
+    p.add_argument("--entity", help="user, case, outbox, …")
+    p.add_argument("--actor", help="the acting login")
+    p.add_argument("--limit", type=int, default=200)
+    p.set_defaults(func=cmd_audit_list)
 
     sources = sub.add_parser("sources", help="configured sources").add_subparsers(dest="sources_command",
                                                                                  required=True)
@@ -30,31 +50,88 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_sources_check)
 
 
-def cmd_user_add(args: argparse.Namespace) -> int:
-    import pyotp
+def _db() -> Database:
+    return Database.connect(load_settings().database_url)
 
+
+def operator() -> str:
+    try:
+        return f"shell:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "shell:unknown"
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from otklik.accounts.totp import provisioning_uri
     from otklik.api import auth
 
-    db = Database.connect(load_settings().database_url)
-    with db.session() as s:
-        _, password, totp = auth.create_user(s, args.login, args.role, department=args.department)
-    print(f"user {args.login} ({args.role}) created; password: {password}")
-    if totp:
-        print("two-factor required: add this to an authenticator app:")
-        print(pyotp.TOTP(totp).provisioning_uri(name=args.login, issuer_name="otklik"))
+    with _db().session() as s:
+        made = auth.create_user_full(s, args.login, args.role, department=args.department, by=operator())
+    print(f"пользователь {args.login} ({args.role}) создан; пароль: {made.password}")
+    if made.totp_secret:
+        print("нужен второй фактор: добавьте в приложение-аутентификатор:")
+        print(provisioning_uri(made.totp_secret, args.login))
+        print("коды восстановления (каждый действует один раз вместо кода из приложения; показаны только сейчас):")
+        print("  " + "  ".join(made.recovery_codes))
     return 0
 
 
-def cmd_user_token(args: argparse.Namespace) -> int:
+def cmd_user_action(args: argparse.Namespace) -> int:
     from otklik.api import auth
 
-    db = Database.connect(load_settings().database_url)
-    with db.session() as s:
-        user = s.execute(select(UserRow).where(UserRow.login == args.login)).scalar_one_or_none()
-        if user is None:
-            print(f"otklik: no user {args.login}", file=sys.stderr)
-            return 2
-        print(auth.issue_token(s, user))
+    if args.action == "password":
+        password = (sys.stdin.readline() if not sys.stdin.isatty() else getpass.getpass("Новый пароль: "))
+        password = password.rstrip("\n")
+    with _db().session() as s:
+        if args.action == "deactivate":
+            n = auth.deactivate(s, args.login, by=operator())
+            print(f"{args.login} отключён; завершено сессий: {n}", file=sys.stderr)
+        elif args.action == "unlock":
+            auth.unlock(s, args.login, by=operator())
+            print(f"блокировки входа для {args.login} сняты", file=sys.stderr)
+        elif args.action == "revoke":
+            n = auth.revoke_sessions_of(s, args.login, by=operator())
+            print(f"завершено сессий {args.login}: {n}", file=sys.stderr)
+        elif args.action == "recovery-codes":
+            codes = auth.regenerate_recovery_codes(s, args.login, by=operator())
+            print("новые коды восстановления (показаны только сейчас; прежние больше не действуют):")
+            print("  " + "  ".join(codes))
+        elif args.action == "password":
+            try:
+                auth.set_password(s, args.login, password, by=operator())
+            except auth.PasswordRejected as exc:
+                print(f"otklik: пароль не подходит: {exc}", file=sys.stderr)
+                return 2
+            print(f"пароль {args.login} изменён; его сессии завершены", file=sys.stderr)
+    return 0
+
+
+def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:
+    if not value:
+        return None
+    now = now or datetime.now(UTC)
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if value[-1:] in units and value[:-1].isdigit():
+        return now - timedelta(**{units[value[-1]]: int(value[:-1])})
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"--since {value!r}: expected ISO 8601 or a duration like 24h, 7d") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def cmd_audit_list(args: argparse.Namespace) -> int:
+    from otklik.api import auth
+
+    try:
+        since = parse_since(args.since)
+    except ValueError as exc:
+        print(f"otklik: {exc}", file=sys.stderr)
+        return 2
+    with _db().session() as s:
+        rows = auth.audit_log(s, operator(), entity=args.entity, actor=args.actor, since=since, limit=args.limit)
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
     return 0
 
 

@@ -1,8 +1,9 @@
 """`otklik cases …`: the API's case actions for curators who live in a terminal.
 
-Every command names the acting user (`--as LOGIN`); roles with a second factor give their
-one-time code (`--otp`), as on the API. The same service functions as the API decide what the
-user may see and do: an executor lists and acts on its department's cases only."""
+Every command acts as the user of the session `otklik login` stored (or `OTKLIK_TOKEN`), and is
+audited under them; `--otp` proves the second factor again on that session first (step-up), as
+`POST /api/step-up` does on the API. The same service functions as the API decide what the user may
+see and do: an executor lists and acts on its department's cases only."""
 
 from __future__ import annotations
 
@@ -11,18 +12,14 @@ import json
 import sys
 from datetime import datetime
 
-import pyotp
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from otklik import services
 from otklik.actor import Actor
-from otklik.exceptions import PermissionDenied
-from otklik.services import access, cases
+from otklik.services import cases
 from otklik.settings import load_settings
 from storage import outbox
 from storage.db import Database
-from storage.tables import UserRow, now
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,8 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _identity(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--as", dest="login", required=True, help="the acting user's login")
-    p.add_argument("--otp", help="one-time code (required for roles with a second factor)")
+    p.add_argument("--otp", help="one-time code: confirms the second factor on the session first (step-up)")
 
 
 def _db() -> Database:
@@ -66,13 +62,10 @@ def _db() -> Database:
 
 
 def _actor(args: argparse.Namespace, session: Session) -> Actor:
-    """The acting user, the one place the CLI decides who acts (`otklik login` will replace it)."""
-    user = session.execute(select(UserRow).where(UserRow.login == args.login)).scalar_one_or_none()
-    if user is None or not user.active:
-        raise PermissionDenied(f"no active user {args.login}")
-    if user.totp_secret and not (args.otp and pyotp.TOTP(user.totp_secret).verify(args.otp, valid_window=1)):
-        raise PermissionDenied(f"{args.login} ({user.role}) needs a valid --otp code")
-    return access.actor_of(user, via="cli", second_factor_at=now() if user.totp_secret else None)
+    """The acting user: the stored CLI session (`otklik login`), resolved like the API's token."""
+    from otklik.cli.login import current_actor
+
+    return current_actor(session, getattr(args, "otp", None))
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -41,7 +41,12 @@ class Humans:
 
     def _call(self, login: str, method: str, path: str, **kw) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._token(login)}"}
-        return self.client.request(method, f"{self.api}{path}", headers=headers, **kw)
+        r = self.client.request(method, f"{self.api}{path}", headers=headers, **kw)
+        if r.status_code == 401:  # the session ended (idle or absolute lifetime): log in again
+            self.tokens.pop(login, None)
+            headers = {"Authorization": f"Bearer {self._token(login)}"}
+            r = self.client.request(method, f"{self.api}{path}", headers=headers, **kw)
+        return r
 
     def cases(self, state: str) -> list[dict]:
         r = self._call("curator", "GET", "/api/cases", params={"state": state})

@@ -159,20 +159,25 @@ class Demo:
         return "\n".join(lines)
 
     def create_users(self, env: dict[str, str]) -> dict[str, str]:
+        from otklik.accounts.secretbox import SecretBox, resolve_key
         from otklik.api import auth
 
-        # The demo's own embedded database, whatever DATABASE_URL the calling shell has.
+        # The demo's own embedded database, whatever DATABASE_URL the calling shell has, and the key
+        # its daemon will find (the configured one, else one generated under the demo's var dir).
         db = Database.connect(f"sqlite:///{Path(env['OTKLIK_VAR_DIR']) / 'otklik.db'}")
+        box = SecretBox(resolve_key(env_key=env.get("OTKLIK_SECRET_KEY"), secrets_dir=env.get("OTKLIK_SECRETS_DIR"),
+                                    var_dir=env["OTKLIK_VAR_DIR"]))
         totp: dict[str, str] = {}
         with db.session() as s:
             for login, role in (("curator", "curator"), ("approver", "approver")):
-                user, _, secret = auth.create_user(s, login, role, password=people.DEMO_PASSWORD)
+                user, _, secret = auth.create_user(s, login, role, password=people.DEMO_PASSWORD, box=box,
+                                                   by="demo")
                 if secret:
                     totp[login] = secret
             # One executor per department: each sees and answers only its department's cases.
             for dept in s.execute(select(DepartmentRow.id)).scalars():
                 auth.create_user(s, people.executor_login(dept), "executor", password=people.DEMO_PASSWORD,
-                                 department=dept)
+                                 department=dept, box=box, by="demo")
         db.dispose()
         return totp
 

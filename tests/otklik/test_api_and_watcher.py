@@ -15,6 +15,8 @@ from otklik.watcher import DeadlineWatcher
 from router.classifier import Router
 from storage.tables import AlertRow, CaseRow, MessageRow
 
+PASSWORD = "Sadovaya-yama-42"
+
 
 class FakeDaemon:
     """Only what the HTTP app reads: the database and the wake-up event (no pollers here)."""
@@ -45,12 +47,12 @@ def open_case(db, identified=None, *, external_id="1:1", profile="severny", chan
 @pytest.fixture
 async def client(db):
     with db.session() as s:
-        _, _, cur = auth.create_user(s, "cur", "curator", password="pw")
-        auth.create_user(s, "exe", "executor", password="pw", department="dorogi")
+        _, _, cur = auth.create_user(s, "cur", "curator", password=PASSWORD)
+        auth.create_user(s, "exe", "executor", password=PASSWORD, department="dorogi")
     app = http.build_app(FakeDaemon(db))
     async with TestClient(TestServer(app)) as c:
         async def login(name, otp=None):
-            r = await c.post("/api/login", json={"login": name, "password": "pw", "otp": otp})
+            r = await c.post("/api/login", json={"login": name, "password": PASSWORD, "otp": otp})
             return {"Authorization": f"Bearer {(await r.json())['token']}"}
 
         c.tokens = {"cur": await login("cur", pyotp.TOTP(cur).now()), "exe": await login("exe")}
@@ -61,7 +63,7 @@ async def test_guards_and_quality(db, client):
     case_id = open_case(db)
     assert (await client.get("/api/cases")).status == 401
     assert (await client.get("/api/cases", headers={"Authorization": "Bearer nope"})).status == 401
-    assert (await client.post("/api/login", json={"login": "cur", "password": "pw"})).status == 403  # no code
+    assert (await client.post("/api/login", json={"login": "cur", "password": PASSWORD})).status == 401  # no code
     exe, cur = client.tokens["exe"], client.tokens["cur"]
     r = await client.post(f"/api/cases/{case_id}/route", headers=exe, json={"executors": ["dorogi"]})
     assert r.status == 403  # only the curator routes

@@ -12,14 +12,14 @@ from pathlib import Path
 import httpx
 import pyotp
 import pytest
-from sqlalchemy import select
 
 from otklik.api import auth
 from otklik.demo.run import free_port
 from sandbox.registry import emulator_class
 from sandbox.runner import serving
 from storage.db import Database
-from storage.tables import UserRow
+
+PASSWORD = "Lenina-fonari-7"
 
 
 def wait_for(predicate, timeout: float = 60.0, step: float = 0.2):
@@ -47,9 +47,10 @@ def stack(tmp_path: Path, database_url: str, redis_url: str):
             env[f"OTKLIK_SECRET_TG_{key.upper()}"] = value
         db = Database.connect(database_url)
         with db.session() as s:
+            totp = {}  # the plain secrets: the table holds them sealed with OTKLIK_SECRET_KEY
             for login, role in (("cur", "curator"), ("exe", "executor"), ("head", "approver")):
-                auth.create_user(s, login, role, password="pw", department="zhkh" if role == "executor" else None)
-            totp = dict(s.execute(select(UserRow.login, UserRow.totp_secret)).all())
+                totp[login] = auth.create_user(s, login, role, password=PASSWORD,
+                                               department="zhkh" if role == "executor" else None)[2]
         logs = tmp_path / "children.log"
         with logs.open("wb") as out:
             procs = [subprocess.Popen([sys.executable, "-m", "otklik", *cmd], env=env, stdout=out,
@@ -90,7 +91,7 @@ def _up(api: str) -> bool:
 
 
 def token(api: str, login: str, otp: str | None = None) -> dict:
-    r = httpx.post(f"{api}/api/login", json={"login": login, "password": "pw", "otp": otp})
+    r = httpx.post(f"{api}/api/login", json={"login": login, "password": PASSWORD, "otp": otp})
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
@@ -112,7 +113,7 @@ def test_message_to_published_reply(stack):
     time.sleep(1.0)
     assert tg.call(lambda: list(stack["emulator"].replies)) == []
     # An approver without the one-time code cannot even log in.
-    assert httpx.post(f"{api}/api/login", json={"login": "head", "password": "pw"}).status_code == 403
+    assert httpx.post(f"{api}/api/login", json={"login": "head", "password": PASSWORD}).status_code == 401
     head = token(api, "head", pyotp.TOTP(stack["totp"]["head"]).now())
     r = httpx.post(f"{api}/api/cases/{case['id']}/approve", headers=head)
     assert r.status_code == 200, r.text
