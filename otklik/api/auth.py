@@ -23,7 +23,7 @@ from otklik.accounts.sessions import Lifetimes
 from otklik.actor import Actor
 from otklik.exceptions import NotFound, OtklikError, PermissionDenied
 from storage import audit
-from storage.tables import AuditRow, UserRow, now
+from storage.tables import AuditRow, DepartmentRow, UserRow, now
 
 ROLES = ("curator", "executor", "approver", "head", "admin")
 # Everyone who can approve a reply for an official account uses two factors.
@@ -98,6 +98,9 @@ def create_user_full(session: Session, login: str, role: str, password: str | No
         raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     if _user(session, login) is not None:
         raise LoginTaken(f"пользователь {login} уже есть")
+    if department is not None and session.get(DepartmentRow, department) is None:
+        # Checked here, not left to the foreign key: a clear sentence instead of an IntegrityError.
+        raise NotFound(f"отдела {department} нет в справочнике (otklik departments add {department} НАЗВАНИЕ)")
     at = at or now()
     if password is None:
         password = passwords.generate()

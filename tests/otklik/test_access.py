@@ -17,6 +17,8 @@ from otklik.services import access, cases, substitutes, users
 from router.classifier import Router
 from storage.tables import AuditRow, CaseAssignmentRow, CaseRow, DraftRow, MessageRow
 
+PASSWORD = "Sadovaya-yama-42"  # passes the password rules
+
 CUR = Actor(login="cur", role="curator", via="cli")
 ADMIN = Actor(login="adm", role="admin", via="cli")
 TEXT = "Здравствуйте! Яму на Садовой засыплем до пятницы, спасибо за сообщение."
@@ -50,7 +52,7 @@ def people(s) -> dict[str, str | None]:
                               ("appr", "approver", None), ("head", "head", None), ("adm", "admin", None),
                               ("adm_appr", "admin", None), ("sub_now", "executor", "kultura"),
                               ("sub_later", "executor", "kultura")):
-        _, _, secrets[login] = auth.create_user(s, login, role, password="pw", department=dept)
+        _, _, secrets[login] = auth.create_user(s, login, role, password=PASSWORD, department=dept)
     users.set_roles(s, ADMIN, "adm_appr", ["approver"])
     today = access.local_today()
     substitutes.add(s, ADMIN, "exe_a", "sub_now", today - timedelta(days=1), today + timedelta(days=1))
@@ -75,7 +77,7 @@ async def world(db):
     async with TestClient(TestServer(http.build_app(FakeDaemon(db)))) as c:
         c.h = {}
         for login, secret in secrets.items():
-            body = {"login": login, "password": "pw", "otp": pyotp.TOTP(secret).now() if secret else None}
+            body = {"login": login, "password": PASSWORD, "otp": pyotp.TOTP(secret).now() if secret else None}
             r = await c.post("/api/login", json=body)
             assert r.status == 200, await r.text()
             c.h[login] = {"Authorization": f"Bearer {(await r.json())['token']}"}

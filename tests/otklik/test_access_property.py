@@ -20,6 +20,8 @@ from otklik.services import access, cases
 from router.classifier import Router
 from storage.tables import CaseRow, DraftRow, MessageRow, SubstituteRow
 
+PASSWORD = "Sadovaya-yama-42"  # passes the password rules
+
 CUR = Actor(login="cur", role="curator", via="cli")
 DEPTS = ("dorogi", "zhkh", "ekologiya")
 EXECUTORS = {"ex_dorogi": "dorogi", "ex_zhkh": "zhkh", "ex_ekologiya": "ekologiya"}
@@ -58,7 +60,7 @@ class Api:
         self.headers = {login: {"Authorization": f"Bearer {self.login(login)}"} for login in EXECUTORS}
 
     def login(self, login: str) -> str:
-        return self.call("POST", "/api/login", None, {"login": login, "password": "pw"})[1]["token"]
+        return self.call("POST", "/api/login", None, {"login": login, "password": PASSWORD})[1]["token"]
 
     def call(self, method: str, path: str, login: str | None, body=None) -> tuple[int, dict]:
         async def go():
@@ -98,7 +100,7 @@ def api(db):
     """One server and one set of users for all the examples (hypothesis reuses the database)."""
     with db.session() as s:
         for login, dept in EXECUTORS.items():
-            auth.create_user(s, login, "executor", password="pw", department=dept)
+            auth.create_user(s, login, "executor", password=PASSWORD, department=dept)
     client = Api(db)
     yield client
     client.close()

@@ -31,12 +31,15 @@ from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
 from otklik import http  # noqa: E402
+from otklik.accounts import sessions as session_store  # noqa: E402
 from otklik.api import auth  # noqa: E402
 from otklik.services import cases  # noqa: E402
 from router.classifier import Router  # noqa: E402
 from sandbox.runner import ThreadedServer  # noqa: E402
 from sandbox.seed import approved_reply  # noqa: E402
-from storage.tables import MessageRow, UserRow, VerdictRow  # noqa: E402
+from storage.tables import MessageRow, VerdictRow  # noqa: E402
+
+PASSWORD = "Sadovaya-yama-42"  # passes the password rules
 
 EXAMPLES = int(os.environ.get("OTKLIK_FUZZ_EXAMPLES", "25"))
 DERANDOMIZE = os.environ.get("OTKLIK_FUZZ_RANDOM", "") == ""
@@ -55,8 +58,9 @@ class FakeDaemon:
 def seed(db) -> str:
     """An admin with a token, and something for each kind of id to point at."""
     with db.session() as s:
-        user, _, _ = auth.create_user(s, "fuzz-admin", "admin", password="pw")
-        token = auth.issue_token(s, s.get(UserRow, user.id))
+        user, _, _ = auth.create_user(s, "fuzz-admin", "admin", password=PASSWORD)
+        _, token = session_store.start(s, user, kind="api", lifetimes=auth._lifetimes(), at=datetime.now(UTC),
+                                       address=None, second_factor=True)
         text = "Во дворе дома 12 не вывозят мусор"
         msg = MessageRow(source="tg", platform="telegram", external_id="1:1", author_id="9", author_name="Ирина",
                          thread={"kind": "chat", "ids": {"chat_id": 1, "message_id": 1}}, text=text,

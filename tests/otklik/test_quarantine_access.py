@@ -14,6 +14,8 @@ from otklik.cli import main
 from otklik.models import Author, Batch, Message, Rejected, Thread
 from storage.tables import MessageRow
 
+PASSWORD = "Sadovaya-yama-42"  # passes the password rules
+
 SECRET = "Тайный текст жителя"
 
 
@@ -84,11 +86,11 @@ def test_cli_retry_stores_again(db, database_url, monkeypatch, tmp_path, capsys)
 @pytest.fixture
 async def client(db):
     with db.session() as s:
-        _, _, cur = auth.create_user(s, "cur", "curator", password="pw")
-        auth.create_user(s, "exe", "executor", password="pw", department="dorogi")
+        _, _, cur = auth.create_user(s, "cur", "curator", password=PASSWORD)
+        auth.create_user(s, "exe", "executor", password=PASSWORD, department="dorogi")
     async with TestClient(TestServer(http.build_app(FakeDaemon(db)))) as c:
         async def login(name, otp=None):
-            r = await c.post("/api/login", json={"login": name, "password": "pw", "otp": otp})
+            r = await c.post("/api/login", json={"login": name, "password": PASSWORD, "otp": otp})
             return {"Authorization": f"Bearer {(await r.json())['token']}"}
 
         c.tokens = {"cur": await login("cur", pyotp.TOTP(cur).now()), "exe": await login("exe")}
