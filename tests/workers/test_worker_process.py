@@ -47,7 +47,7 @@ def start_worker(tmp_path: Path, database_url: str, redis_url: str, *args: str) 
     config = tmp_path / "otklik.toml"
     config.write_text('profile = "severny"\n', encoding="utf-8")
     env = {**os.environ, "OTKLIK_VAR_DIR": str(tmp_path), "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-           "OTKLIK_CONFIG": str(config)}
+           "OTKLIK_CONFIG": str(config), "PYTHONFAULTHANDLER": "1"}  # a hang, SIGABRTed, shows where
     log = tmp_path / "worker.log"
     out = log.open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "otklik", "worker", *args], env=env, stdout=out,
@@ -69,7 +69,12 @@ def test_sigterm_while_redis_is_unreachable_exits_within_10s(tmp_path, database_
         before = log.stat().st_size  # RQ logs the outage itself, tracebacks included; not our concern
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(15)
+        try:
+            rc = proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            time.sleep(1)
+            raise AssertionError(f"still running 15 s after SIGTERM:\n{log.read_text()[-5000:]}") from None
         took = time.monotonic() - sent
         assert took < 10, f"exited {took:.1f}s after SIGTERM"
         assert rc == 0
