@@ -9,7 +9,10 @@ would take that for "Redis went away", wait for it and never exit.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
 
 from rq import SimpleWorker
 
@@ -32,6 +35,19 @@ class OtklikWorker(SimpleWorker):
     def request_force_stop(self, signum, frame):
         OtklikWorker.stop_requested = True
         super().request_force_stop(signum, frame)
+
+    def stop_scheduler(self) -> None:
+        """RQ's own waits for the scheduler child without a limit; a child that got the stop
+        signal before installing its handlers may never come: wait 5 s, then kill it."""
+        process = getattr(self.scheduler, "_process", None)
+        if process is None or not process.pid:
+            return
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGTERM)
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join(1)
 
     def perform_job(self, job, queue, *args, **kwargs) -> bool:
         ok = super().perform_job(job, queue, *args, **kwargs)

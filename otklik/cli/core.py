@@ -110,7 +110,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except _Stop:
         return 0
     finally:
+        _stop_children()
         log.info("worker stopped", extra={"pid": os.getpid()})
+
+
+def _stop_children(timeout: float = 5.0) -> None:
+    """RQ's scheduler runs in a child process that RQ stops in its own clean-up; a stop request
+    that came before RQ installed its handlers skips that, and Python would wait at exit for the
+    child for ever."""
+    import multiprocessing
+
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.join(timeout)
+        if child.is_alive():
+            child.kill()
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
