@@ -49,6 +49,23 @@ class OtklikWorker(SimpleWorker):
             process.kill()
             process.join(1)
 
+    def unsubscribe(self) -> None:
+        """RQ's own waits for its pubsub thread with no limit, and redis-py 8's stop() joins until
+        the thread's read (up to 60 s) returns: a worker told to stop hung there. Bounded to a
+        second here; the thread is a daemon and goes with the process."""
+        thread = getattr(self, "pubsub_thread", None)
+        if not thread:
+            return
+        with contextlib.suppress(Exception):
+            self.pubsub.unsubscribe()
+        try:
+            thread.stop(timeout=1)
+        except TypeError:  # redis-py before 8: stop() takes no time-out and does not wait
+            thread.stop()
+        thread.join(timeout=1)
+        with contextlib.suppress(Exception):
+            self.pubsub.close()
+
     def perform_job(self, job, queue, *args, **kwargs) -> bool:
         ok = super().perform_job(job, queue, *args, **kwargs)
         result = getattr(job, "_result", None)
