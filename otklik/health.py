@@ -103,8 +103,9 @@ def queue_state(conn, now: datetime | None = None, lag_limit: float = QUEUE_LAG_
         beat = w.last_heartbeat.replace(tzinfo=UTC) if w.last_heartbeat else None
         if beat:
             ages.append((now - beat).total_seconds())
+        state = w.get_state()
         workers.append({"name": w.name, "last_heartbeat": beat.isoformat() if beat else None,
-                        "state": str(w.get_state())})
+                        "state": getattr(state, "value", state)})  # "idle", "busy", ...
     q = Queue(PUBLISH, connection=conn)
     waiting = q.count
     lag = 0.0

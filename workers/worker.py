@@ -9,7 +9,10 @@ would take that for "Redis went away", wait for it and never exit.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
 
 from rq import SimpleWorker
 
@@ -32,6 +35,36 @@ class OtklikWorker(SimpleWorker):
     def request_force_stop(self, signum, frame):
         OtklikWorker.stop_requested = True
         super().request_force_stop(signum, frame)
+
+    def stop_scheduler(self) -> None:
+        """RQ's own waits for the scheduler child without a limit; a child that got the stop
+        signal before installing its handlers may never come: wait 5 s, then kill it."""
+        process = getattr(self.scheduler, "_process", None)
+        if process is None or not process.pid:
+            return
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGTERM)
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join(1)
+
+    def unsubscribe(self) -> None:
+        """RQ's own waits for its pubsub thread with no limit, and redis-py 8's stop() joins until
+        the thread's read (up to 60 s) returns: a worker told to stop hung there. Bounded to a
+        second here; the thread is a daemon and goes with the process."""
+        thread = getattr(self, "pubsub_thread", None)
+        if not thread:
+            return
+        with contextlib.suppress(Exception):
+            self.pubsub.unsubscribe()
+        try:
+            thread.stop(timeout=1)
+        except TypeError:  # redis-py before 8: stop() takes no time-out and does not wait
+            thread.stop()
+        thread.join(timeout=1)
+        with contextlib.suppress(Exception):
+            self.pubsub.close()
 
     def perform_job(self, job, queue, *args, **kwargs) -> bool:
         ok = super().perform_job(job, queue, *args, **kwargs)

@@ -39,11 +39,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         return asyncio.run(Daemon(settings).run())
 
 
-class _Stop(Exception):
-    """Raised by our SIGTERM/SIGINT handler to leave the worker's wait for Redis at once."""
+class _Stop(BaseException):
+    """Raised by our SIGTERM/SIGINT handler to leave the worker's wait for Redis at once. Not an
+    Exception, like KeyboardInterrupt: an `except Exception` in a Redis client must not swallow it."""
 
 
 def _raise_stop(signum, frame) -> None:
+    from workers.worker import OtklikWorker
+
+    OtklikWorker.stop_requested = True
     raise _Stop
 
 
@@ -75,7 +79,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             log.info("worker started", extra={"queues": names, "redis": queue.safe_url(url),
                                               "concurrency": args.concurrency, "pid": os.getpid()})
             delay = 1.0
-            while True:
+            while not OtklikWorker.stop_requested:
                 try:
                     if args.concurrency > 1:
                         WorkerPool(names, connection=conn, num_workers=args.concurrency,
@@ -102,10 +106,27 @@ def cmd_worker(args: argparse.Namespace) -> int:
                         delay = 1.0
                     except Exception:  # noqa: BLE001 - still down; loop and wait
                         continue
+            return 0
     except _Stop:
         return 0
     finally:
+        _stop_children()
         log.info("worker stopped", extra={"pid": os.getpid()})
+
+
+def _stop_children(timeout: float = 5.0) -> None:
+    """RQ's scheduler runs in a child process that RQ stops in its own clean-up; a stop request
+    that came before RQ installed its handlers skips that, and Python would wait at exit for the
+    child for ever."""
+    import multiprocessing
+
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.join(timeout)
+        if child.is_alive():
+            child.kill()
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -47,7 +48,7 @@ def start_worker(tmp_path: Path, database_url: str, redis_url: str, *args: str) 
     config = tmp_path / "otklik.toml"
     config.write_text('profile = "severny"\n', encoding="utf-8")
     env = {**os.environ, "OTKLIK_VAR_DIR": str(tmp_path), "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-           "OTKLIK_CONFIG": str(config)}
+           "OTKLIK_CONFIG": str(config), "PYTHONFAULTHANDLER": "1"}  # a hang, SIGABRTed, shows where
     log = tmp_path / "worker.log"
     out = log.open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "otklik", "worker", *args], env=env, stdout=out,
@@ -69,7 +70,12 @@ def test_sigterm_while_redis_is_unreachable_exits_within_10s(tmp_path, database_
         before = log.stat().st_size  # RQ logs the outage itself, tracebacks included; not our concern
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(15)
+        try:
+            rc = proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            time.sleep(1)
+            raise AssertionError(f"still running 15 s after SIGTERM:\n{log.read_text()[-5000:]}") from None
         took = time.monotonic() - sent
         assert took < 10, f"exited {took:.1f}s after SIGTERM"
         assert rc == 0
@@ -105,3 +111,25 @@ def test_worker_logs_start_each_job_outcome_and_stop(tmp_path, database_url, red
 def test_safe_url_hides_the_password():
     assert safe_url("redis://otklik:s3cret@redis:6379/0") == "redis://otklik:***@redis:6379/0"
     assert "s3cret" not in safe_url("redis://:s3cret@redis:6379/0")
+
+
+def test_sigterm_right_after_start_exits(tmp_path, database_url, redis_url):
+    """A stop request that lands while RQ is still setting up (its scheduler child already forked,
+    its signal handlers not yet installed) must not leave the process waiting for that child."""
+    rng = random.Random(5)
+    for attempt in range(5):
+        proc, log = start_worker(tmp_path, database_url, redis_url)
+        try:
+            wait_for(lambda log=log: b"worker started" in log.read_bytes())
+            time.sleep(rng.uniform(0.0, 0.3))
+            proc.send_signal(signal.SIGTERM)
+            try:
+                assert proc.wait(20) == 0, f"attempt {attempt}"
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGABRT)
+                time.sleep(1)
+                raise AssertionError(f"attempt {attempt}: still running 20 s after SIGTERM:\n"
+                                     f"{log.read_text()[-5000:]}") from None
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
