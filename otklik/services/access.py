@@ -171,7 +171,7 @@ def case_for(session: Session, actor: Actor, case_id: int, action: str, *,
     row = session.get(CaseRow, case_id)
     if row is None:
         raise NotFound(f"no case {case_id}")
-    if not _in_scope(session, sc, case_id):
+    if not sc.municipal and not _in_scope(session, sc, case_id):
         raise OutOfScope(actor=actor, action=action, case_id=case_id)
     if action not in LIFECYCLE:
         return Permit(case=row, role=_primary(actor, sc.roles & allowed_roles(action)), scope=sc)
