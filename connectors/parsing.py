@@ -34,6 +34,7 @@ from pydantic import BaseModel
 
 from connectors.errors import Malformed
 from otklik.models import Rejected
+from otklik.sanitize import clean_json
 
 # What broken data provokes in plain Python mapping code. pydantic's ValidationError and
 # UnicodeError are ValueErrors, KeyError and IndexError LookupErrors, OverflowError and
@@ -106,7 +107,7 @@ def total(platform: str) -> Callable[[F], F]:
             try:
                 result = fn(*args, **kw)
                 if outermost:  # what an inner call returns is checked once, by its outermost caller
-                    check_all(result)
+                    result = check_all(result)
                 return result
             except UNREADABLE as exc:
                 raise malformed(exc, platform, what) from None
@@ -118,26 +119,30 @@ def total(platform: str) -> Callable[[F], F]:
     return wrap
 
 
-def check_result(result: Any) -> None:
-    """A mapped Message (or StatusChange) must be storable: it serializes, without NUL."""
-    if isinstance(result, BaseModel):
-        dumped = result.model_dump_json()  # raises on lone surrogates and on trees too deep
-        if "\\u0000" in dumped:
-            raise ValueError("a NUL character")
+def check_result(result: Any) -> Any:
+    """A mapped Message (or StatusChange) must be storable. Text is sanitised on the way in: a result
+    whose strings hold NUL or lone surrogates comes back rebuilt with them replaced
+    (otklik.sanitize), so the citizen's message is kept rather than set aside; one that still does
+    not serialize (a tree too deep) raises, and its item is rejected."""
+    if not isinstance(result, BaseModel):
+        return result
+    try:
+        if "\\u0000" not in result.model_dump_json():
+            return result
+    except ValueError:  # PydanticSerializationError: lone surrogates, or a tree too deep
+        pass
+    cleaned = type(result).model_validate(clean_json(result.model_dump(mode="json")))
+    cleaned.model_dump_json()  # still unserializable: let the caller reject the item
+    return cleaned
 
 
-def check_all(result: Any) -> None:
+def check_all(result: Any) -> Any:
     """`check_result` of a result, or of each member of a list or tuple of them (one level deep:
-    mapping functions return a Message, a list of them, or a pair of lists)."""
+    mapping functions return a Message, a list of them, or a pair of lists), in the same shape."""
     if isinstance(result, list | tuple):
-        for r in result:
-            if isinstance(r, list | tuple):
-                for x in r:
-                    check_result(x)
-            else:
-                check_result(r)
-    else:
-        check_result(result)
+        out = [[check_result(x) for x in r] if isinstance(r, list | tuple) else check_result(r) for r in result]
+        return out if isinstance(result, list) else tuple(out)
+    return check_result(result)
 
 
 def map_each(
@@ -156,8 +161,7 @@ def map_each(
         try:
             got = fn(item)
             results = [] if got is None else list(got) if isinstance(got, list | tuple) else [got]
-            for r in results:
-                check_result(r)
+            results = [check_result(r) for r in results]
         except Malformed as exc:
             rejected.append(reject(item, str(exc), id_of))
             continue

@@ -99,7 +99,7 @@ def test_platform_event_that_raises_does_not_stop_the_others(db):
         assert events["k2"].processed and events["k2"].attempts == 0
         assert events["nobody"].processed
         granted = events["k1"]
-        assert granted.processed and granted.attempts == MAX_ATTEMPTS and granted.error == "PermissionDenied"
+        assert granted.processed and granted.attempts == MAX_ATTEMPTS and granted.error == "Refused"  # access.Refused, a PermissionDenied
         item = s.execute(sa.select(QuarantineRow)).scalar_one()
         assert (item.stage, item.external_id, item.raw["event_id"]) == ("event", "k1", granted.id)
     assert failures("event") - before == MAX_ATTEMPTS

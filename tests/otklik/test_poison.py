@@ -205,7 +205,8 @@ def test_poison_never_blocks_intake(stack):
     for key in good:
         assert stored[key].id in verdicts and stored[key].processed  # moderated, routed (case above)
     for key in poison:  # stored sanitised, or quarantined
-        assert (key in stored) != (key in quarantined), key
+        q = quarantined.get(key)
+        assert (key in stored) != (key in quarantined), (key, q and (q.stage, q.reason))
     for key in poison & stored.keys():
         m = stored[key]
         for text in (m.text, m.author_name or "", json.dumps(m.raw, ensure_ascii=False)):

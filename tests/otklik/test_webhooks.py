@@ -75,7 +75,8 @@ class FakeDaemon:
         self.relay = None
         self.pipeline = None
         self.wake_pipeline = asyncio.Event()
-        self.settings = SimpleNamespace(trusted_proxies=list(trusted))
+        self.settings = SimpleNamespace(trusted_proxies=list(trusted), session_idle_minutes=30,
+                                        session_absolute_hours=12, step_up_seconds=300)
 
 
 async def _client(db, trusted=()):
