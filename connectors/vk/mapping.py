@@ -489,6 +489,9 @@ def map_item(
             topic_id=context.get("topic_id"),
             profiles=profiles,
         )
+    for media in MEDIA.values():  # a bare photo/video/market comment event object
+        if "id" in item and media.id_key in item and (media.owner_key in item or "owner_id" in item):
+            return map_media_comment(item, source, media=media, group_id=group_id)
     if "id" in item and ("from_id" in item or item.get("deleted")):
         return map_wall_comment(
             item,

@@ -205,3 +205,21 @@ async def test_reply_to_a_photo_comment_thread_on_the_emulator(db):
             await lone.send(live_reply(root, "Здравствуйте!"))
         await conn.aclose()
         await lone.aclose()
+
+
+@pytest.mark.parametrize(("kind", "id_key", "owner_key", "method"), MEDIA)
+def test_normalize_reads_callback_bodies_and_bare_objects(kind, id_key, owner_key, method, tmp_path):
+    """`otklik normalize` on a Callback body of each kind, and on the bare event object."""
+    import json
+    import subprocess
+    import sys
+
+    body = comment_event(kind, id_key, owner_key)
+    for payload in (body, body["object"]):
+        f = tmp_path / "p.json"
+        f.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+        r = subprocess.run([sys.executable, "-m", "otklik", "normalize", "--platform", "vk", str(f)],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        [m] = [json.loads(line) for line in r.stdout.splitlines()]
+        assert m["external_id"] == f"{kind}-{GROUP}_457239017_7" and m["thread"]["kind"] == kind
