@@ -2,6 +2,10 @@
 
 A connector is a thin pair: `client.py` speaks HTTP (httpx, so fixtures replay through respx),
 `mapping.py` turns payloads into `Message`. The connector class glues them and knows its cursor.
+
+Parsing is total (connectors/parsing.py): whatever a platform answers, `fetch`, `send`, `check` and
+`parse` return, or raise a ConnectorError (`Malformed` for an answer that cannot be read at all); an
+unreadable item of a readable page goes to `Batch.rejected` and the cursor moves past it.
 """
 
 from __future__ import annotations

@@ -91,23 +91,27 @@ def total(platform: str) -> Callable[[F], F]:
 
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kw: Any) -> Any:
-                with reading(platform, what):
+                try:
                     return await fn(*args, **kw)
+                except UNREADABLE as exc:
+                    raise malformed(exc, platform, what) from None
 
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kw: Any) -> Any:
-            with reading(platform, what):
-                outermost = not _checking.get()
-                token = _checking.set(True)
-                try:
-                    result = fn(*args, **kw)
-                finally:
-                    _checking.reset(token)
+            # Inline rather than `with reading(...)`: this runs for every item of every poll.
+            outermost = not _checking.get()
+            token = _checking.set(True)
+            try:
+                result = fn(*args, **kw)
                 if outermost:  # what an inner call returns is checked once, by its outermost caller
                     check_all(result)
                 return result
+            except UNREADABLE as exc:
+                raise malformed(exc, platform, what) from None
+            finally:
+                _checking.reset(token)
 
         return wrapper  # type: ignore[return-value]
 
@@ -210,6 +214,8 @@ def safe_raw(value: Any, depth: int = 0) -> Any:
 def integer(value: Any, *, lo: int = -(2**63), hi: int = 2**63 - 1) -> int:
     """An integer field (JSON number or digit string) within [lo, hi]; ValueError otherwise.
     int() alone takes 1.9 for 1, True for 1, "  7 " for 7 and 10**400 for a number."""
+    if type(value) is int and lo <= value <= hi:  # the usual case, first
+        return value
     if isinstance(value, bool) or value is None:
         raise ValueError("not an integer")
     if isinstance(value, float):

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from otklik import metrics
 from otklik.actor import Actor
 from otklik.exceptions import InvalidTransition, NotFound, PermissionDenied, StorageUnavailable
-from otklik.sanitize import clean_json, clip
+from otklik.sanitize import clean_json, clean_text, clip
 from storage import audit
 from storage.tables import MessageRow, PlatformEventRow, QuarantineRow, now
 
@@ -44,7 +44,7 @@ class Unstorable(ValueError):
 
 
 def unavailable(exc: BaseException) -> StorageUnavailable:
-    """A transient database error re-raised without its text: SQLAlchemy's message quotes the
+    """A database fault re-raised without its text: SQLAlchemy's message quotes the
     statement's parameters (message texts, author names), and the daemon logs tracebacks."""
     return StorageUnavailable(f"database error: {reason_of(exc)}")
 
@@ -91,7 +91,7 @@ def add(session: Session, *, source: str, stage: str, reason: str, raw: Any, pla
                     session.flush()
             except Exception as exc:
                 if is_database_fault(exc):
-                    raise
+                    raise unavailable(exc) from None
             return open_item
     try:
         with session.begin_nested():
@@ -100,7 +100,7 @@ def add(session: Session, *, source: str, stage: str, reason: str, raw: Any, pla
             session.flush()
     except Exception as exc:
         if is_database_fault(exc):
-            raise
+            raise unavailable(exc) from None
         values["reason"] = clip(f"{values['reason']}; payload not storable: {reason_of(exc)}", 500)
         with session.begin_nested():
             row = QuarantineRow(raw={"unstorable": True}, **values)
@@ -114,8 +114,8 @@ def listing(session: Session, actor: Actor, *, source: str | None = None, includ
             limit: int = 500) -> list[QuarantineRow]:
     require_operator(actor)
     stmt = select(QuarantineRow).order_by(QuarantineRow.id.desc()).limit(limit)
-    if source:
-        stmt = stmt.where(QuarantineRow.source == source)
+    if source:  # cleaned: a NUL in a query parameter is an error on PostgreSQL, not "no match"
+        stmt = stmt.where(QuarantineRow.source == clean_text(source))
     if not include_resolved:
         stmt = stmt.where(QuarantineRow.resolved_at.is_(None))
     return list(session.execute(stmt).scalars())

@@ -10,6 +10,7 @@ the cursor only ever moves past what was returned, and nothing in between is ski
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from connectors.parsing import UNREADABLE, integer, reject
 from otklik.models import Message, Rejected
 
 PAGE = 100
+CHAT_ID = re.compile(r"[A-Za-z0-9:._-]{1,200}")  # "chat:C3e0000000010"
 log = logging.getLogger("otklik.connectors.ok")
 
 
@@ -61,7 +63,11 @@ async def scan(
     rejected = [] if rejected is None else rejected
     for chat in await list_chats(client):
         chat_id = chat.get("chat_id") or ""
-        if not chat_id or not isinstance(chat_id, str) or (only and chat_id not in only):
+        if not isinstance(chat_id, str) or not CHAT_ID.fullmatch(chat_id):
+            if chat_id:  # it goes into a URL path: anything but a plain id is set aside
+                rejected.append(reject(chat, "a chat id that is not an id"))
+            continue
+        if only and chat_id not in only:
             continue
         state = cursor.c.get(chat_id) or ChatState(t=start_ms)
         last = _ts(chat.get("lastEventTime"))

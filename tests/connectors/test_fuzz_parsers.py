@@ -9,6 +9,7 @@ Bounded and deterministic (derandomize); bench/fuzz_parsers.py runs the large ca
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 
 import pytest
@@ -185,3 +186,17 @@ def test_only_expected_exceptions_are_caught():
     rejected: list[Rejected] = []
     with pytest.raises(RuntimeError):
         map_each([1], lambda _: (_ for _ in ()).throw(RuntimeError("a bug")), platform="vk", rejected=rejected)
+
+
+@pytest.mark.parametrize("chat_id", ["chat:a\x00b", "chat/../x", "x" * 300, "chat:1?x=1"])
+def test_an_ok_chat_id_that_is_not_an_id_is_set_aside(chat_id):
+    """Found by the campaign: a chat id goes into the Bot API's URL path (httpx.InvalidURL)."""
+    cassette = fuzzing.cassettes("ok")["first_sync"]
+    [index] = [i for i, it in enumerate(cassette["interactions"]) if it["request"]["path"] == "/graph/me/chats"]
+    body = copy.deepcopy(cassette["interactions"][index]["response"]["json"])
+    body["chats"][0]["chat_id"] = chat_id
+    results, crashes = asyncio.run(fuzzing.run_poll("ok", fuzzing.with_mutated_response(cassette, index, body)))
+    assert not crashes, [fuzzing.crash_site(c) for c in crashes]
+    [batch] = [r for r in results if isinstance(r, Batch)]
+    assert any(r.reason == "a chat id that is not an id" for r in batch.rejected)
+    assert batch.messages  # the discussions' messages still came through

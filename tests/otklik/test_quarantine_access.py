@@ -109,6 +109,8 @@ async def test_api_list_show_retry_and_guards(db, client):
     assert {i["id"] for i in items} == set(ids.values())
     r = await client.get("/api/quarantine?source=other", headers=cur)
     assert (await r.json())["items"] == []
+    r = await client.get("/api/quarantine?source=t%00g", headers=cur)  # PostgreSQL refuses NUL parameters
+    assert r.status == 200 and (await r.json())["items"] == []
     long_id = ids["9" * 200]
     r = await client.get(f"/api/quarantine/{long_id}", headers=cur)
     assert r.status == 200
