@@ -48,7 +48,8 @@ class Thread(BaseModel):
     """Where a reply to this message must go. `kind` says which keys `ids` holds:
 
     - telegram: chat_id, message_id (+ message_thread_id for forum/discussion threads)
-    - vk: owner_id + post_id (+ comment_id) for wall, group_id + topic_id for board, peer_id for messages
+    - vk: owner_id + post_id (+ comment_id) for wall, group_id + topic_id for board, peer_id for messages,
+      owner_id + photo_id / video_id / item_id (+ comment_id) for photo, video, market comments
     - ok: discussion_id + discussion_type (+ comment_id) or chat_id for the Bot API
     - regional platforms: incident_id / appeal_id
     """
@@ -61,6 +62,7 @@ class EventKind(StrEnum):
     NEW = "new"
     EDIT = "edit"
     DELETE = "delete"
+    RESTORE = "restore"  # a deleted message is back (VK's *_restore): un-delete, take its text
 
 
 class Message(BaseModel):

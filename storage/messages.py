@@ -102,7 +102,11 @@ def _store_message(session: Session, source: str, m: Message, own: set[str]) -> 
         new_id = session.execute(stmt).scalar_one_or_none()
         return ("duplicates", None) if new_id is None else ("new", new_id)
     text = clean_text(m.text[:MAX_TEXT])
-    if m.event == EventKind.EDIT and text != existing.text:
+    restored = m.event == EventKind.RESTORE and existing.deleted_at is not None
+    if restored:
+        existing.deleted_at = None  # back on the platform: answerable again
+    changes_text = m.event == EventKind.EDIT or (m.event == EventKind.RESTORE and bool(text))
+    if changes_text and text != existing.text:
         existing.text = text
         existing.edited_at = m.edited_at or now()
         existing.revision += 1
@@ -110,6 +114,9 @@ def _store_message(session: Session, source: str, m: Message, own: set[str]) -> 
         existing.pipeline_attempts, existing.pipeline_error = 0, None  # a new text gets new tries
         session.flush()  # inside the savepoint: a refused update is this item's failure alone
         return "updated", existing.id
+    if restored:
+        session.flush()
+        return "updated", None  # the same text as before: nothing to moderate or route again
     return "duplicates", None
 
 

@@ -376,4 +376,24 @@ class OkConnector(Connector):
             "success",
         } & payload.keys():
             return []  # a send request, webhook subscriptions, chat lists, send results
+        if _is_bot_info(payload) or _is_chat_info(payload):
+            return []  # GET /me/info (`sources check`: whose bot this is), GET /me/chat (one chat)
         raise Malformed("not an OK payload this connector knows", platform="ok")
+
+
+def _ok_id(value: Any, prefix: str) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool) and str(value).startswith(prefix)
+
+
+def _is_bot_info(payload: dict) -> bool:
+    """GET /graph/me/info: the bot's account — its `name` and the `user_id` ("user:…") or, for a
+    group's token, `group_id` ("group:…")."""
+    return isinstance(payload.get("name"), str) and (
+        _ok_id(payload.get("user_id"), "user:") or _ok_id(payload.get("group_id"), "group:")
+    )
+
+
+def _is_chat_info(payload: dict) -> bool:
+    """GET /graph/me/chat: one chat — `chat_id` ("chat:…") with its `type`/`status`, title, owner,
+    participants; no message in it."""
+    return _ok_id(payload.get("chat_id"), "chat:") and ("type" in payload or "status" in payload)

@@ -40,12 +40,9 @@ def raise_for_envelope(body: Any, status: int = 200) -> None:
     if code in (401, 404):  # 404 on the method path: the token is not a bot's (or was mistyped)
         raise AuthFailed(f"token rejected: {desc}", platform=PLATFORM, code=code)
     if code == 409:
-        raise Transient(
-            f"another getUpdates poller or a webhook holds this bot's updates: {desc} — run a single "
-            "poller per token, or deleteWebhook if polling is intended",
-            platform=PLATFORM,
-            code=code,
-        )
+        # A configuration problem, not a passing one: asking again gets the same answer until an
+        # operator changes something, so it is Fatal with an alert (shown in /healthz and alerts).
+        raise Fatal(conflict_advice(desc), platform=PLATFORM, code=code, alert=True)
     if code >= 500:
         raise Transient(desc or f"HTTP {code}", platform=PLATFORM, code=code)
     # 400 (message to be replied not found, chat not found, text too long), 403 (bot blocked by the
@@ -53,9 +50,23 @@ def raise_for_envelope(body: Any, status: int = 200) -> None:
     raise Fatal(desc or f"HTTP {code}", platform=PLATFORM, code=code)
 
 
+def conflict_advice(desc: str) -> str:
+    """What an operator must do about 409 Conflict. The class comes from the code; the description
+    only picks which of Telegram's two conflicts to explain."""
+    if "webhook" in desc.lower():  # "can't use getUpdates method while webhook is active"
+        return (
+            f"Telegram 409 ({desc}): a webhook is set for this bot, so polling is refused. Delete the "
+            "webhook (deleteWebhook) to keep polling, or switch the source to webhook mode "
+            "(options.webhook = true, secret webhook_secret)"
+        )
+    return (
+        f"Telegram 409 ({desc}): another process polls getUpdates with this bot's token. Run one "
+        "poller per token: stop the other instance, or give this source its own bot"
+    )
+
+
 def _worth_retrying(exc: BaseException) -> bool:
-    # 409 is transient for the poll loop, but retrying at once would only fight the other poller.
-    return isinstance(exc, Transient) and exc.code != 409
+    return isinstance(exc, Transient)
 
 
 class TelegramClient:

@@ -35,6 +35,20 @@ WRONG_TOKEN_TYPE = {
     28: "a service token may not call this method",
 }
 TRANSIENT = {1: "unknown error", 10: "internal server error"}
+# Errors an operator must act on; the same request then succeeds.
+OPERATOR = {
+    7: "permission to perform this action is denied: the token lacks the right for this method "
+       "(an operator must issue a new token with it — e.g. photos, video, market, wall, messages — "
+       "and put it in the source's secrets)",
+    17: "validation required: the token's owner must log in to VK in a browser and pass the "
+        "security check (phone confirmation), then the token works again",
+}
+# Refusals of this one request: nothing to fix on our side, retrying will not help.
+REFUSED = {
+    15: "access denied to this object (its comments are closed, it is hidden or deleted, or the "
+        "account is not allowed to act on it); the answer must be given another way",
+    260: "access to the groups list is denied by the user's privacy settings",
+}
 
 
 def quota_retry_after(now: datetime | None = None) -> float:
@@ -78,8 +92,15 @@ def classify(error: dict) -> ConnectorError:
         )
     if code in TRANSIENT:
         return Transient(f"VK {TRANSIENT[code]}: {msg}", platform="vk", code=code)
-    # 3 unknown method, 7/15 no permission, 100 bad parameter, 212/213 comments closed, 901/902 the
-    # citizen does not accept messages from the community: retrying the same request will not help.
+    if code in OPERATOR:
+        # The token or its owner needs a person; once done, the same request succeeds: AuthFailed
+        # pauses the source (with an alert) and parks the delivery instead of failing it. Only our
+        # text goes into the message: 17 carries a redirect_uri bound to the owner's session.
+        return AuthFailed(f"VK error {code}: {OPERATOR[code]}", platform="vk", code=code, alert=True)
+    if code in REFUSED:
+        return Fatal(f"VK error {code}: {REFUSED[code]} ({msg})", platform="vk", code=code)
+    # 3 unknown method, 100 bad parameter, 212/213 comments closed, 901/902 the citizen does not
+    # accept messages from the community: retrying the same request will not help.
     return Fatal(f"VK error {code}: {msg}", platform="vk", code=code)
 
 

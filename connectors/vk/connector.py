@@ -45,6 +45,7 @@ LONG_POLL_EVENTS = (
     "board_post_edit",
     "board_post_delete",
     "board_post_restore",
+    *(f"{kind}_comment_{what}" for kind in mapping.MEDIA for what in ("new", "edit", "delete", "restore")),
 )
 
 
@@ -331,6 +332,8 @@ class VkConnector(Connector):
                 posted_at=now,
                 url=f"https://vk.com/topic-{group}_{topic}?post={cid}",
             )
+        if kind in mapping.MEDIA:
+            return await self._send_media_comment(mapping.MEDIA[kind], reply, now)
         if kind == "message":
             peer = int(ids["peer_id"])
             params: dict[str, Any] = {
@@ -347,6 +350,39 @@ class VkConnector(Connector):
             mid = int(await self.community.call("messages.send", **params))
             return Delivery(reply_id=reply.id, external_id=mapping.sent_message_id(peer, mid), posted_at=now)
         raise Fatal(f"cannot reply to a VK thread of kind {kind!r}", platform="vk")
+
+    async def _send_media_comment(self, media: mapping.MediaKind, reply: Reply, now: datetime) -> Delivery:
+        """A comment under the community's photo, video or market item, answered in its comments
+        with photos/video/market.createComment. VK lists these methods for user tokens only (like
+        board.createComment), so the admin's user_token posts, with `from_group=1` so the answer
+        shows as the community's."""
+        user = self.user
+        if user is None:
+            raise AuthFailed(
+                f"replies under {media.kind} comments need a user_token of a community admin "
+                f"({media.method} is not available to community tokens)",
+                platform="vk",
+                code=27,
+                alert=True,
+            )
+        ids = reply.thread.ids
+        owner, obj = int(ids["owner_id"]), int(ids[media.id_key])
+        got = await user.call(
+            media.method,
+            owner_id=owner,
+            message=reply.text,
+            reply_to_comment=ids.get("comment_id"),
+            from_group=1,
+            guid=guid(reply.id),
+            **{media.id_key: obj},
+        )
+        cid = int(got["comment_id"] if isinstance(got, dict) else got)  # VK returns the new id
+        return Delivery(
+            reply_id=reply.id,
+            external_id=mapping.media_comment_id(media.kind, owner, obj, cid),
+            posted_at=now,
+            url=media.url.format(o=owner, i=obj),
+        )
 
     async def _board_mention(self, ids: Mapping[str, Any]) -> str:
         """Boards have no reply threading; VK's own "reply" puts `[post<id>|<first name>], ` before
@@ -383,6 +419,8 @@ class VkConnector(Connector):
                         already_posted=True,
                     )
             return None
+        if kind in mapping.MEDIA:
+            return None  # no read-back of photo/video/market comments (yet): the guid guards the first hour
         rest = self.rest
         if rest is None:
             return None  # nothing to read wall/board with; the guid still guards the first hour

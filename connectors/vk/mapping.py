@@ -5,7 +5,11 @@ External ids follow VK's own notation, so a person can paste them into a URL:
 - a wall comment:    `wall{owner_id}_{post_id}_{comment_id}` (comment ids share the wall's numbering)
 - a board comment:   `topic{owner_id}_{topic_id}_{comment_id}`
 - a private message: `msg{peer_id}_{conversation_message_id}` (`id` is 0 in chats without admin rights)
-Edits keep the id; deletions arrive as `EventKind.DELETE` with the same id.
+- a comment under the community's photo, video or market item:
+  `photo{owner_id}_{photo_id}_{comment_id}`, `video{owner_id}_{video_id}_{comment_id}`,
+  `market{owner_id}_{item_id}_{comment_id}` (each object has its own comment numbering)
+Edits keep the id; deletions arrive as `EventKind.DELETE` and restores (`*_restore`) as
+`EventKind.RESTORE` with the same id.
 
 What is a citizen message: something a person wrote to the community. Never: anything written by our
 community (`from_id == -group_id`), our outgoing messages (`out == 1`, `message_reply`), posts by any
@@ -31,14 +35,40 @@ EVENT_KINDS: dict[str, EventKind] = {
     "wall_post_new": EventKind.NEW,
     "wall_reply_new": EventKind.NEW,
     "wall_reply_edit": EventKind.EDIT,
-    # A restored comment comes back with its text: the store treats it as an edit of what it had.
-    "wall_reply_restore": EventKind.EDIT,
+    # A restored comment comes back with its text: the store un-deletes what it had.
+    "wall_reply_restore": EventKind.RESTORE,
     "wall_reply_delete": EventKind.DELETE,
     "board_post_new": EventKind.NEW,
     "board_post_edit": EventKind.EDIT,
-    "board_post_restore": EventKind.EDIT,
+    "board_post_restore": EventKind.RESTORE,
     "board_post_delete": EventKind.DELETE,
 }
+
+
+class MediaKind:
+    """What tells the comments under one kind of the community's objects apart (VK API 5.199)."""
+
+    def __init__(self, kind: str, id_key: str, owner_key: str, method: str, url: str) -> None:
+        self.kind = kind  # Thread.kind, the external id's prefix and the events' prefix
+        self.id_key = id_key  # the object's id in events and in our thread ids
+        self.owner_key = owner_key  # the object's owner in new/edit/restore events
+        self.method = method  # where a reply goes
+        self.url = url  # the object's page
+
+
+MEDIA: dict[str, MediaKind] = {
+    "photo": MediaKind("photo", "photo_id", "photo_owner_id", "photos.createComment", "https://vk.com/photo{o}_{i}"),
+    "video": MediaKind("video", "video_id", "video_owner_id", "video.createComment", "https://vk.com/video{o}_{i}"),
+    "market": MediaKind("market", "item_id", "market_owner_id", "market.createComment",
+                        "https://vk.com/product{o}_{i}"),
+}
+for _m in MEDIA.values():
+    EVENT_KINDS |= {
+        f"{_m.kind}_comment_new": EventKind.NEW,
+        f"{_m.kind}_comment_edit": EventKind.EDIT,
+        f"{_m.kind}_comment_restore": EventKind.RESTORE,
+        f"{_m.kind}_comment_delete": EventKind.DELETE,
+    }
 
 
 BR = re.compile(r"<br\s*/?>", re.I)
@@ -68,6 +98,10 @@ def wall_comment_id(owner_id: int | None, post_id: int | None, comment_id: int) 
 
 def board_comment_id(owner_id: int, topic_id: int, comment_id: int) -> str:
     return f"topic{owner_id}_{topic_id}_{comment_id}"
+
+
+def media_comment_id(kind: str, owner_id: int, object_id: int, comment_id: int) -> str:
+    return f"{kind}{owner_id}_{object_id}_{comment_id}"
 
 
 def message_id(peer_id: int, conversation_message_id: int) -> str:
@@ -280,6 +314,51 @@ def map_board_comment(
 
 
 @total("vk")
+def map_media_comment(
+    comment: dict,
+    source: str,
+    *,
+    media: MediaKind,
+    group_id: int | None = None,
+    event: EventKind = EventKind.NEW,
+) -> Message | None:
+    """A `photo_comment_*`, `video_comment_*` or `market_comment_*` event object: a comment object
+    plus the object's id (`photo_id`, `video_id`, `item_id`) and owner (`photo_owner_id`, …; the
+    delete event names it `owner_id`)."""
+    owner = int(comment[media.owner_key] if media.owner_key in comment else comment["owner_id"])
+    obj, cid = int(comment[media.id_key]), int(comment["id"])
+    external = media_comment_id(media.kind, owner, obj, cid)
+    ids: dict[str, str | int] = {"owner_id": owner, media.id_key: obj, "comment_id": cid}
+    if event == EventKind.DELETE:
+        return _deletion(source, external, media.kind, ids, comment)
+    from_id = int(comment.get("from_id", 0))
+    if from_id == 0 or _is_own(from_id, group_id) or from_id in VK_SERVICE_ACCOUNTS:
+        return None  # our own answers come back as events too
+    text, atts = clean_text(comment.get("text")), attachments(comment.get("attachments"))
+    if not text and not atts:
+        return None
+    parent = comment.get("reply_to_comment")
+    reply_to = (
+        media_comment_id(media.kind, owner, obj, int(parent)) if parent else f"{media.kind}{owner}_{obj}"
+    )
+    return Message(
+        source=source,
+        platform=Platform.VK,
+        external_id=external,
+        thread=Thread(kind=media.kind, ids=ids),
+        author=NO_PROFILES.author(from_id),  # events carry ids only
+        text=text,
+        created_at=_ts(comment.get("date")),
+        url=media.url.format(o=owner, i=obj),
+        attachments=atts,
+        reply_to=reply_to,
+        event=event,
+        engagement=int((comment.get("likes") or {}).get("count", 0)),
+        raw=comment,
+    )
+
+
+@total("vk")
 def map_private_message(
     msg: dict,
     source: str,
@@ -359,6 +438,9 @@ def map_event(update: dict, source: str, group_id: int | None = None) -> list[Me
         )
     elif kind.startswith("wall_reply_"):
         m = map_wall_comment(obj, source, group_id=group_id, event=event)
+    elif kind.split("_comment_")[0] in MEDIA:
+        media = MEDIA[kind.split("_comment_")[0]]
+        m = map_media_comment(obj, source, media=media, group_id=group_id, event=event)
     else:
         m = map_board_comment(obj, source, group_id=group_id, event=event)
     return [m] if m else []
@@ -407,6 +489,9 @@ def map_item(
             topic_id=context.get("topic_id"),
             profiles=profiles,
         )
+    for media in MEDIA.values():  # a bare photo/video/market comment event object
+        if "id" in item and media.id_key in item and (media.owner_key in item or "owner_id" in item):
+            return map_media_comment(item, source, media=media, group_id=group_id)
     if "id" in item and ("from_id" in item or item.get("deleted")):
         return map_wall_comment(
             item,

@@ -271,7 +271,7 @@ SCENARIOS: dict[str, tuple[Callable[[Session], Awaitable[None]], dict[str, Any],
     "error_malformed": (error_malformed, {}, "a body that is not JSON three times: Transient"),
     "error_429": (error_429, {}, "429 with parameters.retry_after: RateLimited"),
     "error_auth": (error_auth, {}, "a revoked token: 401 Unauthorized, AuthFailed"),
-    "error_conflict": (error_conflict, {}, "getUpdates while a webhook is set: 409 Conflict, Transient"),
+    "error_conflict": (error_conflict, {}, "getUpdates while a webhook is set: 409 Conflict -> Fatal(alert=True), a configuration problem"),
     "reply_posting": (reply_posting, {}, "sendMessage with reply_parameters in a private chat"),
     "reply_in_discussion": (
         reply_in_discussion,

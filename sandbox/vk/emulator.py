@@ -34,6 +34,8 @@ from sandbox.faults import FaultRule
 from sandbox.vk import methods
 from sandbox.vk.callback import CALLBACK_SECRET, CONFIRMATION_CODE, CallbackServer
 from sandbox.vk.inject import inject_event
+from sandbox.vk.media import KEYS as MEDIA_KEYS
+from sandbox.vk.media import Media
 from sandbox.vk.world import ADMIN_USER_ID, GROUP_ID, VkApiError, World
 
 COMMUNITY_TOKEN = "vk1.a.sandbox-community-token-for-the-emulator-only"
@@ -57,6 +59,10 @@ ACCESS: dict[str, frozenset[str]] = {  # VK's access_token_type of each method (
     "messages.getConversations": frozenset({"community", "user"}),
     "messages.getHistory": frozenset({"community", "user"}),
     "messages.send": frozenset({"community", "user"}),
+    # Comments under the community's photos, videos and market items: user tokens only.
+    "photos.createComment": frozenset({"user"}),
+    "video.createComment": frozenset({"user"}),
+    "market.createComment": frozenset({"user"}),
 }
 WRONG_TYPE = {
     "community": (27, "Group authorization failed: method is unavailable with group auth."),
@@ -79,6 +85,7 @@ EVENT_TYPES = (
     "board_post_edit",
     "board_post_delete",
     "board_post_restore",
+    *(f"{kind}_comment_{what}" for kind in MEDIA_KEYS for what in ("new", "edit", "delete", "restore")),
 )
 MAX_MESSAGE = 4096
 BOARD_MENTION = re.compile(r"^\[post(\d+)\|[^\]]*\]")
@@ -104,6 +111,7 @@ class VkEmulator(Emulator):
         super().__init__(seed=seed, clock=clock)
         self.rng = random.Random(seed)
         self.world = World(self.clock)
+        self.media = Media(self.world.now)
         self.tokens: dict[str, str] = {
             COMMUNITY_TOKEN: "community",
             SERVICE_TOKEN: "service",
@@ -333,6 +341,9 @@ class VkEmulator(Emulator):
                         captcha_sid=sid,
                         captcha_img=f"https://api.vk.com/captcha.php?sid={sid}&s=1",
                     )
+                if code == 17:  # VK sends the page where the token's owner passes the check
+                    raise VkApiError(17, FORCED_MESSAGES[17], redirect_uri=(
+                        f"https://m.vk.com/login?act=security_check&api_hash={self._hex()[:18]}"))
                 raise VkApiError(code, FORCED_MESSAGES.get(code, "Unknown error occurred"))
 
     def _quota(self, token: str, name: str) -> None:
@@ -415,6 +426,41 @@ class VkEmulator(Emulator):
             }
         )
         return result
+
+    def _media_comment(self, kind: str, method: str, params: dict, caller: dict, token: str) -> int:
+        """photos/video/market.createComment: `from_group=1` posts as the community (the caller
+        must be its admin), `guid` dedupes within the hour; returns the new comment's id."""
+        id_key = MEDIA_KEYS[kind][0]
+        owner, obj = methods._int(params, "owner_id", caller["id"]), methods._int(params, id_key)
+        author = -GROUP_ID if str(params.get("from_group", "0")) == "1" else caller["id"]
+        key = (method, token, params.get("guid")) if params.get("guid") else None
+        if key and (known := self._deduped(key)) is not None:
+            return known
+        if owner != -GROUP_ID:
+            raise VkApiError(100, f"One of the parameters specified was missing or invalid: {id_key} is invalid")
+        text = self._text(params)
+        self._flood(token)
+        reply_to = int(params["reply_to_comment"]) if params.get("reply_to_comment") else None
+        comment, event = self.media.add(kind, obj, author, text, reply_to=reply_to)
+        if key:
+            self.dedup[key] = (self.clock(), comment["id"])
+        self.push(event)
+        self.record_reply({
+            "method": method, "owner_id": owner, id_key: obj, "comment_id": comment["id"],
+            "reply_to_comment": reply_to,
+            "reply_to": f"{kind}{owner}_{obj}" + (f"_{reply_to}" if reply_to else ""),
+            "from_id": author, "text": text,
+        })
+        return comment["id"]
+
+    def m_photos_createComment(self, params: dict, caller: dict, token: str) -> int:
+        return self._media_comment("photo", "photos.createComment", params, caller, token)
+
+    def m_video_createComment(self, params: dict, caller: dict, token: str) -> int:
+        return self._media_comment("video", "video.createComment", params, caller, token)
+
+    def m_market_createComment(self, params: dict, caller: dict, token: str) -> int:
+        return self._media_comment("market", "market.createComment", params, caller, token)
 
     def m_board_createComment(self, params: dict, caller: dict, token: str) -> int:
         if methods._int(params, "group_id") != GROUP_ID:
@@ -545,7 +591,10 @@ FORCED_MESSAGES = {
     6: "Too many requests per second",
     9: "Flood control",
     10: "Internal server error",
+    7: "Permission to perform this action is denied",
     15: "Access denied",
+    17: "Validation required: please open redirect_uri in browser",
+    260: "Access to the groups list is denied due to the user's privacy settings",
     27: WRONG_TYPE["community"][1],
     28: WRONG_TYPE["service"][1],
     29: "Rate limit reached",

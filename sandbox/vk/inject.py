@@ -4,7 +4,9 @@ Payload: `text`, `author_id`, `author_name` ("Имя Фамилия"), `where`:
 - `comment` — under a post (default: the administration's latest post; `post_id` to choose);
 - `reply` — in the thread of a comment (`comment_id`; default: the latest citizen comment);
 - `post` — a post on the community wall; `board` — in a board topic (`topic_id`);
-- `message` — a private message to the community.
+- `message` — a private message to the community;
+- `photo`, `video`, `market` — a comment under the community's photo, video or market item
+  (`photo_id` / `video_id` / `item_id` to choose; default: the seeded one; `comment_id` to reply).
 Without `where` a seeded mix is used (mostly comments, then messages). `attachments:
 [{"type": "photo"}]` adds a photo. `kind: edit | delete | restore` changes what a `new` created:
 pass back the ids it returned. VK tells the community nothing about deleted private messages or
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.vk.media import KEYS as MEDIA_KEYS
 from sandbox.vk.world import BOARD_TOPIC_ID, GROUP_ID, VkApiError
 
 if TYPE_CHECKING:
@@ -61,6 +64,9 @@ def _where(emulator: VkEmulator, payload: dict) -> str:
             return "message"
         if "topic_id" in payload:
             return "board"
+        for kind, (id_key, _) in MEDIA_KEYS.items():
+            if id_key in payload:
+                return kind
         return "comment" if "comment_id" in payload else "post"
     roll, acc = emulator.rng.random(), 0.0
     for name, share in MIX:
@@ -101,6 +107,19 @@ def inject_event(emulator: VkEmulator, payload: dict[str, Any]) -> dict[str, Any
             "where": where,
             "id": f"topic{-GROUP_ID}_{topic}_{comment['id']}",
             "topic_id": topic,
+            "comment_id": comment["id"],
+            "ts": emulator.push(event),
+        }
+    if where in MEDIA_KEYS:  # a comment under the community's photo, video or market item
+        id_key = MEDIA_KEYS[where][0]
+        obj = int(payload[id_key]) if payload.get(id_key) else None
+        reply = int(payload["comment_id"]) if payload.get("comment_id") else None
+        comment, event = emulator.media.add(where, obj, author, text, reply_to=reply, attachments=atts)
+        return {
+            "where": where,
+            "id": f"{where}{comment['owner_id']}_{comment['object_id']}_{comment['id']}",
+            "owner_id": comment["owner_id"],
+            id_key: comment["object_id"],
             "comment_id": comment["id"],
             "ts": emulator.push(event),
         }
@@ -151,6 +170,14 @@ def _change(emulator: VkEmulator, kind: str, where: str, payload: dict, text: st
             if kind == "edit"
             else world.delete_board_comment(topic, cid)
         )
+    elif where in MEDIA_KEYS:
+        cid, media = int(payload["comment_id"]), emulator.media
+        if kind == "edit":
+            event = media.edit(where, cid, text)
+        elif kind == "delete":
+            event = media.delete(where, cid, int(payload.get("author_id") or media.comments[where][cid]["from_id"]))
+        else:
+            event = media.restore(where, cid)
     elif where in ("comment", "reply"):
         cid = int(payload["comment_id"])
         if kind == "edit":

@@ -27,6 +27,7 @@ from sandbox.cassette import FIXTURES_DIR
 from sandbox.recorder import Recorder
 from sandbox.runner import ThreadedServer, serving
 from sandbox.vk.emulator import CALLBACK_SECRET, COMMUNITY_TOKEN, SERVICE_TOKEN, USER_TOKEN, VkEmulator
+from sandbox.vk.media import KEYS as MEDIA_KEYS
 from sandbox.vk.world import GROUP, GROUP_ID
 
 START = 1_767_250_800  # 2026-01-01 10:00 Moscow time
@@ -156,6 +157,12 @@ def reply(created: dict[str, Any], text: str) -> Reply:
                 "conversation_message_id": created["conversation_message_id"],
             },
         )
+    elif created.get("where") in MEDIA_KEYS:
+        id_key = MEDIA_KEYS[created["where"]][0]
+        thread = Thread(
+            kind=created["where"],
+            ids={"owner_id": created["owner_id"], id_key: created[id_key], "comment_id": created["comment_id"]},
+        )
     elif "topic_id" in created:
         thread = Thread(
             kind="board",
@@ -200,7 +207,8 @@ def _ids(created: dict[str, Any]) -> dict[str, Any]:
         k: v
         for k, v in created.items()
         if k
-        in ("where", "owner_id", "post_id", "comment_id", "peer_id", "conversation_message_id", "topic_id")
+        in ("where", "owner_id", "post_id", "comment_id", "peer_id", "conversation_message_id", "topic_id",
+            "photo_id", "video_id", "item_id")
     }
 
 
@@ -264,6 +272,47 @@ async def reply_posting(s: Session) -> None:
     await s.conn.send(
         reply(comment, "Здравствуйте! Мусор вывезут сегодня.")
     )  # a retry: VK returns the same id
+
+
+async def media_comments(s: Session) -> None:
+    """Comments under the community's photo, video and market item: new, a reply in a photo
+    comment's thread, edit, delete, restore; our answers through photos/video/market.createComment
+    come back in the stream (and are skipped); a retried answer keeps its guid."""
+    cursor = await s.drain(None)
+    photo = s.inject(text="На фото видно, что площадку так и не убрали.", where="photo", author_id=640)
+    thread = s.inject(text="Да, и урны переполнены.", where="photo", comment_id=photo["comment_id"], author_id=641)
+    video = s.inject(text="Когда покажут запись публичных слушаний целиком?", where="video", author_id=642)
+    market = s.inject(text="Можно ли оплатить вывоз мусора на месте?", where="market", author_id=643)
+    batch = await s.conn.fetch(cursor)
+    s.inject(kind="edit", text="На фото видно, что площадку у дома 4 так и не убрали.", **_ids(photo))
+    s.inject(kind="delete", **_ids(thread))
+    s.inject(kind="restore", **_ids(thread))
+    batch = await s.conn.fetch(batch.next_cursor)  # the edit, the deletion, the restore
+    for created, text in (
+        (photo, "Здравствуйте! Площадку уберут до пятницы."),
+        (video, "Запись опубликуем на этой неделе."),
+        (market, "Да, оплатить можно на месте."),
+    ):
+        await s.conn.send(reply(created, text))
+    await s.conn.send(reply(photo, "Здравствуйте! Площадку уберут до пятницы."))  # a retry: the same comment
+    await s.conn.fetch(batch.next_cursor)  # our three answers come back: none is a citizen's
+
+
+async def error_7_permission(s: Session) -> None:
+    photo = s.inject(text="Вопрос под фотографией.", where="photo", author_id=650)
+    s.call(s.emulator.force_error, 7, "photos.createComment", 1)
+    await s.attempt(s.conn.send(reply(photo, "Здравствуйте!")))
+
+
+async def error_15_access(s: Session) -> None:
+    video = s.inject(text="Вопрос под видео.", where="video", author_id=651)
+    s.call(s.emulator.force_error, 15, "video.createComment", 1)
+    await s.attempt(s.conn.send(reply(video, "Здравствуйте!")))
+
+
+async def error_17_validation(s: Session) -> None:
+    s.call(s.emulator.force_error, 17, "groups.getLongPollServer", 1)
+    await s.attempt(s.conn.fetch(None))
 
 
 async def find_posted(s: Session) -> None:
@@ -414,6 +463,20 @@ SCENARIOS: dict[str, Scenario] = {
         find_posted,
         {},
         "read-back before a resumed send: wall.getComments by text, messages.getHistory by random_id",
+    ),
+    "media_comments": (
+        media_comments,
+        {},
+        "photo_comment_new/edit/delete/restore, video_comment_new, market_comment_new in the long poll; "
+        "answers with photos.createComment, video.createComment, market.createComment (user token, "
+        "from_group=1, guid, reply_to_comment); a repeated guid returns the same comment",
+    ),
+    "error_7_permission": (
+        error_7_permission, {}, "error 7 on photos.createComment (the token lacks the right) -> AuthFailed(alert=True)",
+    ),
+    "error_15_access": (error_15_access, {}, "error 15 on video.createComment (no access to the object) -> Fatal"),
+    "error_17_validation": (
+        error_17_validation, {}, "error 17 validation required on a read -> AuthFailed(alert=True), not retried",
     ),
     "error_5_auth": (error_5_auth, {}, "a revoked community token: error 5 -> AuthFailed"),
     "error_6_rate": (error_6_rate, {}, "error 6 too many requests per second -> RateLimited(retry_after=1)"),

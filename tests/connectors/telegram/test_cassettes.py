@@ -142,9 +142,10 @@ async def test_conflict_with_a_webhook(replay):
     seen = replay("error_conflict")
     conn = connector()
     await conn.register_webhook("http://127.0.0.1:9/webhooks/telegram:main")
-    with pytest.raises(Transient) as exc:
+    with pytest.raises(Fatal) as exc:
         await conn.fetch(None)
-    assert exc.value.code == 409 and "webhook" in str(exc.value) and len(seen) == 2  # 409 is not retried
+    assert exc.value.code == 409 and exc.value.alert and len(seen) == 2  # 409 is not retried
+    assert "deleteWebhook" in str(exc.value) and "options.webhook = true" in str(exc.value)
 
 
 async def test_reply_posting(replay):
@@ -228,3 +229,25 @@ async def test_webhook_deliveries(replay):
     assert await conn.fetch(None) == Batch()  # webhook mode: nothing to poll
     [problem] = await conn.check()
     assert "last webhook delivery failed" in problem
+
+
+async def test_conflict_is_a_configuration_problem_the_operator_sees(replay, db):
+    """409 while polling: the poll loop records it for /healthz and raises an operator alert with
+    what to do, instead of retrying quietly forever."""
+    from otklik.poller import PollLoop
+    from storage import sources as source_state
+
+    alerts = []
+
+    async def on_alert(kind, source, text):
+        alerts.append((kind, source, text))
+
+    replay("error_conflict")
+    conn = connector()
+    await conn.register_webhook("http://127.0.0.1:9/webhooks/telegram:main")
+    delay = await PollLoop(conn, db, on_alert=on_alert).step()
+    assert delay > 0
+    [(kind, source, text)] = alerts
+    assert (kind, source) == ("fatal", "telegram:main") and "deleteWebhook" in text
+    state = source_state.all_states(db)["telegram:main"]
+    assert state["status"] == "fatal" and "options.webhook = true" in state["last_error"]

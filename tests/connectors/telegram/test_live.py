@@ -188,9 +188,9 @@ async def test_second_poller_gets_conflict(tg):
     first = asyncio.create_task(a.fetch(None))
     await asyncio.sleep(0.2)
     second = asyncio.create_task(b.fetch(None))
-    with pytest.raises(Transient) as exc:  # 409: terminated by the other getUpdates request
+    with pytest.raises(Fatal) as exc:  # 409: terminated by the other getUpdates request
         await first
-    assert exc.value.code == 409
+    assert exc.value.code == 409 and exc.value.alert and "one poller per token" in str(exc.value)
     await second
     await a.aclose()
     await b.aclose()

@@ -139,7 +139,7 @@ def test_every_kind_of_payload(payload, count):
     [
         (401, AuthFailed),
         (404, AuthFailed),
-        (409, Transient),
+        (409, Fatal),
         (500, Transient),
         (502, Transient),
         (400, Fatal),
