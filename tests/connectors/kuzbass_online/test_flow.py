@@ -90,6 +90,6 @@ def test_an_appeal_is_taken_into_work_answered_and_shows_its_result(db, monkeypa
         pipeline.apply_platform_events()
         with db.session() as s:
             assert s.get(CaseRow, case_id).state not in ("approved", "publishing")
-            actions = set(s.query(AuditRow.action).filter(AuditRow.entity_id == str(case_id)).scalars())
+            actions = {a for (a,) in s.query(AuditRow.action).filter(AuditRow.entity_id == str(case_id))}
             assert f"status:{status}" in actions
         ctx.run(conn.aclose())
