@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-PLATFORMS = ("telegram", "vk", "ok", "incident_management", "pos", "kamchatka")
+PLATFORMS = ("telegram", "vk", "ok", "incident_management", "pos", "kamchatka", "kuzbass_online")
 SAMPLE_PREFIX = {"telegram": "telegram_", "vk": "vk_", "ok": "ok_", "incident_management": "im_",
-                 "pos": "pos_", "kamchatka": "kvp_"}
+                 "pos": "pos_", "kamchatka": "kvp_", "kuzbass_online": "ko_"}
 DEEP = 5_000  # deeper than json's and Python's recursion limits
 
 
@@ -165,7 +165,8 @@ def crash_site(exc: BaseException) -> str:
 # -- the poll path: a connector against a cassette whose recorded answers carry the mutation ------
 
 BASE_URLS = {"telegram": "https://api.telegram.test", "vk": "https://api.vk.test", "ok": "http://ok.test",
-             "incident_management": "http://im.test", "pos": "http://pos.test", "kamchatka": "http://kvp.test"}
+             "incident_management": "http://im.test", "pos": "http://pos.test", "kamchatka": "http://kvp.test",
+             "kuzbass_online": "http://ko.test"}
 SECRETS = {
     "telegram": {"token": "123456:test-token", "webhook_secret": "test-webhook-secret"},
     "vk": {"token": "{token}", "service_token": "{service_token}", "user_token": "{user_token}",
@@ -176,6 +177,7 @@ SECRETS = {
     "pos": {"username": "operator", "password": "secret", "client_id": "client",
             "client_secret": "client-secret"},
     "kamchatka": {"api_key": "secret"},
+    "kuzbass_online": {"token": "secret"},
 }
 OPTIONS = {
     "telegram": {"poll_timeout": 0, "retry_backoff": 0.001},
@@ -185,6 +187,7 @@ OPTIONS = {
     "incident_management": {"retry_wait": 0, "read_attempts": 2},
     "pos": {"retry_wait": 0, "read_attempts": 2},
     "kamchatka": {"retry_wait": 0, "read_attempts": 2, "rps": 100},
+    "kuzbass_online": {"retry_wait": 0, "read_attempts": 2, "rps": 100, "executor": "Администрация"},
 }
 # Scenarios recorded with other options than OPTIONS (the requests they expect differ).
 SCENARIO_OPTIONS = {("ok", "pagination"): {"page_size": 50}}
@@ -347,6 +350,11 @@ def entry_points(platform: str) -> dict[str, Any]:
 
         out["message_of"] = lambda p: kvp.message_of(p, src)
         out["status_changes"] = lambda p: kvp.status_changes(p)
+    elif platform == "kuzbass_online":
+        from connectors.kuzbass_online import mapping as ko
+
+        out["message_of"] = lambda p: ko.message_of(p, src)
+        out["status_changes"] = lambda p: ko.status_changes(p)
     return out
 
 

@@ -21,9 +21,12 @@ class Platform(StrEnum):
     INCIDENT_MANAGEMENT = "incident_management"
     POS = "pos"
     KAMCHATKA = "kamchatka"
+    KUZBASS_ONLINE = "kuzbass_online"
 
 
-REGIONAL_PLATFORMS = frozenset({Platform.INCIDENT_MANAGEMENT, Platform.POS, Platform.KAMCHATKA})
+REGIONAL_PLATFORMS = frozenset(
+    {Platform.INCIDENT_MANAGEMENT, Platform.POS, Platform.KAMCHATKA, Platform.KUZBASS_ONLINE}
+)
 
 
 def utc(dt: datetime) -> datetime:

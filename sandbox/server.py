@@ -36,6 +36,7 @@ READ_EXAMPLES: dict[str, list[str]] = {
         "curl -s -H 'Authorization: Bearer ACCESS_TOKEN_FROM_ABOVE' '{url}/appeal-service/edms'",
     ],
     "kamchatka": ["curl -s -H 'Authorization: Bearer {api_key}' '{url}/api/executor/v1/messages'"],
+    "kuzbass_online": ["curl -s -H 'Authorization: Bearer {token}' '{url}/web/v1/appeals'"],
 }
 
 

@@ -44,7 +44,7 @@ from sandbox.traffic_texts import (
 Kind = Literal["new", "edit", "delete", "rate", "dispute"]
 Label = Literal["legit", "obscene", "obscene_disguised", "insult", "threat", "spam", "repeat", "duplicate"]
 # Only the regional feedback platforms let a citizen rate or dispute an answer.
-FEEDBACK_PLATFORMS = frozenset({"incident_management", "pos", "kamchatka"})
+FEEDBACK_PLATFORMS = frozenset({"incident_management", "pos", "kamchatka", "kuzbass_online"})
 # How often each group comes up: roads, housing and yards dominate any municipality's mail.
 DEFAULT_GROUP_WEIGHTS = {g: 1.0 for g in TOPIC_GROUPS} | {
     "Дороги": 4.0,

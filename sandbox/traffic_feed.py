@@ -32,7 +32,8 @@ from sandbox.traffic import (
 
 TRACKED = 20_000  # deliveries remembered for the edits and deletions that follow them
 # Which field of an emulator's recorded reply names the citizen's item (its `inject` returned "id").
-REPLY_ITEM = {"incident_management": "incident_id", "pos": "appeal_id", "kamchatka": "message_id"}
+REPLY_ITEM = {"incident_management": "incident_id", "pos": "appeal_id", "kamchatka": "message_id",
+              "kuzbass_online": "appeal_id"}
 FEEDBACK_TRIES = 3  # a rating the platform refuses (answer not approved yet) is tried on later polls
 
 

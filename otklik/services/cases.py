@@ -246,7 +246,7 @@ def approve(session: Session, actor: Actor, case_id: int) -> OutboxRow:
     _apply(session, row, "approve", actor=actor, role=permit.role)
     draft.status, draft.decided_at, draft.decided_by = "approved", now(), actor.login
     msg = session.get(MessageRow, row.message_id)
-    reply = build_reply(msg, draft)
+    reply = build_reply(msg, draft, outcome=row.record.get("outcome"))
     return outbox.add(session, case_id=row.id, draft_id=draft.id, message_id=msg.id, reply=reply)
 
 
@@ -258,10 +258,13 @@ def send_back(session: Session, actor: Actor, case_id: int, *, comment: str) -> 
     return draft
 
 
-def build_reply(msg: MessageRow, draft: DraftRow) -> Reply:
+def build_reply(msg: MessageRow, draft: DraftRow, outcome: str | None = None) -> Reply:
+    """The approved draft as a Reply; an answer carries the case's outcome where the channel's
+    regulation asks for one (Кузбасс Онлайн: the platform's result status, 004 §2.3)."""
     kind = draft.kind if draft.kind in ("answer", "intermediate", "clarify") else "answer"
     return Reply(id=outbox.new_id(), source=msg.source, platform=msg.platform,
-                 thread=Thread.model_validate(msg.thread), in_reply_to=msg.external_id, text=draft.text, kind=kind)
+                 thread=Thread.model_validate(msg.thread), in_reply_to=msg.external_id, text=draft.text, kind=kind,
+                 outcome=outcome if kind == "answer" else None)
 
 
 def publish_after_regional_approval(session: Session, row: CaseRow) -> OutboxRow | None:

@@ -101,6 +101,7 @@ PAGES = {
     "incident_management": ("first_sync", 0, "items", "id"),
     "pos": ("first_sync", 1, "content", "id"),
     "kamchatka": ("first_sync", 0, "data", "id"),
+    "kuzbass_online": ("first_sync", 0, "items", "id"),
 }
 
 

@@ -175,12 +175,30 @@ def test_004_incident_management():
 def test_004_kuzbass_online_and_the_governor():
     tash = P["tashtagol"]
     k = compute_deadlines(tash, "kuzbass_online", t(NKZ, 7, 16))
-    assert local(k, "take_by", NKZ) == t(NKZ, 8, 16)  # 004 §2.3: 24 h of the clock
+    assert local(k, "take_by", NKZ) == t(NKZ, 11, 8)  # 004 §2.3: 24 h on working days; Friday's work is over
     assert local(k, "answer_by", NKZ) == eod(NKZ, 21)  # 004 §2.3: 14 days
     assert local(compute_deadlines(tash, "governor", t(NKZ, 8, 10)), "answer_by", NKZ) == t(
         NKZ, 8, 18
     )  # a holiday too
     assert local(compute_deadlines(tash, "governor", t(NKZ, 8, 19)), "answer_by", NKZ) == t(NKZ, 9, 18)
+
+
+@pytest.mark.parametrize(
+    "received,take_by",
+    [
+        (t(NKZ, 5, 10), t(NKZ, 6, 10)),  # Wednesday -> Thursday, the same clock time
+        (t(NKZ, 6, 16, 30), t(NKZ, 7, 16)),  # Thursday -> Friday, shortened before the holiday
+        (t(NKZ, 7, 10), t(NKZ, 10, 10)),  # Friday -> Monday: the weekend and 8 March do not count
+        (t(NKZ, 7, 19), t(NKZ, 11, 8)),  # after Friday's work: from Monday 08:00
+        (t(NKZ, 8, 12), t(NKZ, 11, 8)),  # on the holiday: from Monday 08:00
+    ],
+)
+def test_004_2_3_kuzbass_online_take_into_work_counts_working_days_only(received, take_by):
+    """004 §2.3: «Прием и обработка сообщений ведется только в рабочие дни (понедельник-пятница с
+    8.00 до 17.00)» — the 24 hours to take a message into work stop over weekends and holidays."""
+    d = compute_deadlines(P["tashtagol"], "kuzbass_online", received)
+    assert local(d, "take_by", NKZ) == take_by
+    assert d.clauses["take_by"] == "004 §2.3"
 
 
 def test_naive_means_local_and_everything_is_utc_inside():

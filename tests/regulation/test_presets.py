@@ -101,7 +101,7 @@ PRESETS = [
     # 004 Таштагол
     ("tashtagol", "im", "first_response", 1, "hours", W, EOD, "004 §2.1"),
     ("tashtagol", "im", "feedback.silence", 2, "days", C, SAME, "004 §2.1"),
-    ("tashtagol", "kuzbass_online", "take_into_work", 24, "hours", C, EOD, "004 §2.3"),
+    ("tashtagol", "kuzbass_online", "take_into_work", 1, "days", W, SAME, "004 §2.3"),
     ("tashtagol", "kuzbass_online", "answer", 14, "days", C, EOD, "004 §2.3"),
 ]
 FRACTIONS = [("severny", "pos", "coexecutors.input", 0.5, "003 прил. 1 §14.2")]

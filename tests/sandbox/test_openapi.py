@@ -53,5 +53,5 @@ def test_routes_are_the_documented_operations_and_the_served_ones_compare():
 
 
 def test_the_regional_documents_load():
-    for platform in ("incident_management", "pos", "kamchatka"):
+    for platform in ("incident_management", "pos", "kamchatka", "kuzbass_online"):
         assert load(platform).routes()

@@ -21,7 +21,7 @@ def _shape(cassette: dict) -> tuple[list, dict]:
     return exchanges, notes
 
 
-@pytest.mark.parametrize("platform", ["incident_management", "pos", "kamchatka"])
+@pytest.mark.parametrize("platform", ["incident_management", "pos", "kamchatka", "kuzbass_online"])
 @pytest.mark.parametrize("scenario", ["first_sync", "error_429"])
 async def test_recording_again_gives_the_committed_cassette(tmp_path, platform, scenario):
     module = importlib.import_module(f"sandbox.{platform}.record")
