@@ -21,6 +21,7 @@ class Platform(StrEnum):
     INCIDENT_MANAGEMENT = "incident_management"
     POS = "pos"
     KAMCHATKA = "kamchatka"
+    EMAIL = "email"  # answers to a citizen's e-mail address (004 §2.4, or on request)
 
 
 REGIONAL_PLATFORMS = frozenset({Platform.INCIDENT_MANAGEMENT, Platform.POS, Platform.KAMCHATKA})
@@ -51,6 +52,7 @@ class Thread(BaseModel):
     - vk: owner_id + post_id (+ comment_id) for wall, group_id + topic_id for board, peer_id for messages
     - ok: discussion_id + discussion_type (+ comment_id) or chat_id for the Bot API
     - regional platforms: incident_id / appeal_id
+    - email: address (+ message_id of the citizen's letter, for In-Reply-To)
     """
 
     kind: str
