@@ -133,3 +133,36 @@ async def test_the_api_endpoint_answers_400_for_a_bad_address_and_403_for_an_exe
         assert r.status == 200 and await r.json() == {"id": case_id, "by_email": True}
         r = await c.post(url, json={"address": None}, headers=h["cur"])
         assert await r.json() == {"id": case_id, "by_email": False}
+
+
+def test_the_cli_subcommand(db, database_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    with db.session() as s:
+        case_id = open_case(s)
+        secret = auth.create_user(s, "cur", "curator", password=PASSWORD)[2]
+    session_file = tmp_path / "cur.session"
+    env = {**os.environ, "DATABASE_URL": database_url, "OTKLIK_SESSION_FILE": str(session_file)}
+    env.pop("OTKLIK_TOKEN", None)
+
+    def cli(*args, command="cases", stdin=None):
+        return subprocess.run([sys.executable, "-m", "otklik", command, *args], capture_output=True, text=True,
+                              env=env, timeout=60, input=stdin)
+
+    r = cli("--login", "cur", "--password-stdin", "--otp", pyotp.TOTP(secret).now(), command="login",
+            stdin=PASSWORD + "\n")
+    assert r.returncode == 0, r.stderr
+    r = cli("reply-address", str(case_id), ADDRESS)
+    assert r.returncode == 0 and "e-mail" in r.stderr, r.stderr
+    assert ADDRESS not in r.stdout + r.stderr
+    r = cli("reply-address", str(case_id), "zayavitel at example.org")
+    assert r.returncode != 0 and "not an e-mail address" in r.stderr and "zayavitel" not in r.stderr
+    assert cli("reply-address", str(case_id)).returncode == 2  # neither an address nor --clear
+    with db.session() as s:
+        assert s.get(CaseRow, case_id).reply_address == ADDRESS
+    r = cli("reply-address", str(case_id), "--clear")
+    assert r.returncode == 0, r.stderr
+    with db.session() as s:
+        assert s.get(CaseRow, case_id).reply_address is None
