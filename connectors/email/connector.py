@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from connectors.base import Connector
-from connectors.errors import Fatal, Transient
+from connectors.errors import Fatal, Malformed, Transient
 from otklik import mail
 from otklik.models import Batch, Delivery, Platform, Reply
 
@@ -90,6 +90,10 @@ class EmailConnector(Connector):
     async def fetch(self, cursor: str | None) -> Batch:
         """No inbox: e-mail is an answer channel here (IMAP is not built)."""
         return Batch()
+
+    @classmethod
+    def parse(cls, payload, source: str = "sample"):
+        raise Malformed("e-mail has no platform payloads to normalize (it is an answer channel)", platform=PLATFORM)
 
     async def check(self) -> list[str]:
         problems = []

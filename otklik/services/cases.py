@@ -266,6 +266,14 @@ def set_reply_address(session: Session, actor: Actor, case_id: int, address: str
             raise InvalidTransition("not an e-mail address (one plain address, like name@example.ru)") from None
     row.reply_address = address or None
     row.updated_at = now()
+    if address:
+        # A bounced (or not yet sent) e-mail answer of this case goes to the corrected address on
+        # its retry; one being sent now or already sent is left alone.
+        for ob in session.execute(select(OutboxRow).where(
+                OutboxRow.case_id == row.id, OutboxRow.status.in_(("pending", "failed", "parked", "uncertain")))
+                ).scalars():
+            if ob.reply.get("platform") == "email":
+                ob.reply = {**ob.reply, "thread": {"kind": "email", "ids": {"address": address}}}
     audit.append(session, actor=actor.login, action="reply_address_set" if address else "reply_address_cleared",
                  entity="case", entity_id=row.id, data={})
     return row

@@ -17,7 +17,7 @@ from otklik.exceptions import InvalidTransition
 from otklik.services import access, cases
 from otklik.settings import get_settings
 from router.classifier import Router
-from storage.tables import AuditRow, CaseRow, MessageRow
+from storage.tables import AuditRow, CaseRow, MessageRow, OutboxRow
 
 CUR = Actor(login="cur", role="curator", via="cli")
 # One person holding every role the governor's channel asks for (tests only: the roles, not the people).
@@ -64,9 +64,15 @@ def test_the_governors_channel_is_answered_by_email_once_the_address_is_set(db):
         assert row.source == "mail"
         assert row.reply["platform"] == "email"
         assert row.reply["thread"] == {"kind": "email", "ids": {"address": ADDRESS}}
+        outbox_id = row.id
         trail = [a for a in s.query(AuditRow).filter_by(entity="case", entity_id=str(case_id))]
         assert "reply_address_set" in [a.action for a in trail]
         assert all(ADDRESS not in str(a.data) for a in trail)  # the address is not in the audit trail
+    with db.session() as s:  # it bounced; the curator corrects the address, the retry goes there
+        s.get(OutboxRow, outbox_id).status = "failed"
+    with db.session() as s:
+        cases.set_reply_address(s, CUR, case_id, "verny.adres@example.org")
+        assert s.get(OutboxRow, outbox_id).reply["thread"]["ids"]["address"] == "verny.adres@example.org"
 
 
 def test_a_citizen_who_asked_for_email_on_another_channel_and_clearing_it(db):

@@ -9,7 +9,7 @@ import pytest
 
 from connectors.base import SourceConfig
 from connectors.email.connector import Bounced, EmailConnector, smtp_settings, valid_address
-from connectors.errors import Fatal, Transient
+from connectors.errors import Fatal, Malformed, Transient
 from connectors.registry import connector_class
 from otklik.mail import MailSettings
 from otklik.models import Attachment, Platform, Reply, Thread
@@ -132,6 +132,8 @@ async def test_no_inbox_without_imap_and_check_names_a_missing_host():
     assert (await c.fetch(None)).messages == []
     assert any("SMTP host" in p for p in await c.check())
     assert connector_class("email") is EmailConnector
+    with pytest.raises(Malformed):  # `otklik normalize --platform email` answers with one JSON line
+        EmailConnector.parse({})
 
 
 def test_the_source_options_or_the_mail_section():
