@@ -60,10 +60,11 @@ class MailSettings(BaseModel):
 class MailError(OtklikError):
     """Sending failed. `permanent` answers (5xx) will not succeed on a retry: a bounce."""
 
-    def __init__(self, message: str, *, permanent: bool, code: int | None = None) -> None:
+    def __init__(self, message: str, *, permanent: bool, code: int | None = None, auth: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code
+        self.auth = auth  # our login was refused: a configuration problem, not the recipient's
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,8 @@ async def send(settings: MailSettings, message: EmailMessage, *, password: str |
             port=settings.port, username=settings.username,
             password=password or settings.resolved_password(), use_tls=settings.security == "tls",
             start_tls=True if settings.security == "starttls" else False, timeout=settings.timeout)
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        raise MailError(f"SMTP login refused ({exc.code})", permanent=True, code=exc.code, auth=True) from None
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [err.code for err in exc.recipients]
         raise MailError("recipient refused", permanent=all(c >= 500 for c in codes),

@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from connectors.base import Connector
-from connectors.errors import Fatal, Malformed, Transient
+from connectors.errors import AuthFailed, Fatal, Malformed, Transient
 from otklik import mail
 from otklik.models import Batch, Delivery, Platform, Reply
 
@@ -109,6 +109,8 @@ class EmailConnector(Connector):
         except ValueError:
             raise Fatal("the reply has no valid e-mail address to send to", platform=PLATFORM) from None
         settings = self.mail
+        if not settings.enabled:
+            raise Fatal("e-mail is not configured (options.host or [mail] host)", platform=PLATFORM)
         files = await self._attachments(reply)
         opts = self.config.options
         in_reply_to = reply.thread.ids.get("message_id")
@@ -121,6 +123,8 @@ class EmailConnector(Connector):
                                          password=password.get_secret_value() if password else None)
         except mail.MailError as exc:
             text = str(exc) if exc.code is None or str(exc.code) in str(exc) else f"{exc} (SMTP {exc.code})"
+            if exc.auth:  # parks the e-mail deliveries and alerts, as a revoked token does
+                raise AuthFailed(text, platform=PLATFORM, code=exc.code, alert=True) from None
             if exc.permanent:
                 raise Bounced(f"bounced: {text}", platform=PLATFORM, code=exc.code) from None
             raise Transient(text, platform=PLATFORM, code=exc.code) from None

@@ -142,3 +142,10 @@ def test_the_source_options_or_the_mail_section():
     own = smtp_settings({"host": "relay.example", "port": 587, "security": "starttls", "sender": "b@adm.example"},
                         fallback)
     assert (own.host, own.port, own.security, own.sender) == ("relay.example", 587, "starttls", "b@adm.example")
+
+
+async def test_without_an_smtp_host_the_delivery_fails_clearly_not_as_a_bounce():
+    c = EmailConnector(SourceConfig(name="mail", platform=Platform.EMAIL), mail_settings=MailSettings())
+    with pytest.raises(Fatal) as err:
+        await c.send(reply())
+    assert not isinstance(err.value, Bounced) and "not configured" in str(err.value)
