@@ -14,6 +14,7 @@ CONNECTORS: dict[str, str] = {
     "pos": "connectors.pos.connector:PosConnector",
     "kamchatka": "connectors.kamchatka.connector:KamchatkaConnector",
     "kuzbass_online": "connectors.kuzbass_online.connector:KuzbassOnlineConnector",
+    "email": "connectors.email.connector:EmailConnector",
 }
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, getaddresses, make_msgid
 from pathlib import Path
 from typing import Literal
 
@@ -59,10 +60,11 @@ class MailSettings(BaseModel):
 class MailError(OtklikError):
     """Sending failed. `permanent` answers (5xx) will not succeed on a retry: a bounce."""
 
-    def __init__(self, message: str, *, permanent: bool, code: int | None = None) -> None:
+    def __init__(self, message: str, *, permanent: bool, code: int | None = None, auth: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code
+        self.auth = auth  # our login was refused: a configuration problem, not the recipient's
 
 
 @dataclass(frozen=True)
@@ -81,14 +83,22 @@ def new_message_id(settings: MailSettings, key: str | None = None) -> str:
     return make_msgid(domain=domain)
 
 
+# The policy the message is built and serialized with, once: CRLF line ends and folding at 78 as
+# SMTP wants them, so the bytes a DKIM signer (the relay's, or a milter) signs are the bytes sent;
+# nothing re-folds a header on the way.
+SMTP_POLICY = policy.SMTP
+
+
 def build(settings: MailSettings, *, to: str, subject: str, body: str, message_id: str | None = None,
           in_reply_to: str | None = None, attachments: list[Attachment] | tuple[Attachment, ...] = (),
-          html: str | None = None) -> EmailMessage:
-    msg = EmailMessage()
+          html: str | None = None, date: str | None = None) -> EmailMessage:
+    """The headers DKIM signs (From, To, Subject, Date, Message-ID, MIME-Version) are set here,
+    each exactly once; `date` fixed by the caller keeps a retry's message identical."""
+    msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = f"{settings.sender_name} <{settings.sender}>"
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = formatdate(localtime=False, usegmt=True)
+    msg["Date"] = date or formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = message_id or new_message_id(settings)
     if in_reply_to:
         msg["In-Reply-To"] = in_reply_to
@@ -105,15 +115,28 @@ def build(settings: MailSettings, *, to: str, subject: str, body: str, message_i
     return msg
 
 
-async def send(settings: MailSettings, message: EmailMessage) -> str:
-    """Send one message; returns its Message-ID. Raises MailError, classified."""
+def serialize(message: EmailMessage) -> bytes:
+    """The message as it goes on the wire (what a DKIM signature would cover)."""
+    return message.as_bytes(policy=SMTP_POLICY)
+
+
+async def send(settings: MailSettings, message: EmailMessage, *, password: str | None = None) -> str:
+    """Send one message; returns its Message-ID. Raises MailError, classified. The envelope sender
+    is `settings.sender`, so asynchronous bounces (DSNs) come back to that mailbox. `password`
+    overrides the `[mail]` reference (a source's resolved secret)."""
     if not settings.enabled:
         raise MailError("e-mail is not configured ([mail] host)", permanent=True)
+    recipients = [addr for _, addr in getaddresses(message.get_all("To", []) + message.get_all("Cc", [])) if addr]
+    if not recipients:
+        raise MailError("the message has no recipient", permanent=True)
     try:
         await aiosmtplib.send(
-            message, hostname=settings.host, port=settings.port, username=settings.username,
-            password=settings.resolved_password(), use_tls=settings.security == "tls",
+            serialize(message), sender=settings.sender, recipients=recipients, hostname=settings.host,
+            port=settings.port, username=settings.username,
+            password=password or settings.resolved_password(), use_tls=settings.security == "tls",
             start_tls=True if settings.security == "starttls" else False, timeout=settings.timeout)
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        raise MailError(f"SMTP login refused ({exc.code})", permanent=True, code=exc.code, auth=True) from None
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [err.code for err in exc.recipients]
         raise MailError("recipient refused", permanent=all(c >= 500 for c in codes),

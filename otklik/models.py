@@ -22,6 +22,7 @@ class Platform(StrEnum):
     POS = "pos"
     KAMCHATKA = "kamchatka"
     KUZBASS_ONLINE = "kuzbass_online"
+    EMAIL = "email"  # answers to a citizen's e-mail address (004 §2.4, or on request)
 
 
 REGIONAL_PLATFORMS = frozenset(
@@ -55,6 +56,7 @@ class Thread(BaseModel):
       owner_id + photo_id / video_id / item_id (+ comment_id) for photo, video, market comments
     - ok: discussion_id + discussion_type (+ comment_id) or chat_id for the Bot API
     - regional platforms: incident_id / appeal_id
+    - email: address (+ message_id of the citizen's letter, for In-Reply-To)
     """
 
     kind: str

@@ -149,6 +149,9 @@ class CaseRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now)
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic locking
+    # The citizen's e-mail address, when the answer goes by e-mail (004 §2.4, or on request).
+    # Personal data: shown only with the case, never logged or audited.
+    reply_address: Mapped[str | None] = mapped_column(String(320))
 
 
 class DraftRow(Base):

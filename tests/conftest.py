@@ -80,3 +80,55 @@ def make_approved_reply(db):
             return approved_reply(s, source=source, platform=platform, thread=thread, text=text)
 
     return make
+
+
+class SmtpInbox:
+    """What a real SMTP server (aiosmtpd, started by the `smtp_server` fixture) received, and how it
+    answers: `refuse` maps an address prefix to a reply for RCPT ("550 ...", "451 ..."), `times`
+    how often it answers so (None: always); `delay_data` sleeps after DATA arrived, before the 250."""
+
+    def __init__(self) -> None:
+        import email
+
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.refuse: dict[str, str] = {}
+        self.times: int | None = None
+        self.delay_data = 0.0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        for prefix, answer in self.refuse.items():
+            if address.startswith(prefix) and (self.times is None or self.times > 0):
+                if self.times is not None:
+                    self.times -= 1
+                return answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        if self.delay_data:
+            await asyncio.sleep(self.delay_data)
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server in a thread of the test process: (inbox, port)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # the controller checks itself on its port: it cannot take port 0
+    inbox = SmtpInbox()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl.start()
+    yield inbox, port
+    ctl.stop()

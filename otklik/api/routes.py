@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from pydantic import AliasChoices, BaseModel, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator
 
 from otklik import alerts as alert_store
 from otklik import services
@@ -43,6 +43,17 @@ class DraftBody(BaseModel):
 
 class CommentBody(BaseModel):
     comment: str = Field(min_length=1, max_length=5_000)
+
+
+class ReplyAddressBody(BaseModel):
+    address: str | None = Field(None, max_length=320)  # null or "": answer where the citizen wrote again
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        from connectors.email.connector import valid_address
+
+        return valid_address(v) if v else None  # ValueError: a 400 naming the field, not the value
 
 
 class ExtensionBody(BaseModel):
@@ -148,6 +159,14 @@ class Api:
         row = await self._db(lambda s: outbox.as_dict(cases.approve(s, user, case_id)))
         return web.json_response({"delivery": row})
 
+    async def reply_address(self, request: web.Request) -> web.Response:
+        user = await self.user(request)
+        body = await _body(request, ReplyAddressBody)
+        case_id = int(request.match_info["id"])
+        by_email = await self._db(lambda s: cases.set_reply_address(s, user, case_id, body.address).reply_address
+                                  is not None)
+        return web.json_response({"id": case_id, "by_email": by_email})
+
     async def send_back(self, request: web.Request) -> web.Response:
         user = await self.user(request)
         body = await _body(request, CommentBody)
@@ -248,6 +267,7 @@ def setup(app: web.Application, daemon) -> None:
     r.add_post("/api/cases/{id:\\d+}/drafts", api.submit_draft)
     r.add_post("/api/cases/{id:\\d+}/approve", api.approve)
     r.add_post("/api/cases/{id:\\d+}/send-back", api.send_back)
+    r.add_post("/api/cases/{id:\\d+}/reply-address", api.reply_address)
     r.add_post("/api/cases/{id:\\d+}/extension", api.extension)
     r.add_get("/api/cases/{id:\\d+}/audit", api.audit_trail)
     r.add_get("/api/messages/dropped", api.dropped)

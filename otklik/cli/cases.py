@@ -51,6 +51,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name == "extension":
             a.add_argument("--days", type=int, required=True)
         a.set_defaults(func=cmd_act, action=name)
+    addr = acts.add_parser("reply-address", help="answer the case to the citizen's e-mail (004 §2.4, or on request)")
+    addr.add_argument("id", type=int)
+    addr.add_argument("address", nargs="?", help="the citizen's e-mail address; omit with --clear")
+    addr.add_argument("--clear", action="store_true", help="answer where the citizen wrote again")
+    _identity(addr)
+    addr.set_defaults(func=cmd_reply_address)
 
 
 def _identity(p: argparse.ArgumentParser) -> None:
@@ -106,6 +112,20 @@ def cmd_act(args: argparse.Namespace) -> int:
         print(f"approved; delivery {out['delivery']['id']} queued", file=sys.stderr)
         out = out["delivery"]
     print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+def cmd_reply_address(args: argparse.Namespace) -> int:
+    if bool(args.address) == bool(args.clear):
+        print("укажите адрес e-mail или --clear", file=sys.stderr)
+        return 2
+    address = None if args.clear else args.address
+    row = _with(args, lambda s, actor: {
+        "by_email": cases.set_reply_address(s, actor, args.id, address).reply_address is not None})
+    if row["by_email"]:
+        print(f"обращение #{args.id}: ответ будет отправлен на e-mail заявителя", file=sys.stderr)
+    else:
+        print(f"обращение #{args.id}: ответ будет опубликован там, где написал заявитель", file=sys.stderr)
     return 0
 
 

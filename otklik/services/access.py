@@ -45,6 +45,9 @@ OTHER: dict[str, frozenset[str]] = {
     "read_deliveries": frozenset({"curator"}),
     "retry_delivery": frozenset({"curator"}),
     "redirect_delivery": frozenset({"curator"}),
+    # Where the answer goes by e-mail (004 §2.4, or a citizen who asked): the curator, who reads
+    # the letter or the call that gave the address.
+    "set_reply_address": frozenset({"curator"}),
     # An admin runs the directory (users, departments, substitutes) and approves nothing unless
     # it also holds an approving role.
     "manage_directory": frozenset({"admin"}),

@@ -164,6 +164,7 @@ def show(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
             "message": {"id": msg.id, "source": msg.source, "text": msg.text, "url": msg.url,
                         "created_at": msg.created_at.isoformat(), "author": msg.author_name,
                         "attachments": msg.attachments},
+            "reply_address": row.reply_address,
             "drafts": [{"id": d.id, "kind": d.kind, "text": d.text, "status": d.status,
                         "quality": d.quality, "comment": d.comment} for d in drafts],
             "assignments": [{"department": a.department, "role": a.role, "assigned_at": a.assigned_at.isoformat(),
@@ -243,11 +244,39 @@ def approve(session: Session, actor: Actor, case_id: int) -> OutboxRow:
     permit = access.case_for(session, actor, case_id, "approve")
     row = permit.case
     draft = current_draft(session, case_id)
+    email = _email_target(row)  # before the transition: a case with nowhere to go is not approved
     _apply(session, row, "approve", actor=actor, role=permit.role)
     draft.status, draft.decided_at, draft.decided_by = "approved", now(), actor.login
     msg = session.get(MessageRow, row.message_id)
-    reply = build_reply(msg, draft, outcome=row.record.get("outcome"))
+    reply = build_reply(msg, draft, outcome=row.record.get("outcome"), email=email)
     return outbox.add(session, case_id=row.id, draft_id=draft.id, message_id=msg.id, reply=reply)
+
+
+def set_reply_address(session: Session, actor: Actor, case_id: int, address: str | None) -> CaseRow:
+    """Answer this case to the citizen's e-mail address (None or "" clears it). The address is
+    personal data: the audit entry says that it was set or cleared, not what it is."""
+    from connectors.email.connector import valid_address
+
+    permit = access.case_for(session, actor, case_id, "set_reply_address")
+    row = permit.case
+    if address:
+        try:
+            address = valid_address(address)
+        except ValueError:
+            raise InvalidTransition("not an e-mail address (one plain address, like name@example.ru)") from None
+    row.reply_address = address or None
+    row.updated_at = now()
+    if address:
+        # A bounced (or not yet sent) e-mail answer of this case goes to the corrected address on
+        # its retry; one being sent now or already sent is left alone.
+        for ob in session.execute(select(OutboxRow).where(
+                OutboxRow.case_id == row.id, OutboxRow.status.in_(("pending", "failed", "parked", "uncertain")))
+                ).scalars():
+            if ob.reply.get("platform") == "email":
+                ob.reply = {**ob.reply, "thread": {"kind": "email", "ids": {"address": address}}}
+    audit.append(session, actor=actor.login, action="reply_address_set" if address else "reply_address_cleared",
+                 entity="case", entity_id=row.id, data={})
+    return row
 
 
 def send_back(session: Session, actor: Actor, case_id: int, *, comment: str) -> DraftRow:
@@ -258,13 +287,40 @@ def send_back(session: Session, actor: Actor, case_id: int, *, comment: str) -> 
     return draft
 
 
-def build_reply(msg: MessageRow, draft: DraftRow, outcome: str | None = None) -> Reply:
-    """The approved draft as a Reply; an answer carries the case's outcome where the channel's
-    regulation asks for one (Кузбасс Онлайн: the platform's result status, 004 §2.3)."""
+# Channels whose regulation sends the answer to the applicant's e-mail, not into the network.
+EMAIL_CHANNELS = frozenset({"governor"})  # 004 §2.4
+
+
+def build_reply(msg: MessageRow, draft: DraftRow, outcome: str | None = None,
+                email: tuple[str, Thread] | None = None) -> Reply:
+    """The approved draft as a Reply, where the citizen wrote or by e-mail (`email`: the e-mail
+    source and thread); an answer carries the case's outcome where the channel's regulation asks for
+    one (Кузбасс Онлайн: the platform's result status, 004 §2.3)."""
     kind = draft.kind if draft.kind in ("answer", "intermediate", "clarify") else "answer"
+    if email is not None:
+        source, thread = email
+        return Reply(id=outbox.new_id(), source=source, platform="email", thread=thread,
+                     in_reply_to=msg.external_id, text=draft.text, kind=kind)
     return Reply(id=outbox.new_id(), source=msg.source, platform=msg.platform,
                  thread=Thread.model_validate(msg.thread), in_reply_to=msg.external_id, text=draft.text, kind=kind,
                  outcome=outcome if kind == "answer" else None)
+
+
+def _email_target(row: CaseRow) -> tuple[str, Thread] | None:
+    """(e-mail source, thread) when this case is answered by e-mail: it has the citizen's address,
+    or its channel answers only by e-mail (then approving without an address is refused)."""
+    if row.reply_address is None and row.channel not in EMAIL_CHANNELS:
+        return None
+    if row.reply_address is None:
+        raise InvalidTransition(f"the {row.channel} channel answers to the citizen's e-mail (004 §2.4): "
+                                f"set the address first (otklik cases reply-address {row.id} ADDRESS)")
+    from otklik.settings import get_settings
+
+    for src in get_settings().sources:
+        if src.platform.value == "email" and src.enabled:
+            return src.name, Thread(kind="email", ids={"address": row.reply_address})
+    raise InvalidTransition("the case is answered by e-mail but no e-mail source is configured "
+                            "([[sources]] with platform = \"email\")")
 
 
 def publish_after_regional_approval(session: Session, row: CaseRow) -> OutboxRow | None:
