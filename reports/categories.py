@@ -11,6 +11,7 @@ stem) and case ids, and nothing here logs a text.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -18,9 +19,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 
 import numpy as np
-import Stemmer
-from sklearn.cluster import AgglomerativeClustering
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -44,7 +42,13 @@ STOP = frozenset(
     "просим прошу пожалуйста здравствуйте добрый день спасибо когда где кто который которая которые "
     "этот эта эти там тут свой своих нашем нашей наших себя сделать почему также этом этой".split()
 )
-_stemmer = Stemmer.Stemmer("russian")
+
+
+@functools.cache
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("russian")
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,16 @@ def authorize(actor: Actor) -> None:
 
 def _tokens(text: str) -> list[tuple[str, str]]:
     words = [w for w in WORD.findall(text.lower().replace("ё", "е")) if w not in STOP]
-    return list(zip(_stemmer.stemWords(words), words, strict=True))
+    return list(zip(_stemmer().stemWords(words), words, strict=True))
 
 
 def cluster(items: Sequence[tuple[int, str]], *, min_size: int = MIN_SIZE,
             distance: float = DISTANCE) -> list[tuple[list[int], list[str]]]:
     """(ids, top terms) per cluster of at least `min_size` texts, biggest first; pure."""
+    # Imported here: the API and the CLI load this module at start, scikit-learn takes seconds.
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     tokenised = [(item_id, _tokens(text)) for item_id, text in items]
     tokenised = [(i, t) for i, t in tokenised if t]
     if len(tokenised) < max(2, min_size):

@@ -12,7 +12,7 @@ import argparse
 import json
 from datetime import date, timedelta
 
-from reports.forecast import ForecastError, daily_counts, forecast, read_history
+from otklik.exceptions import OtklikError
 
 NO_GROUP = "без группы"
 
@@ -57,12 +57,15 @@ def _from_database(tz: str, by_group: bool) -> list[tuple[date, str | None]]:
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
+    # Imported here: statsmodels takes seconds to load, and every `otklik` command builds this parser.
+    from reports.forecast import ForecastError, daily_counts, forecast, read_history
+
     if not 1 <= args.horizon <= 28:
-        raise ForecastError("--horizon must be between 1 and 28 days")
+        raise OtklikError("--horizon must be between 1 and 28 days")
     try:
         start = date.fromisoformat(args.start) if args.start else None
     except ValueError:
-        raise ForecastError(f"--from {args.start!r} is not a date (YYYY-MM-DD)") from None
+        raise OtklikError(f"--from {args.start!r} is not a date (YYYY-MM-DD)") from None
     if args.history:
         # The time zone matters only for aware timestamps; a CSV of local times needs no settings.
         rows = read_history(args.history, _safe_timezone(args.profile),
