@@ -13,7 +13,9 @@ calendar knows:
 
 The 80% interval comes from a negative binomial with the mean of the GLM and a dispersion
 estimated from the weighted Pearson residuals (messages arrive in bursts: over-dispersed).
-Settings were chosen by backtest (bench/forecast_backtest.py).
+Settings were chosen by backtest (bench/forecast_backtest.py). A linear trend term was tried and
+left out: on the real series it helped some ordinary windows but extrapolated the December level
+into the New Year holidays (MAE 0.94 of the better baseline's instead of 0.68).
 """
 
 from __future__ import annotations
