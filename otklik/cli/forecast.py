@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "default: the database")
     p.add_argument("--horizon", type=int, default=14, metavar="DAYS", help="days to forecast (1-28, default 14)")
     p.add_argument("--from", dest="start", metavar="DATE", help="first forecast day (default: the day after the "
-                   "last day in the history)")
+                   "last day in the history); only the history before it is used")
     p.add_argument("--by-group", action="store_true", help="also per topic group (CSV: a 'topic_group' column)")
     p.add_argument("--profile", help="regulation profile, for its time zone (default: from the settings)")
     p.set_defaults(func=cmd_forecast)
@@ -74,8 +74,12 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         rows = _from_database(_timezone(args.profile), args.by_group)
         if not rows:
             raise ForecastError("the database holds no messages yet")
+    first = start or max(d for d, _ in rows) + timedelta(days=1)
+    # A --from inside the history forecasts as of that day: what came after is not known then.
+    rows = [(d, g) for d, g in rows if d < first]
+    if not rows:
+        raise ForecastError(f"no history before {first.isoformat()}")
     overall = daily_counts(d for d, _ in rows)
-    first = start or max(overall) + timedelta(days=1)
     for day in forecast(overall, first, args.horizon):
         print(json.dumps(day.as_dict(), ensure_ascii=False))
     if args.by_group:

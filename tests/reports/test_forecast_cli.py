@@ -50,6 +50,21 @@ def test_forecast_from_csv(tmp_path, capsys):
     assert [r["date"] for r in lines(capsys.readouterr().out)] == ["2024-06-03", "2024-06-04", "2024-06-05"]
 
 
+def test_from_inside_the_history_uses_only_what_came_before(tmp_path, capsys):
+    write_history(tmp_path / "h.csv", days=70)  # 15 January .. 24 March 2024
+    with open(tmp_path / "h.csv", encoding="utf-8") as f:
+        header, *body = f.read().splitlines()
+    (tmp_path / "cut.csv").write_text("\n".join([header] + [r for r in body if r.split(",")[1] < "2024-03-04"]),
+                                      encoding="utf-8")
+    assert main(["forecast", "--history", str(tmp_path / "h.csv"), "--horizon", "7", "--from", "2024-03-04"]) == 0
+    inside = capsys.readouterr().out
+    assert main(["forecast", "--history", str(tmp_path / "cut.csv"), "--horizon", "7"]) == 0
+    assert capsys.readouterr().out == inside
+    assert lines(inside)[0]["date"] == "2024-03-04"
+    assert main(["forecast", "--history", str(tmp_path / "h.csv"), "--from", "2024-01-01"]) == 2
+    assert "no history before 2024-01-01" in capsys.readouterr().err
+
+
 def test_forecast_by_group(tmp_path, capsys):
     write_history(tmp_path / "h.csv")
     assert main(["forecast", "--history", str(tmp_path / "h.csv"), "--horizon", "7", "--by-group"]) == 0
