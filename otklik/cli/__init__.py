@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "otklik.cli.deadlines",
     "otklik.cli.sandbox",
     "otklik.cli.stop",
+    "otklik.cli.forecast",
+    "otklik.cli.categories",
 )
 
 

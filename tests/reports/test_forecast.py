@@ -1,0 +1,109 @@
+"""The message forecast on synthetic series of known structure: it recovers the weekday profile,
+predicts a low on a holiday and an ordinary working day on a Saturday made working."""
+
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from reports.forecast import (
+    ForecastError,
+    baseline_four_weeks,
+    baseline_last_week,
+    daily_counts,
+    effective_weekday,
+    forecast,
+)
+
+PROFILE = [1.0, 0.9, 0.9, 0.85, 0.8, 0.4, 0.3]  # Monday..Sunday
+NON_WORKING = {date(2023, 2, 23), date(2023, 2, 24), date(2023, 3, 8), date(2023, 5, 1), date(2023, 5, 8),
+               date(2023, 5, 9), date(2023, 6, 12), date(2023, 11, 6), date(2024, 2, 23), date(2024, 3, 8),
+               date(2024, 4, 29), date(2024, 4, 30), date(2024, 5, 1), date(2024, 5, 9), date(2024, 5, 10),
+               date(2024, 6, 12), date(2024, 11, 4), date(2024, 12, 30), date(2024, 12, 31)}
+HOLIDAYS = {(2, 23), (3, 8), (5, 1), (5, 9), (6, 12), (11, 4)}  # besides 1-8 January; Saturday ones too
+WORKED_SATURDAYS = {date(2024, 4, 27): 0, date(2024, 11, 2): 1, date(2024, 12, 28): 0}  # → weekday profile
+
+
+def true_mean(d: date, base: float) -> float:
+    """The structure written out by hand (not from the code under test): holidays are Sundays,
+    the New Year holidays quieter still, Saturdays made working like the weekday they replace."""
+    if (d.month == 1 and d.day <= 8) or d in NON_WORKING or (d.month, d.day) in HOLIDAYS:
+        return base * PROFILE[6] * (0.6 if d.month == 1 and d.day <= 8 else 1.0)
+    if d in WORKED_SATURDAYS:
+        return base * PROFILE[WORKED_SATURDAYS[d]]
+    return base * PROFILE[d.weekday()]
+
+
+def synthetic(first: date, last: date, base: float = 200.0, seed: int = 7) -> dict[date, int]:
+    rng = np.random.default_rng(seed)
+    out, d = {}, first
+    while d <= last:
+        out[d] = int(rng.poisson(true_mean(d, base)))
+        d += timedelta(days=1)
+    return out
+
+
+def test_the_hand_written_calendar_agrees_with_the_production_calendar():
+    d = date(2023, 1, 1)
+    while d <= date(2024, 12, 31):
+        off = (d.month == 1 and d.day <= 8) or d in NON_WORKING or (d.month, d.day) in HOLIDAYS
+        expected = 6 if off else \
+            WORKED_SATURDAYS.get(d, d.weekday())
+        assert effective_weekday(d) == expected, d
+        d += timedelta(days=1)
+
+
+def test_recovers_the_weekday_profile():
+    counts = synthetic(date(2023, 1, 9), date(2024, 9, 1))
+    days = forecast(counts, date(2024, 9, 2), 7)  # an ordinary week, Monday to Sunday
+    monday = days[0].expected
+    for i, day in enumerate(days):
+        assert day.date.weekday() == i
+        assert day.expected / monday == pytest.approx(PROFILE[i], rel=0.1)  # ~6 weeks of weighted history
+        assert day.low <= day.expected <= day.high
+
+
+def test_holiday_is_low_and_a_worked_saturday_is_a_working_day():
+    counts = synthetic(date(2023, 1, 9), date(2024, 4, 14))
+    days = {f.date: f for f in forecast(counts, date(2024, 4, 15), 28)}
+    ordinary_saturday = days[date(2024, 4, 20)].expected
+    worked_saturday = days[date(2024, 4, 27)].expected
+    assert worked_saturday == pytest.approx(200 * PROFILE[0], rel=0.08)
+    assert worked_saturday > 2 * ordinary_saturday
+    for holiday in (date(2024, 4, 29), date(2024, 4, 30), date(2024, 5, 1), date(2024, 5, 9), date(2024, 5, 10)):
+        assert days[holiday].expected == pytest.approx(200 * PROFILE[6], rel=0.1)
+        assert days[holiday].high < days[holiday - timedelta(days=7)].low  # clearly below a week earlier
+
+
+def test_new_year_holidays_are_low_and_learnt_from_past_new_years():
+    counts = synthetic(date(2023, 1, 9), date(2024, 12, 27))  # holds the New Year 2024 only
+    days = {f.date: f for f in forecast(counts, date(2024, 12, 28), 14)}
+    assert days[date(2024, 12, 28)].expected > 150  # a Saturday made working
+    for d in (date(2024, 12, 30), date(2024, 12, 31)):  # days off moved by decree
+        assert days[d].expected == pytest.approx(200 * PROFILE[6], rel=0.12)
+    for i in range(1, 9):
+        assert days[date(2025, 1, i)].expected == pytest.approx(200 * PROFILE[6] * 0.6, rel=0.15)
+    assert days[date(2025, 1, 9)].expected == pytest.approx(200 * PROFILE[3], rel=0.08)
+
+
+def test_beats_the_baselines_over_a_holiday_window():
+    counts = synthetic(date(2023, 1, 9), date(2024, 12, 31 + 0) + timedelta(days=14))
+    start = date(2024, 12, 28)
+    hist = {d: c for d, c in counts.items() if d < start}
+    actual = np.asarray([counts[start + timedelta(days=i)] for i in range(14)])
+    model = np.mean(np.abs([f.expected for f in forecast(hist, start, 14)] - actual))
+    better = min(np.mean(np.abs(np.asarray(b(hist, start, 14)) - actual))
+                 for b in (baseline_last_week, baseline_four_weeks))
+    assert model <= 0.75 * better
+
+
+def test_short_history_and_zero_history():
+    with pytest.raises(ForecastError, match="at least"):
+        forecast({date(2024, 1, 1) + timedelta(days=i): 1 for i in range(10)}, date(2024, 2, 1), 7)
+    zeros = forecast({date(2024, 3, 1) + timedelta(days=i): 0 for i in range(30)}, date(2024, 4, 1), 3)
+    assert [(d.expected, d.low, d.high) for d in zeros] == [(0.0, 0.0, 0.0)] * 3
+
+
+def test_daily_counts_fills_gaps_with_zeros():
+    c = daily_counts([date(2024, 1, 1), date(2024, 1, 1), date(2024, 1, 4)])
+    assert c == {date(2024, 1, 1): 2, date(2024, 1, 2): 0, date(2024, 1, 3): 0, date(2024, 1, 4): 1}
