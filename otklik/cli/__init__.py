@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "otklik.cli.deadlines",
     "otklik.cli.sandbox",
     "otklik.cli.stop",
+    "otklik.cli.report",  # after directory: it adds `users email`
 )
 
 

@@ -1,0 +1,306 @@
+"""The report's figures: pure functions of the facts (reports.facts), the period and the profile's
+calendar. Every table row keeps, under "cases", the case ids behind each of its counts (drill-down);
+renderers show the numbers and link the ids."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from regulation.profiles import Profile
+from reports.clock import WorkingClock
+from reports.facts import CaseFacts, DroppedFacts, Facts
+from reports.queries import by_department
+
+STEPS = (  # (key, label, from milestone, to milestone)
+    ("routing", "Маршрутизация", "identified_at", "routed_at"),
+    ("draft", "Подготовка проекта", "routed_at", "submitted_at"),
+    ("approval", "Согласование", "submitted_at", "approved_at"),
+    ("publishing", "Публикация", "approved_at", "published_at"),
+)
+NOT_OPEN = ("closed", "accepted")
+TOP = 20
+
+DEFINITIONS = {
+    "received": "Случаи (обращения), выявленные в периоде: время создания случая в [начало, конец).",
+    "answered_on_time": "Окончательный ответ опубликован не позднее срока ответа (deadlines.answer_by или "
+                        "сокращённый срок); случаи без срока считаются отвеченными в срок.",
+    "answered_late": "Окончательный ответ опубликован позже срока ответа.",
+    "open_overdue": "Ответ не опубликован, случай не закрыт, срок ответа истёк к моменту «as_of» "
+                    "(конец периода или момент формирования, что раньше).",
+    "not_processed": "Закрыты без ответа (не по компетенции, повтор, оскорбления).",
+    "median_hours/p90_hours": "Медиана и 90-й процентиль (по ближайшему рангу) времени от выявления до "
+                              "публикации ответа в РАБОЧИХ часах по календарю профиля.",
+    "steps": "Этапы: маршрутизация (выявление → направление исполнителю), проект (направление → "
+             "последний проект на согласование), согласование (→ согласовано), публикация (→ опубликовано); "
+             "рабочие часы по календарю профиля, только случаи, прошедшие оба момента.",
+    "drafts_returned": "Проекты ответов, возвращённые на доработку (drafts.status = returned).",
+    "quality_flags": "Замечания автоматической проверки качества ко всем проектам, по видам.",
+    "intermediate": "Случаи с опубликованным промежуточным ответом или уточняющим вопросом.",
+    "photos": "Случаи, ответ на которые опубликован с фотографиями.",
+    "outcome": "Результат, как его сообщает площадка или исполнитель (record.outcome).",
+    "ratings": "Оценки граждан из истории обратной связи (record.feedback_history).",
+    "reworks": "Случаи, возвращённые гражданином или площадкой на доработку (record.reopened > 0).",
+    "repeats": "Случаи, связанные с более ранним (record.repeat_of).",
+    "dynamics": "Число случаев по дням и неделям (местная дата); изменение — к периоду той же длины "
+                "непосредственно перед отчётным.",
+    "moderation": "Сообщения периода (по времени сообщения), отброшенные модерацией, по причинам; "
+                  "«отменено» — решение модерации отменено куратором.",
+}
+
+
+def nearest_rank(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def _stats(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    return round(statistics.median(values), 2), round(nearest_rank(values, 0.9), 2)
+
+
+def _ids(cases: Iterable[CaseFacts]) -> list[int]:
+    return sorted(c.id for c in cases)
+
+
+def timeliness_row(name: str, cases: list[CaseFacts], clock: WorkingClock, as_of: datetime) -> dict[str, Any]:
+    answered = [c for c in cases if c.published_at is not None]
+    on_time = [c for c in answered if c.answer_by is None or c.published_at <= c.answer_by]
+    late = [c for c in answered if c.answer_by is not None and c.published_at > c.answer_by]
+    overdue = [c for c in cases if c.published_at is None and c.state not in NOT_OPEN
+               and c.answer_by is not None and c.answer_by < as_of]
+    not_processed = [c for c in cases if c.published_at is None and c.state == "closed"]
+    median, p90 = _stats([clock.hours(c.identified_at, c.published_at) for c in answered])
+    row: dict[str, Any] = {
+        "name": name, "received": len(cases), "answered_on_time": len(on_time), "answered_late": len(late),
+        "open_overdue": len(overdue), "not_processed": len(not_processed),
+        "median_hours": median, "p90_hours": p90,
+    }
+    for key, _label, a, b in STEPS:
+        spans = [clock.hours(getattr(c, a), getattr(c, b)) for c in cases if getattr(c, a) and getattr(c, b)]
+        row[f"{key}_median_hours"], row[f"{key}_p90_hours"] = _stats(spans)
+    row["cases"] = {"received": _ids(cases), "answered_on_time": _ids(on_time), "answered_late": _ids(late),
+                    "open_overdue": _ids(overdue), "not_processed": _ids(not_processed)}
+    return row
+
+
+TIMELINESS_COLUMNS = [
+    ("name", "Разрез"), ("received", "Поступило"), ("answered_on_time", "Отвечено в срок"),
+    ("answered_late", "Отвечено с нарушением срока"), ("open_overdue", "Не отвечено, срок истёк"),
+    ("not_processed", "Не рассматривалось"), ("median_hours", "Медиана, раб. ч"), ("p90_hours", "90-й процентиль, раб. ч"),
+    *[(f"{k}_{m}_hours", f"{label}: {'медиана' if m == 'median' else '90%'}, раб. ч")
+      for k, label, _, _ in STEPS for m in ("median", "p90")],
+]
+
+
+def _grouped(cases: list[CaseFacts], key: Callable[[CaseFacts], str | None]) -> dict[str, list[CaseFacts]]:
+    out: dict[str, list[CaseFacts]] = defaultdict(list)
+    for c in cases:
+        out[key(c) or "—"].append(c)
+    return dict(sorted(out.items()))
+
+
+def _table(key: str, title: str, columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"key": key, "title": title, "columns": [list(c) for c in columns], "rows": rows}
+
+
+def timeliness(cases: list[CaseFacts], clock: WorkingClock, as_of: datetime) -> dict[str, Any]:
+    def rows(groups: dict[str, list[CaseFacts]]) -> list[dict[str, Any]]:
+        return [timeliness_row(name, group, clock, as_of) for name, group in groups.items()]
+
+    return {"key": "timeliness", "title": "Своевременность", "tables": [
+        _table("total", "Муниципалитет в целом", TIMELINESS_COLUMNS, [timeliness_row("Всего", cases, clock, as_of)]),
+        _table("by_department", "По подразделениям", TIMELINESS_COLUMNS,
+               rows(dict(sorted(by_department(cases).items())))),
+        _table("by_source", "По источникам", TIMELINESS_COLUMNS, rows(_grouped(cases, lambda c: c.source))),
+        _table("by_topic_group", "По группам тем", TIMELINESS_COLUMNS, rows(_grouped(cases, lambda c: c.topic_group))),
+    ]}
+
+
+def _count_rows(counter: dict[str, list[int]], label: str, limit: int | None = None) -> list[dict[str, Any]]:
+    items = sorted(counter.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:limit]
+    return [{"name": name, "count": len(ids), "cases": {"count": sorted(ids)}} for name, ids in items]
+
+
+def quality(cases: list[CaseFacts]) -> dict[str, Any]:
+    returned = [c for c in cases if c.drafts_returned]
+    intermediate = [c for c in cases if c.intermediate_at]
+    photos = [c for c in cases if c.photos]
+    flags: dict[str, list[int]] = defaultdict(list)
+    flag_count: Counter[str] = Counter()
+    for c in cases:
+        for code in c.quality_flags:
+            flag_count[code] += 1
+            if c.id not in flags[code][-1:]:
+                flags[code].append(c.id)
+    summary = [{"name": "Проектов возвращено на доработку", "value": sum(c.drafts_returned for c in cases),
+                "cases": {"value": _ids(returned)}},
+               {"name": "Случаев с возвратом проекта", "value": len(returned), "cases": {"value": _ids(returned)}},
+               {"name": "Промежуточных ответов", "value": len(intermediate), "cases": {"value": _ids(intermediate)}},
+               {"name": "Ответов с фотографиями", "value": len(photos), "cases": {"value": _ids(photos)}}]
+    flag_rows = [{"name": code, "count": flag_count[code], "cases": {"count": sorted(ids)}}
+                 for code, ids in sorted(flags.items(), key=lambda kv: (-flag_count[kv[0]], kv[0]))]
+    return {"key": "quality", "title": "Качество", "tables": [
+        _table("summary", "Показатели", [("name", "Показатель"), ("value", "Значение")], summary),
+        _table("flags", "Замечания к проектам по видам", [("name", "Вид"), ("count", "Число")], flag_rows),
+    ]}
+
+
+def outcomes(cases: list[CaseFacts]) -> dict[str, Any]:
+    by_outcome: dict[str, list[int]] = defaultdict(list)
+    for c in cases:
+        if c.outcome:
+            by_outcome[c.outcome].append(c.id)
+    rated = [c for c in cases if c.ratings]
+    all_ratings = [r for c in cases for r in c.ratings]
+    reworked = [c for c in cases if c.reopened]
+    repeats = [c for c in cases if c.repeat_of is not None]
+    summary = [
+        {"name": "Оценок граждан", "value": len(all_ratings), "cases": {"value": _ids(rated)}},
+        {"name": "Средняя оценка", "value": round(statistics.fmean(all_ratings), 2) if all_ratings else None,
+         "cases": {"value": _ids(rated)}},
+        {"name": "Возвращено на доработку гражданином/площадкой", "value": len(reworked), "cases": {"value": _ids(reworked)}},
+        {"name": "Повторных обращений", "value": len(repeats), "cases": {"value": _ids(repeats)}},
+        {"name": "Доля повторных, %", "value": round(100 * len(repeats) / len(cases), 1) if cases else None,
+         "cases": {"value": _ids(repeats)}},
+    ]
+    ratings: dict[str, list[int]] = defaultdict(list)
+    for c in cases:
+        for r in c.ratings:
+            ratings[str(r)].append(c.id)
+    repeated: dict[str, list[int]] = defaultdict(list)
+    for c in repeats:
+        repeated[c.topic or c.topic_group or "—"].append(c.id)
+    return {"key": "outcomes", "title": "Результаты", "tables": [
+        _table("by_outcome", "Результаты рассмотрения (как сообщает площадка)", [("name", "Результат"), ("count", "Число")],
+               _count_rows(by_outcome, "outcome")),
+        _table("summary", "Оценки, доработки, повторы", [("name", "Показатель"), ("value", "Значение")], summary),
+        _table("ratings", "Распределение оценок", [("name", "Оценка"), ("count", "Число")],
+               [{"name": k, "count": len(v), "cases": {"count": sorted(set(v))}} for k, v in sorted(ratings.items())]),
+        _table("repeated_questions", "Вопросы, по которым обращаются повторно", [("name", "Тема"), ("count", "Повторов")],
+               _count_rows(repeated, "topic", TOP)),
+    ]}
+
+
+def _change(now: int, before: int) -> tuple[int, float | None]:
+    return now - before, round(100 * (now - before) / before, 1) if before else None
+
+
+def dynamics(cases: list[CaseFacts], previous: list[CaseFacts], profile: Profile, start: date,
+             days: int) -> dict[str, Any]:
+    tz = profile.calendar.tz
+    per_day: Counter[date] = Counter()
+    per_day_ids: dict[date, list[int]] = defaultdict(list)
+    per_day_group: dict[tuple[date, str, str], list[int]] = defaultdict(list)
+    for c in cases:
+        d = c.identified_at.astimezone(tz).date()
+        per_day[d] += 1
+        per_day_ids[d].append(c.id)
+        per_day_group[(d, "Группа тем", c.topic_group or "—")].append(c.id)
+        per_day_group[(d, "Источник", c.source)].append(c.id)
+    day_rows = [{"date": start + timedelta(days=i), "count": per_day[start + timedelta(days=i)],
+                 "cases": {"count": sorted(per_day_ids[start + timedelta(days=i)])}} for i in range(days)]
+    weeks: dict[date, list[int]] = defaultdict(list)
+    for d, ids in per_day_ids.items():
+        weeks[d - timedelta(days=d.weekday())].extend(ids)
+    week_rows = [{"week": w, "count": len(ids), "cases": {"count": sorted(ids)}} for w, ids in sorted(weeks.items())]
+    detail = [{"date": d, "kind": kind, "name": name, "count": len(ids), "cases": {"count": sorted(ids)}}
+              for (d, kind, name), ids in sorted(per_day_group.items())]
+    changes = []
+    for kind, key in (("Группа тем", lambda c: c.topic_group or "—"), ("Источник", lambda c: c.source)):
+        now_ids = _grouped(cases, key)
+        before = Counter(key(c) for c in previous)
+        for name in sorted(set(now_ids) | set(before)):
+            n = len(now_ids.get(name, []))
+            delta, pct = _change(n, before[name])
+            changes.append({"kind": kind, "name": name, "count": n, "previous": before[name], "change": delta,
+                            "change_pct": pct, "cases": {"count": _ids(now_ids.get(name, []))}})
+    delta, pct = _change(len(cases), len(previous))
+    changes.insert(0, {"kind": "Всего", "name": "Всего", "count": len(cases), "previous": len(previous),
+                       "change": delta, "change_pct": pct, "cases": {"count": _ids(cases)}})
+    return {"key": "dynamics", "title": "Динамика", "chart": "per_day", "tables": [
+        _table("change", "Изменение к предыдущему периоду", [("kind", "Разрез"), ("name", "Значение"), ("count", "Сейчас"),
+               ("previous", "Предыдущий период"), ("change", "Изменение"), ("change_pct", "Изменение, %")], changes),
+        _table("per_day", "По дням", [("date", "Дата"), ("count", "Случаев")], day_rows),
+        _table("per_week", "По неделям", [("week", "Неделя с"), ("count", "Случаев")], week_rows),
+        _table("per_day_detail", "По дням, группам тем и источникам",
+               [("date", "Дата"), ("kind", "Разрез"), ("name", "Значение"), ("count", "Случаев")], detail),
+    ]}
+
+
+def top(cases: list[CaseFacts]) -> dict[str, Any]:
+    topics: dict[str, list[int]] = defaultdict(list)
+    places: dict[str, list[int]] = defaultdict(list)
+    for c in cases:
+        topics[c.topic or c.topic_group or "—"].append(c.id)
+        for p in dict.fromkeys(c.places):
+            places[p].append(c.id)
+    engaged = sorted(cases, key=lambda c: (-c.engagement, c.id))[:TOP]
+    messages = [{"case": c.id, "engagement": c.engagement, "source": c.source, "topic": c.topic or c.topic_group,
+                 "state": c.state, "outcome": c.outcome, "cases": {"case": [c.id]}} for c in engaged]
+    return {"key": "top", "title": "Лидеры", "tables": [
+        _table("topics", "Темы с наибольшим числом обращений", [("name", "Тема"), ("count", "Случаев")],
+               _count_rows(topics, "topic", TOP)),
+        _table("places", "Места с наибольшим числом обращений", [("name", "Место"), ("count", "Случаев")],
+               _count_rows(places, "place", TOP)),
+        _table("messages", "Обращения с наибольшим откликом", [("case", "Случай"), ("engagement", "Отклик"),
+               ("source", "Источник"), ("topic", "Тема"), ("state", "Состояние"), ("outcome", "Результат")], messages),
+    ]}
+
+
+def moderation(dropped: list[DroppedFacts]) -> dict[str, Any]:
+    reasons: dict[str, list[int]] = defaultdict(list)
+    for d in dropped:
+        if not d.overruled:
+            for r in d.reasons or ["—"]:
+                reasons[r].append(d.message_id)
+    overruled = [d.message_id for d in dropped if d.overruled]
+    still = [d.message_id for d in dropped if not d.overruled]
+    rows = [{"name": name, "count": len(ids), "messages": {"count": sorted(ids)}}
+            for name, ids in sorted(reasons.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+    summary = [{"name": "Отброшено", "value": len(still), "messages": {"value": sorted(still)}},
+               {"name": "Решение отменено куратором", "value": len(overruled), "messages": {"value": sorted(overruled)}}]
+    return {"key": "moderation", "title": "Модерация", "tables": [
+        _table("summary", "Итоги", [("name", "Показатель"), ("value", "Значение")], summary),
+        _table("by_reason", "Отброшено по причинам", [("name", "Причина"), ("count", "Сообщений")], rows),
+    ]}
+
+
+def build(facts: Facts, *, profile: Profile, start: datetime, end: datetime, generated_at: datetime,
+          department: str | None = None, source: str | None = None, scope: str = "municipality") -> dict[str, Any]:
+    """The whole report. `start`/`end` are aware instants (local midnights of the period's dates)."""
+    tz = profile.calendar.tz
+    as_of = min(end, generated_at)
+    moments = [t for c in facts.cases for t in (c.identified_at, c.published_at) if t] or [start]
+    clock = WorkingClock(profile.calendar, min(min(moments), start), max(max(moments), end))
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    days = (local_end.date() - local_start.date()).days
+    sections = [timeliness(facts.cases, clock, as_of), quality(facts.cases), outcomes(facts.cases),
+                dynamics(facts.cases, facts.previous, profile, local_start.date(), days), top(facts.cases)]
+    if facts.dropped is not None:
+        sections.append(moderation(facts.dropped))
+    return {
+        "meta": {
+            "title": "Отчёт о работе с обращениями граждан",
+            "municipality": profile.municipality, "profile": profile.name, "document": profile.document,
+            "timezone": str(tz), "from": local_start.date(), "to": (local_end - timedelta(days=1)).date(),
+            "period_start": local_start, "period_end": local_end, "as_of": as_of.astimezone(tz),
+            "generated_at": generated_at.astimezone(tz), "department": department, "source": source,
+            "scope": scope, "cases": len(facts.cases), "definitions": DEFINITIONS,
+        },
+        "sections": sections,
+    }
+
+
+def summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The few figures for dashboards (/api/stats) and the notification's text."""
+    total = report["sections"][0]["tables"][0]["rows"][0]
+    return {k: total[k] for k in ("received", "answered_on_time", "answered_late", "open_overdue",
+                                  "not_processed", "median_hours", "p90_hours")}

@@ -1,0 +1,50 @@
+"""What a report is computed from: plain facts per case and per dropped message, read from storage
+by `reports.queries` (the only module here that touches the database)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class CaseFacts:
+    id: int
+    source: str
+    topic_group: str | None
+    topic: str | None
+    state: str
+    channel: str
+    identified_at: datetime
+    answer_by: datetime | None = None  # the answer's deadline (record.deadlines.answer_by)
+    routed_at: datetime | None = None
+    submitted_at: datetime | None = None
+    approved_at: datetime | None = None
+    published_at: datetime | None = None
+    intermediate_at: datetime | None = None
+    outcome: str | None = None
+    ratings: list[int] = field(default_factory=list)
+    reopened: int = 0
+    repeat_of: int | None = None
+    engagement: int = 0
+    places: list[str] = field(default_factory=list)
+    departments: list[str] = field(default_factory=list)  # every department that had it
+    drafts_returned: int = 0
+    quality_flags: list[str] = field(default_factory=list)  # codes, one per flag on any draft
+    photos: bool = False  # a posted answer carried photos
+
+
+@dataclass
+class DroppedFacts:
+    message_id: int
+    source: str
+    at: datetime
+    reasons: list[str]
+    overruled: bool
+
+
+@dataclass
+class Facts:
+    cases: list[CaseFacts]
+    dropped: list[DroppedFacts] | None  # None: the caller may not see dropped messages
+    previous: list[CaseFacts]  # the period of the same length just before, for the change
