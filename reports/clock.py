@@ -7,6 +7,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from regulation.calendar import WorkCalendar
 
 
@@ -31,6 +33,18 @@ class WorkingClock:
         for a, b in merged:
             self.before.append(total)
             total += b - a
+
+    def cumulative(self, t: np.ndarray) -> np.ndarray:
+        """Working seconds from the clock's start to each moment of `t` (POSIX seconds; NaN stays NaN)."""
+        starts, ends, before = np.asarray(self.starts), np.asarray(self.ends), np.asarray(self.before)
+        i = np.searchsorted(starts, np.nan_to_num(t, nan=-np.inf), side="right") - 1
+        j = np.clip(i, 0, max(len(starts) - 1, 0))
+        out = before[j] + np.minimum(t, ends[j]) - starts[j] if len(starts) else np.zeros_like(t)
+        return np.where(i < 0, np.where(np.isnan(t), np.nan, 0.0), out)
+
+    def hours_between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Working hours in [a, b) element-wise; NaN where either is missing, 0 where b is not after a."""
+        return np.maximum(self.cumulative(b) - self.cumulative(a), 0.0) / 3600.0
 
     def _at(self, t: float) -> float:
         i = bisect_right(self.starts, t) - 1

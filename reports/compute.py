@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import math
 import statistics
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
+
 from regulation.profiles import Profile
 from reports.clock import WorkingClock
 from reports.facts import CaseFacts, DroppedFacts, Facts
-from reports.queries import by_department
 
 STEPS = (  # (key, label, from milestone, to milestone)
     ("routing", "Маршрутизация", "identified_at", "routed_at"),
@@ -53,41 +55,57 @@ DEFINITIONS = {
 }
 
 
-def nearest_rank(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def _stats(values: list[float]) -> tuple[float | None, float | None]:
-    if not values:
+def _stats(values: np.ndarray) -> tuple[float | None, float | None]:
+    values = values[~np.isnan(values)]
+    if not len(values):
         return None, None
-    return round(statistics.median(values), 2), round(nearest_rank(values, 0.9), 2)
+    ordered = np.sort(values)
+    p90 = ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
+    return round(float(np.median(ordered)), 2), round(float(p90), 2)
+
+
+class Timeline:
+    """The moments of every case as arrays (NaN where a step has not happened), and the working
+    hours between them, computed once for all groupings."""
+
+    def __init__(self, cases: list[CaseFacts], clock: WorkingClock) -> None:
+        def arr(attr: str) -> np.ndarray:
+            return np.array([getattr(c, attr) if getattr(c, attr) is not None else np.nan for c in cases], dtype=float)
+
+        self.ids = np.array([c.id for c in cases], dtype=np.int64)
+        self.published = arr("published_at")
+        self.answer_by = arr("answer_by")
+        self.state = np.array([c.state for c in cases], dtype=object)
+        self.hours = clock.hours_between(arr("identified_at"), self.published)
+        moments = {m: arr(m) for m in ("identified_at", "routed_at", "submitted_at", "approved_at", "published_at")}
+        self.steps = {key: clock.hours_between(moments[a], moments[b]) for key, _, a, b in STEPS}
 
 
 def _ids(cases: Iterable[CaseFacts]) -> list[int]:
     return sorted(c.id for c in cases)
 
 
-def timeliness_row(name: str, cases: list[CaseFacts], clock: WorkingClock, as_of: datetime) -> dict[str, Any]:
-    answered = [c for c in cases if c.published_at is not None]
-    on_time = [c for c in answered if c.answer_by is None or c.published_at <= c.answer_by]
-    late = [c for c in answered if c.answer_by is not None and c.published_at > c.answer_by]
-    overdue = [c for c in cases if c.published_at is None and c.state not in NOT_OPEN
-               and c.answer_by is not None and c.answer_by < as_of]
-    not_processed = [c for c in cases if c.published_at is None and c.state == "closed"]
-    median, p90 = _stats([clock.hours(c.identified_at, c.published_at) for c in answered])
+def timeliness_row(name: str, idx: np.ndarray, tl: Timeline, as_of: float) -> dict[str, Any]:
+    published, answer_by, state = tl.published[idx], tl.answer_by[idx], tl.state[idx]
+    answered = ~np.isnan(published)
+    no_term = np.isnan(answer_by)
+    with np.errstate(invalid="ignore"):
+        on_time = answered & (no_term | (published <= answer_by))
+        late = answered & ~no_term & (published > answer_by)
+        overdue = ~answered & ~np.isin(state, NOT_OPEN) & ~no_term & (answer_by < as_of)
+    not_processed = ~answered & (state == "closed")
+    median, p90 = _stats(tl.hours[idx][answered])
+    ids = tl.ids[idx]
     row: dict[str, Any] = {
-        "name": name, "received": len(cases), "answered_on_time": len(on_time), "answered_late": len(late),
-        "open_overdue": len(overdue), "not_processed": len(not_processed),
-        "median_hours": median, "p90_hours": p90,
+        "name": name, "received": int(len(idx)), "answered_on_time": int(on_time.sum()),
+        "answered_late": int(late.sum()), "open_overdue": int(overdue.sum()),
+        "not_processed": int(not_processed.sum()), "median_hours": median, "p90_hours": p90,
     }
-    for key, _label, a, b in STEPS:
-        spans = [clock.hours(getattr(c, a), getattr(c, b)) for c in cases if getattr(c, a) and getattr(c, b)]
-        row[f"{key}_median_hours"], row[f"{key}_p90_hours"] = _stats(spans)
-    row["cases"] = {"received": _ids(cases), "answered_on_time": _ids(on_time), "answered_late": _ids(late),
-                    "open_overdue": _ids(overdue), "not_processed": _ids(not_processed)}
+    for key, _label, _a, _b in STEPS:
+        row[f"{key}_median_hours"], row[f"{key}_p90_hours"] = _stats(tl.steps[key][idx])
+    row["cases"] = {"received": ids.tolist(), "answered_on_time": ids[on_time].tolist(),
+                    "answered_late": ids[late].tolist(), "open_overdue": ids[overdue].tolist(),
+                    "not_processed": ids[not_processed].tolist()}
     return row
 
 
@@ -107,20 +125,32 @@ def _grouped(cases: list[CaseFacts], key: Callable[[CaseFacts], str | None]) -> 
     return dict(sorted(out.items()))
 
 
+def _positions(cases: list[CaseFacts], keys: Callable[[CaseFacts], Iterable[str]]) -> dict[str, np.ndarray]:
+    out: dict[str, list[int]] = defaultdict(list)
+    for i, c in enumerate(cases):
+        for k in keys(c):
+            out[k].append(i)
+    return {k: np.array(v, dtype=np.int64) for k, v in sorted(out.items())}
+
+
 def _table(key: str, title: str, columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"key": key, "title": title, "columns": [list(c) for c in columns], "rows": rows}
 
 
-def timeliness(cases: list[CaseFacts], clock: WorkingClock, as_of: datetime) -> dict[str, Any]:
-    def rows(groups: dict[str, list[CaseFacts]]) -> list[dict[str, Any]]:
-        return [timeliness_row(name, group, clock, as_of) for name, group in groups.items()]
+def timeliness(cases: list[CaseFacts], clock: WorkingClock, as_of: float) -> dict[str, Any]:
+    tl = Timeline(cases, clock)
 
+    def rows(groups: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+        return [timeliness_row(name, idx, tl, as_of) for name, idx in groups.items()]
+
+    every = np.arange(len(cases), dtype=np.int64)
     return {"key": "timeliness", "title": "Своевременность", "tables": [
-        _table("total", "Муниципалитет в целом", TIMELINESS_COLUMNS, [timeliness_row("Всего", cases, clock, as_of)]),
+        _table("total", "Муниципалитет в целом", TIMELINESS_COLUMNS, [timeliness_row("Всего", every, tl, as_of)]),
         _table("by_department", "По подразделениям", TIMELINESS_COLUMNS,
-               rows(dict(sorted(by_department(cases).items())))),
-        _table("by_source", "По источникам", TIMELINESS_COLUMNS, rows(_grouped(cases, lambda c: c.source))),
-        _table("by_topic_group", "По группам тем", TIMELINESS_COLUMNS, rows(_grouped(cases, lambda c: c.topic_group))),
+               rows(_positions(cases, lambda c: c.departments or ["—"]))),
+        _table("by_source", "По источникам", TIMELINESS_COLUMNS, rows(_positions(cases, lambda c: [c.source]))),
+        _table("by_topic_group", "По группам тем", TIMELINESS_COLUMNS,
+               rows(_positions(cases, lambda c: [c.topic_group or "—"]))),
     ]}
 
 
@@ -196,11 +226,14 @@ def _change(now: int, before: int) -> tuple[int, float | None]:
 def dynamics(cases: list[CaseFacts], previous: list[CaseFacts], profile: Profile, start: date,
              days: int) -> dict[str, Any]:
     tz = profile.calendar.tz
+    # local midnights of the period's days (and a day either side), as POSIX seconds
+    dates = [start + timedelta(days=i) for i in range(-1, days + 2)]
+    midnights = [datetime.combine(d, datetime.min.time(), tz).timestamp() for d in dates]
     per_day: Counter[date] = Counter()
     per_day_ids: dict[date, list[int]] = defaultdict(list)
     per_day_group: dict[tuple[date, str, str], list[int]] = defaultdict(list)
     for c in cases:
-        d = c.identified_at.astimezone(tz).date()
+        d = dates[max(0, bisect_right(midnights, c.identified_at) - 1)]
         per_day[d] += 1
         per_day_ids[d].append(c.id)
         per_day_group[(d, "Группа тем", c.topic_group or "—")].append(c.id)
@@ -278,12 +311,16 @@ def build(facts: Facts, *, profile: Profile, start: datetime, end: datetime, gen
     """The whole report. `start`/`end` are aware instants (local midnights of the period's dates)."""
     tz = profile.calendar.tz
     as_of = min(end, generated_at)
-    moments = [t for c in facts.cases for t in (c.identified_at, c.published_at) if t] or [start]
-    clock = WorkingClock(profile.calendar, min(min(moments), start), max(max(moments), end))
+    cases = sorted(facts.cases, key=lambda c: c.id)
+    moments = [t for c in cases for t in (c.identified_at, c.routed_at, c.submitted_at, c.approved_at,
+                                          c.published_at) if t is not None]
+    lo = datetime.fromtimestamp(min(moments), tz) if moments else start
+    hi = datetime.fromtimestamp(max(moments), tz) if moments else end
+    clock = WorkingClock(profile.calendar, min(lo, start), max(hi, end))
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
     days = (local_end.date() - local_start.date()).days
-    sections = [timeliness(facts.cases, clock, as_of), quality(facts.cases), outcomes(facts.cases),
-                dynamics(facts.cases, facts.previous, profile, local_start.date(), days), top(facts.cases)]
+    sections = [timeliness(cases, clock, as_of.timestamp()), quality(cases), outcomes(cases),
+                dynamics(cases, facts.previous, profile, local_start.date(), days), top(cases)]
     if facts.dropped is not None:
         sections.append(moderation(facts.dropped))
     return {

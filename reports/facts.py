@@ -9,19 +9,22 @@ from datetime import datetime
 
 @dataclass
 class CaseFacts:
+    """Moments are POSIX seconds (floats, computed by the database): 100,000 cases × 6 moments
+    compare and subtract far faster as numbers than as zone-aware datetimes."""
+
     id: int
     source: str
     topic_group: str | None
     topic: str | None
     state: str
     channel: str
-    identified_at: datetime
-    answer_by: datetime | None = None  # the answer's deadline (record.deadlines.answer_by)
-    routed_at: datetime | None = None
-    submitted_at: datetime | None = None
-    approved_at: datetime | None = None
-    published_at: datetime | None = None
-    intermediate_at: datetime | None = None
+    identified_at: float
+    answer_by: float | None = None  # the answer's deadline (record.deadlines.answer_by, or shortened_to)
+    routed_at: float | None = None
+    submitted_at: float | None = None
+    approved_at: float | None = None
+    published_at: float | None = None
+    intermediate_at: float | None = None
     outcome: str | None = None
     ratings: list[int] = field(default_factory=list)
     reopened: int = 0

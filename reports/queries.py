@@ -4,10 +4,10 @@ them (otklik.services.access decides the scope, as for every other read), in a h
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import UTC, datetime
+import json
+from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import TIMESTAMP, Select, Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from otklik.actor import Actor
@@ -46,51 +46,79 @@ def _case_ids(start: datetime, end: datetime, sc: access.Scope, department: str 
     return access.visible_cases(stmt, sc)
 
 
-def _dt(value) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    out = datetime.fromisoformat(value)
-    return out if out.tzinfo else out.replace(tzinfo=UTC)
+def _epoch(expr, dialect: str):
+    """POSIX seconds of an ISO 8601 string or a timestamp column, computed by the database."""
+    if dialect == "postgresql":
+        return func.extract("epoch", cast(expr, TIMESTAMP(timezone=True)))
+    return (func.julianday(expr) - 2440587.5) * 86400.0  # SQLite reads the "+07:00" offset itself
 
 
 def _cases(session: Session, ids: Select) -> dict[int, CaseFacts]:
+    dialect = session.get_bind().dialect.name
+    rec = CaseRow.record
+
+    def moment(*path: str):
+        return _epoch(rec[path].as_string(), dialect)
+
     stmt = (select(CaseRow.id, MessageRow.source, CaseRow.topic_group, CaseRow.topic, CaseRow.state,
-                   CaseRow.channel, CaseRow.created_at, CaseRow.record, CaseRow.location, MessageRow.engagement)
-            .join(MessageRow, MessageRow.id == CaseRow.message_id).where(CaseRow.id.in_(ids)))
+                   CaseRow.channel,
+                   func.coalesce(moment("deadlines", "identified_at"), _epoch(CaseRow.created_at, dialect)),
+                   func.coalesce(moment("shortened_to"), moment("deadlines", "answer_by")),
+                   moment("milestones", "routed_at"), moment("milestones", "submitted_at"),
+                   moment("milestones", "approved_at"), moment("milestones", "published_at"),
+                   func.coalesce(moment("milestones", "intermediate_at"), moment("intermediate_at")),
+                   rec[("outcome",)].as_string(), rec[("reopened",)].as_string(), rec[("repeat_of",)].as_string(),
+                   rec[("feedback_history",)].as_string(), cast(CaseRow.location, Text), MessageRow.engagement)
+            .join(MessageRow, MessageRow.id == CaseRow.message_id).where(CaseRow.id.in_(ids)).order_by(CaseRow.id))
     out: dict[int, CaseFacts] = {}
-    for part in session.execute(stmt.execution_options(yield_per=CHUNK)).partitions():
-        for cid, src, group, topic, state, channel, created, record, location, engagement in part:
-            record = record or {}
-            dl = record.get("deadlines") or {}
-            ms = record.get("milestones") or {}
-            ratings = [f["rating"] for f in record.get("feedback_history") or () if f.get("rating") is not None]
+    # Core, not ORM rows, and JSON as text parsed only where not empty: this loop meets every case.
+    for part in session.connection().execute(stmt.execution_options(yield_per=CHUNK)).partitions():
+        for (cid, src, group, topic, state, channel, identified, answer_by, routed, submitted, approved, published,
+             intermediate, outcome, reopened, repeat_of, feedback, location, engagement) in part:
             out[cid] = CaseFacts(
                 id=cid, source=src, topic_group=group, topic=topic, state=state, channel=channel,
-                identified_at=_dt(dl.get("identified_at")) or created,
-                answer_by=_dt(record.get("shortened_to")) or _dt(dl.get("answer_by")),
-                routed_at=_dt(ms.get("routed_at")), submitted_at=_dt(ms.get("submitted_at")),
-                approved_at=_dt(ms.get("approved_at")), published_at=_dt(ms.get("published_at")),
-                intermediate_at=_dt(ms.get("intermediate_at") or record.get("intermediate_at")),
-                outcome=record.get("outcome"), ratings=ratings, reopened=int(record.get("reopened") or 0),
-                repeat_of=record.get("repeat_of"), engagement=engagement or 0,
-                places=[loc["name"] for loc in location or () if isinstance(loc, dict) and loc.get("name")])
+                identified_at=float(identified), answer_by=_f(answer_by), routed_at=_f(routed),
+                submitted_at=_f(submitted), approved_at=_f(approved), published_at=_f(published),
+                intermediate_at=_f(intermediate), outcome=outcome or None,
+                ratings=_ratings(feedback),
+                reopened=int(reopened or 0), repeat_of=int(repeat_of) if repeat_of not in (None, "", "null") else None,
+                engagement=engagement or 0,
+                places=_places(location))
     return out
+
+
+def _json_list(text: str | None) -> list:
+    if not text or text in ("[]", "null"):
+        return []
+    value = json.loads(text)
+    return value if isinstance(value, list) else []
+
+
+def _ratings(text: str | None) -> list[int]:
+    return [f["rating"] for f in _json_list(text) if isinstance(f, dict) and isinstance(f.get("rating"), int)]
+
+
+def _places(text: str | None) -> list[str]:
+    return [loc["name"] for loc in _json_list(text) if isinstance(loc, dict) and isinstance(loc.get("name"), str)]
+
+
+def _f(value) -> float | None:
+    return None if value is None else float(value)
 
 
 def _add_departments(session: Session, ids: Select, cases: dict[int, CaseFacts]) -> None:
     stmt = (select(CaseAssignmentRow.case_id, CaseAssignmentRow.department)
             .where(CaseAssignmentRow.case_id.in_(ids)).order_by(CaseAssignmentRow.id))
-    for cid, dept in session.execute(stmt):
+    for cid, dept in session.connection().execute(stmt):
         facts = cases.get(cid)
         if facts is not None and dept not in facts.departments:
             facts.departments.append(dept)
 
 
 def _add_drafts(session: Session, ids: Select, cases: dict[int, CaseFacts]) -> None:
-    stmt = select(DraftRow.case_id, DraftRow.status, DraftRow.quality).where(DraftRow.case_id.in_(ids))
-    for cid, status, quality in session.execute(stmt.execution_options(yield_per=CHUNK)):
+    stmt = select(DraftRow.case_id, DraftRow.status, DraftRow.quality).where(
+        DraftRow.case_id.in_(ids), (DraftRow.status == "returned") | (cast(DraftRow.quality, Text) != "[]"))
+    for cid, status, quality in session.connection().execute(stmt.execution_options(yield_per=CHUNK)):
         facts = cases.get(cid)
         if facts is None:
             continue
@@ -99,10 +127,11 @@ def _add_drafts(session: Session, ids: Select, cases: dict[int, CaseFacts]) -> N
 
 
 def _add_photos(session: Session, ids: Select, cases: dict[int, CaseFacts]) -> None:
-    stmt = (select(OutboxRow.case_id, OutboxRow.reply)
+    # Only the attachments, as JSON text: the reply's text is no business of a report.
+    stmt = (select(OutboxRow.case_id, OutboxRow.reply[("attachments",)].as_string())
             .where(OutboxRow.case_id.in_(ids), OutboxRow.status == "posted"))
-    for cid, reply in session.execute(stmt.execution_options(yield_per=CHUNK)):
-        if cid in cases and (reply or {}).get("attachments"):
+    for cid, attachments in session.connection().execute(stmt.execution_options(yield_per=CHUNK)):
+        if cid in cases and attachments not in (None, "", "[]", "null"):
             cases[cid].photos = True
 
 
@@ -110,8 +139,8 @@ def _counts(session: Session, ids: Select) -> list[CaseFacts]:
     """The previous period: only what the change in counts needs."""
     stmt = (select(CaseRow.id, MessageRow.source, CaseRow.topic_group, CaseRow.created_at)
             .join(MessageRow, MessageRow.id == CaseRow.message_id).where(CaseRow.id.in_(ids)))
-    return [CaseFacts(id=cid, source=src, topic_group=group, topic=None, state="", channel="", identified_at=at)
-            for cid, src, group, at in session.execute(stmt)]
+    return [CaseFacts(id=cid, source=src, topic_group=group, topic=None, state="", channel="", identified_at=0.0)
+            for cid, src, group, _ in session.connection().execute(stmt)]
 
 
 def _dropped(session: Session, start: datetime, end: datetime, source: str | None) -> list[DroppedFacts]:
@@ -124,11 +153,3 @@ def _dropped(session: Session, start: datetime, end: datetime, source: str | Non
         stmt = stmt.where(MessageRow.source == source)
     return [DroppedFacts(message_id=mid, source=src, at=at, reasons=list(reasons or []), overruled=bool(by))
             for mid, src, at, reasons, by, _ in session.execute(stmt)]
-
-
-def by_department(cases: list[CaseFacts]) -> dict[str, list[CaseFacts]]:
-    out: dict[str, list[CaseFacts]] = defaultdict(list)
-    for c in cases:
-        for d in c.departments or ["—"]:
-            out[d].append(c)
-    return dict(out)
