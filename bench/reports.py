@@ -37,13 +37,14 @@ HEAD = Actor(login="head", role="head", via="system")
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=100_000)
+    ap.add_argument("--keep", metavar="SCHEMA", help="PostgreSQL: use (and keep) this schema; seed it only if empty")
     args = ap.parse_args()
     pg = os.environ.get("DATABASE_URL")
-    schema = f"bench_reports_{uuid.uuid4().hex[:8]}"
+    schema = args.keep or f"bench_reports_{uuid.uuid4().hex[:8]}"
     if pg:
         admin = sa.create_engine(normalize_url(pg))
         with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         sep = "&" if "?" in pg else "?"
         url = f"{pg}{sep}options=-csearch_path%3D{schema}"
     else:
@@ -54,10 +55,16 @@ def main() -> int:
         first, last = date(2026, 7, 1), date(2026, 9, 30)
         start, end = instants(first, last, profile.calendar.tz)
         t0 = time.perf_counter()
+        with db.engine.connect() as conn:
+            seeded = conn.execute(sa.text("SELECT count(*) FROM cases")).scalar_one()
         with db.session() as s:
+            if seeded:
+                print(f"reusing {seeded} cases in schema {schema}")
+                args.cases = 0
             ensure_departments(s, ["dorogi", "zhkh", "blago", "transport"])
-            insert_cases(s, synthetic(args.cases, start, end), profile=PROFILE,
-                         dropped=[(datetime(2026, 8, 1, 12, tzinfo=profile.calendar.tz), ["abuse"], False)] * 500)
+            if args.cases:
+                insert_cases(s, synthetic(args.cases, start, end), profile=PROFILE,
+                             dropped=[(datetime(2026, 8, 1, 12, tzinfo=profile.calendar.tz), ["abuse"], False)] * 500)
         if pg:
             with db.engine.begin() as conn:
                 conn.execute(sa.text("ANALYZE"))
@@ -82,7 +89,7 @@ def main() -> int:
             print(f"  full report (read + compute + xlsx): {t4 - t1:.2f} s  [target ≤ 3 s]")
         db.dispose()
     finally:
-        if pg:
+        if pg and not args.keep:
             with admin.begin() as conn:
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()

@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 from sqlalchemy import TIMESTAMP, Select, Text, cast, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from otklik.actor import Actor
@@ -55,21 +56,27 @@ def _epoch(expr, dialect: str):
 
 def _cases(session: Session, ids: Select) -> dict[int, CaseFacts]:
     dialect = session.get_bind().dialect.name
-    rec = CaseRow.record
+    # PostgreSQL's json type re-parses the whole document for every operator: parse it once per row
+    # into jsonb, in a subquery OFFSET 0 keeps the planner from inlining (and repeating) the cast.
+    inner = select(CaseRow.id, CaseRow.message_id, CaseRow.topic_group, CaseRow.topic, CaseRow.state,
+                   CaseRow.channel, CaseRow.created_at, CaseRow.location,
+                   (cast(CaseRow.record, JSONB) if dialect == "postgresql" else CaseRow.record).label("r")
+                   ).where(CaseRow.id.in_(ids))
+    c = (inner.offset(0) if dialect == "postgresql" else inner).subquery()
+    rec = c.c.r
 
     def moment(*path: str):
         return _epoch(rec[path].as_string(), dialect)
 
-    stmt = (select(CaseRow.id, MessageRow.source, CaseRow.topic_group, CaseRow.topic, CaseRow.state,
-                   CaseRow.channel,
-                   func.coalesce(moment("deadlines", "identified_at"), _epoch(CaseRow.created_at, dialect)),
+    stmt = (select(c.c.id, MessageRow.source, c.c.topic_group, c.c.topic, c.c.state, c.c.channel,
+                   func.coalesce(moment("deadlines", "identified_at"), _epoch(c.c.created_at, dialect)),
                    func.coalesce(moment("shortened_to"), moment("deadlines", "answer_by")),
                    moment("milestones", "routed_at"), moment("milestones", "submitted_at"),
                    moment("milestones", "approved_at"), moment("milestones", "published_at"),
                    func.coalesce(moment("milestones", "intermediate_at"), moment("intermediate_at")),
                    rec[("outcome",)].as_string(), rec[("reopened",)].as_string(), rec[("repeat_of",)].as_string(),
-                   rec[("feedback_history",)].as_string(), cast(CaseRow.location, Text), MessageRow.engagement)
-            .join(MessageRow, MessageRow.id == CaseRow.message_id).where(CaseRow.id.in_(ids)).order_by(CaseRow.id))
+                   rec[("feedback_history",)].as_string(), cast(c.c.location, Text), MessageRow.engagement)
+            .join(MessageRow, MessageRow.id == c.c.message_id).order_by(c.c.id))
     out: dict[int, CaseFacts] = {}
     # Core, not ORM rows, and JSON as text parsed only where not empty: this loop meets every case.
     for part in session.connection().execute(stmt.execution_options(yield_per=CHUNK)).partitions():

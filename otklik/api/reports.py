@@ -41,7 +41,12 @@ class ReportsApi:
 
     @property
     def profile(self) -> str:
-        return self.api.daemon.settings.profile
+        settings = getattr(self.api.daemon, "settings", None)
+        if settings is None:  # an app built around a bare daemon object (tests): the configured one
+            from otklik.settings import get_settings
+
+            settings = get_settings()
+        return settings.profile
 
     async def _report(self, request: web.Request, first, last):
         actor = await self.api.user(request)
