@@ -310,3 +310,27 @@ async def test_api_reports_and_stats_in_the_callers_scope(db, seeded):
         assert (await c.put("/api/users/head/email", json={"email": "not an address"}, headers=h["adm"])).status == 409
     with db.session() as s:
         assert s.execute(select(UserRow.email).where(UserRow.login == "head")).scalar_one() == "glava@adm.example"
+
+
+# -- the CLI -----------------------------------------------------------------------------------
+
+def test_cli_report_in_the_logged_in_users_scope_and_users_email(db, database_url, seeded, tmp_path):
+    from tests.otklik.test_cases_cli import cli, login
+
+    with db.session() as s:
+        auth.create_user(s, "exe_h", "executor", password=PASSWORD, department="zhkh")
+        auth.create_user(s, "glava", "head", password=PASSWORD)
+    session = login(database_url, tmp_path, "exe_h")
+    out = tmp_path / "r.xlsx"
+    r = cli(database_url, "--from", FIRST.isoformat(), "--to", LAST.isoformat(), "--format", "xlsx",
+            "--out", str(out), session_file=session, command="report")
+    assert r.returncode == 0, r.stderr
+    sheet = list(openpyxl.load_workbook(out)["Своевременность"].iter_rows(values_only=True))
+    assert dict(zip(sheet[1], sheet[2], strict=False))["Поступило"] == 3  # zhkh's B, D, E only
+    r = cli(database_url, "--from", "2026-11-40", "--to", LAST.isoformat(), "--out", str(out),
+            session_file=session, command="report")
+    assert r.returncode == 2 and "not a date" in r.stderr and "Traceback" not in r.stderr
+    r = cli(database_url, "email", "glava", "glava@adm.example", command="users")
+    assert r.returncode == 0, r.stderr
+    with db.session() as s:
+        assert s.execute(select(UserRow.email).where(UserRow.login == "glava")).scalar_one() == "glava@adm.example"
