@@ -334,3 +334,18 @@ def test_cli_report_in_the_logged_in_users_scope_and_users_email(db, database_ur
     assert r.returncode == 0, r.stderr
     with db.session() as s:
         assert s.execute(select(UserRow.email).where(UserRow.login == "glava")).scalar_one() == "glava@adm.example"
+
+
+def test_the_demo_ends_with_the_days_timeliness(db):
+    from otklik.demo.summary import timeliness, timeliness_text
+    from storage.tables import now
+
+    with db.session() as s:
+        ensure_departments(s, ["dorogi"])
+        insert_cases(s, [Spec(now() - timedelta(minutes=5), answer_by=now() - timedelta(minutes=1)),
+                         Spec(now() - timedelta(minutes=4), answer_by=now() + timedelta(days=1))], profile=PROFILE)
+    rows_ = timeliness(db, PROFILE)
+    assert rows_[0]["name"] == "Всего" and rows_[0]["received"] == 2 and rows_[0]["open_overdue"] == 1
+    assert {r["name"] for r in rows_[1:]} == {"dorogi"}
+    table = timeliness_text(rows_)
+    assert "Своевременность" in table and "dorogi" in table
