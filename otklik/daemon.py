@@ -22,6 +22,7 @@ from otklik.exceptions import OtklikError, StorageUnavailable
 from otklik.pipeline import Pipeline
 from otklik.poller import PollLoop
 from otklik.relay import OutboxRelay
+from otklik.reporter import ReportScheduler
 from otklik.settings import Settings
 from otklik.watcher import DeadlineWatcher
 from storage.db import Database
@@ -187,7 +188,8 @@ class Daemon:
         tasks = [asyncio.create_task(self._loop("pipeline", self._pipeline_step)),
                  asyncio.create_task(self._loop("relay", self._relay_step)),
                  asyncio.create_task(self._loop("watcher", watcher.step)),
-                 asyncio.create_task(self._loop("health", self._health_step))]
+                 asyncio.create_task(self._loop("health", self._health_step)),
+                 asyncio.create_task(self._loop("reports", ReportScheduler(self.db, self.settings).step))]
         for name, conn in self.connectors.items():
             poller = PollLoop(conn, self.db, on_stored=self.wake_pipeline.set, on_alert=self.pipeline.alert_async)
             self.pollers[name] = poller

@@ -241,6 +241,8 @@ class UserRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
     password_changed_at: Mapped[datetime | None]
+    # Where scheduled reports go (heads); set by an admin (`otklik users email`).
+    email: Mapped[str | None] = mapped_column(String(300))
 
 
 class SessionRow(Base):
@@ -368,3 +370,20 @@ class SubstituteRow(Base):
     reason: Mapped[str] = mapped_column(String(20), default="leave")  # illness | leave | travel | other
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class ReportRunRow(Base):
+    """A scheduled report produced for one period: the unique (kind, period) key is claimed in a
+    transaction before the report is built, so each period's report goes out once, restarts or not."""
+
+    __tablename__ = "report_runs"
+    __table_args__ = (UniqueConstraint("kind", "period", name="uq_report_runs_kind_period"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))  # periodic | overdue
+    period: Mapped[str] = mapped_column(String(40))  # 2026-11, 2026-Q4, 2026-W49, 2026-12-07
+    claimed_at: Mapped[datetime] = mapped_column(default=now)
+    delivered_at: Mapped[datetime | None]
+    recipients: Mapped[list[Any]] = mapped_column(default=list)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(String(300))

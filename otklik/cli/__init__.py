@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "otklik.cli.stop",
     "otklik.cli.forecast",
     "otklik.cli.categories",
+    "otklik.cli.report",  # after directory: it adds `users email`
 )
 
 

@@ -270,8 +270,14 @@ def run_demo(opts: DemoOptions, view=None) -> dict:
             time.sleep(0.5)
         humans.close()
         db.dispose()
-        final = collect(Database.connect(db_url, migrate=False), demo, feeder)
+        final_db = Database.connect(db_url, migrate=False)
+        final = collect(final_db, demo, feeder)
         final["kills"] = {c.name: c.kills for c in demo.children}
+        from otklik.demo.summary import timeliness, timeliness_text
+
+        final["timeliness"] = timeliness(final_db)  # the report the head gets, for the demo's day
+        final_db.dispose()
+        print(timeliness_text(final["timeliness"]), file=sys.stderr)
         return final
     finally:
         stop.set()

@@ -75,3 +75,30 @@ def collect(db, demo, feeder) -> dict:
         "traffic_errors": feeder.errors,
         "sla": sla,
     }
+
+
+def timeliness(db, profile: str = "severny") -> list[dict]:
+    """The timeliness report for the demo's day (the municipality's date), whole and per department,
+    as the head sees it: the figures the report module computes, nothing counted here."""
+    from otklik.actor import Actor
+    from regulation.profiles import load_profile
+    from reports.produce import report
+    from storage.tables import now
+
+    today = load_profile(profile).calendar.local(now()).date()
+    with db.session() as s:
+        rep = report(s, Actor(login="demo", role="head", via="system"), profile, today, today)
+    timeliness_tables = rep["sections"][0]["tables"]
+    keep = ("name", "received", "answered_on_time", "answered_late", "open_overdue", "median_hours")
+    return [{k: row[k] for k in keep} for table in timeliness_tables[:2] for row in table["rows"]]
+
+
+def timeliness_text(rows: list[dict]) -> str:
+    """A short Russian table for the end of the demo."""
+    head = f"{'Подразделение':<24} {'Поступило':>9} {'В срок':>7} {'Позже':>6} {'Просроч.':>8} {'Медиана, раб. ч':>15}"
+    lines = ["Своевременность за день (отчёт otklik report):", head, "-" * len(head)]
+    for r in rows:
+        median = "—" if r["median_hours"] is None else f"{r['median_hours']:.2f}"
+        lines.append(f"{str(r['name'])[:24]:<24} {r['received']:>9} {r['answered_on_time']:>7} "
+                     f"{r['answered_late']:>6} {r['open_overdue']:>8} {median:>15}")
+    return "\n".join(lines)

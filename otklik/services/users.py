@@ -3,6 +3,8 @@ audited. Creating users, passwords and sessions is otklik.api.auth's."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,3 +33,21 @@ def set_roles(session: Session, actor: Actor, login: str, roles: list[str]) -> l
     audit.append(session, actor=actor.login, action="roles_set", entity="user", entity_id=user.id,
                  data={"login": login, "before": before, "after": held})
     return held
+
+
+EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+
+
+def set_email(session: Session, actor: Actor, login: str, address: str | None) -> str | None:
+    """Where this user's scheduled reports go (heads); None clears it. Admins only."""
+    access.require(session, actor, "manage_directory", entity="user", entity_id=login)
+    address = (address or "").strip() or None
+    if address is not None and (len(address) > 300 or not EMAIL.match(address)):
+        raise InvalidTransition(f"not an e-mail address: {address[:60]!r}")
+    user = session.execute(select(UserRow).where(UserRow.login == login)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {login}")
+    user.email = address
+    audit.append(session, actor=actor.login, action="email_set", entity="user", entity_id=user.id,
+                 data={"login": login, "set": address is not None})  # not the address: personal data
+    return address
