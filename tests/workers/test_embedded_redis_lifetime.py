@@ -74,11 +74,13 @@ def test_the_last_user_to_exit_stops_it_a_killed_user_does_not_keep_it(var):
         procs[0].kill()  # SIGKILL: no chance to unregister
         procs[0].wait(10)
         procs[1].send_signal(signal.SIGTERM)
-        assert procs[1].wait(30) == 0
+        # Generous: this test is about the Redis's lifetime; how fast a worker stops is
+        # test_worker_process's (10 s), and a loaded machine can take longer to start and stop.
+        assert procs[1].wait(60) == 0
         assert running(server)  # one user is left
         assert registered(var) == {procs[2].pid}  # the exiting user dropped the dead one
         procs[2].send_signal(signal.SIGTERM)
-        assert procs[2].wait(30) == 0
+        assert procs[2].wait(60) == 0
         wait_for(lambda: not running(server), 15)
         assert not embedded_redis.socket_path(var).exists()
     finally:
