@@ -13,6 +13,7 @@ CONNECTORS: dict[str, str] = {
     "incident_management": "connectors.incident_management.connector:IncidentManagementConnector",
     "pos": "connectors.pos.connector:PosConnector",
     "kamchatka": "connectors.kamchatka.connector:KamchatkaConnector",
+    "max": "connectors.max.connector:MaxConnector",
 }
 
 

@@ -21,6 +21,7 @@ class Platform(StrEnum):
     INCIDENT_MANAGEMENT = "incident_management"
     POS = "pos"
     KAMCHATKA = "kamchatka"
+    MAX = "max"
 
 
 REGIONAL_PLATFORMS = frozenset({Platform.INCIDENT_MANAGEMENT, Platform.POS, Platform.KAMCHATKA})

@@ -13,10 +13,12 @@ EMULATORS: dict[str, str] = {
     "incident_management": "sandbox.incident_management.emulator:IncidentManagementEmulator",
     "pos": "sandbox.pos.emulator:PosEmulator",
     "kamchatka": "sandbox.kamchatka.emulator:KamchatkaEmulator",
+    "max": "sandbox.max.emulator:MaxEmulator",
 }
 
 DEFAULT_PORTS: dict[str, int] = {
     "telegram": 8701, "vk": 8702, "ok": 8703, "incident_management": 8704, "pos": 8705, "kamchatka": 8706,
+    "max": 8707,
 }
 
 
