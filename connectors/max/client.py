@@ -124,8 +124,11 @@ class MaxClient:
     async def upload_bytes(self, url: str, data: bytes, filename: str) -> Any:
         """Step 2 of an upload: the bytes to the upload host MAX named (multipart field `data`).
         The answer is JSON for files and images, `<retval>1</retval>` for video and audio."""
+        request = self.http.build_request("POST", url, files={"data": (filename, data)},
+                                          timeout=self.request_timeout * 3)
+        request.read()  # the multipart body in memory: it is small, and recorders can then see it
         try:
-            r = await self.http.post(url, files={"data": (filename, data)}, timeout=self.request_timeout * 3)
+            r = await self.http.send(request)
         except httpx.HTTPError as exc:
             raise Transient(f"upload: {type(exc).__name__}", platform=PLATFORM) from exc
         if r.status_code >= 400:

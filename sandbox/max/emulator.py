@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from collections import deque
 from typing import Any
 
@@ -41,11 +40,11 @@ class MaxEmulator(Emulator):
     name = "max"
 
     def __init__(self, *, seed: int = 0, clock: Any = None, long_poll_cap: float = 2.0,
-                 attachment_delay: float = 0.0) -> None:
+                 not_ready: int = 0) -> None:
         super().__init__(seed=seed, clock=clock)
-        self.world = MaxWorld(lambda: self.clock())
+        self.world = MaxWorld(lambda: self.clock(), seed)
         self.long_poll_cap = long_poll_cap
-        self.attachment_delay = attachment_delay  # seconds an upload stays "not ready"
+        self.not_ready = not_ready  # sends an upload is "not ready" for, as right after a real one
         self.revoked = False
         self.rate_limited = 0  # 429s answered by the limits themselves (not injected faults)
         self.calls: deque[tuple[float, str]] = deque(maxlen=200_000)  # (clock, path): what benches count
@@ -262,7 +261,8 @@ class MaxEmulator(Emulator):
             upload = self.tokens.get((a.get("payload") or {}).get("token"))
             if upload is None:
                 return error(400, "proto.payload", "Unknown attachment token")
-            if self.clock() - upload["at"] < self.attachment_delay:
+            if upload["not_ready"] > 0:
+                upload["not_ready"] -= 1
                 self.not_ready_answers += 1
                 return error(400, "attachment.not.ready", "Key: errors.process.attachment.file.not.processed")
             attachments.append({"type": a["type"], "payload": {"token": upload["token"]}})
@@ -352,8 +352,8 @@ class MaxEmulator(Emulator):
         kind = request.query.get("type")
         if kind not in ("image", "video", "audio", "file"):
             return error(400, "proto.payload", f"Unknown upload type {kind}")
-        upload_id = secrets.token_hex(8)
-        self.uploads[upload_id] = {"type": kind, "token": secrets.token_hex(12)}
+        upload_id = self.world.hex(16)
+        self.uploads[upload_id] = {"type": kind, "token": self.world.hex(24), "not_ready": self.not_ready}
         answer = {"url": f"{self.base_url}/_upload/{upload_id}"}
         if kind in ("video", "audio"):
             answer["token"] = self.uploads[upload_id]["token"]
@@ -368,10 +368,9 @@ class MaxEmulator(Emulator):
         if data is None or not hasattr(data, "file"):
             return web.Response(status=400, text="no data")
         upload["size"] = len(data.file.read())
-        upload["at"] = self.clock()
         self.tokens[upload["token"]] = upload
         if upload["type"] == "image":
-            return web.json_response({"photos": {secrets.token_hex(4): {"token": upload["token"]}}})
+            return web.json_response({"photos": {self.world.hex(8): {"token": upload["token"]}}})
         if upload["type"] == "file":
             return web.json_response({"token": upload["token"]})
         return web.Response(text="<retval>1</retval>", content_type="text/xml")

@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import base64
 import itertools
-import secrets
+import random
 from collections.abc import Callable
 from typing import Any
 
 TOKEN = "max-sandbox-token"
-BOT = {"user_id": 9_000_001, "first_name": "Администрация", "last_name": "", "name": "Администрация",
+BOT = {"user_id": 9_000_001, "first_name": "Администрация", "last_name": None, "name": "Администрация",
        "username": "adm_sandbox_bot", "is_bot": True, "last_activity_time": 0}
 GROUP = {"chat_id": -70_000_000_000_001, "type": "chat", "title": "Наш район"}
 CHANNEL = {"chat_id": -70_000_000_000_002, "type": "channel", "title": "Администрация города", "link": "adm_city"}
 ADMIN_PERMISSIONS = ["read_all_messages", "write", "edit", "delete", "post_edit_delete_message"]
-
-
-def new_mid() -> str:
-    return "mid." + secrets.token_hex(16)
 
 
 class UpdateLog:
@@ -56,8 +52,9 @@ class UpdateLog:
 
 
 class MaxWorld:
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], seed: int = 0) -> None:
         self.clock = clock
+        self.rng = random.Random(seed)  # ids and tokens: recording twice gives the same fixtures
         self.log = UpdateLog()
         self.users: dict[int, dict] = {}
         self.messages: dict[str, dict] = {}  # mid -> Message (dialogs, chat, channel posts)
@@ -65,6 +62,12 @@ class MaxWorld:
         self.blocked_users: set[int] = set()  # citizens who stopped the bot
         self.not_admin: set[int] = set()  # chats where the bot lost its admin rights
         self._user_ids = itertools.count(100_001)
+
+    def hex(self, n: int) -> str:
+        return "".join(self.rng.choice("0123456789abcdef") for _ in range(n))
+
+    def new_mid(self) -> str:
+        return "mid." + self.hex(32)
 
     def ms(self) -> int:
         return int(self.clock() * 1000)
@@ -90,7 +93,7 @@ class MaxWorld:
 
     def message(self, recipient: dict, sender: dict | None, text: str, *, attachments: list | None = None,
                 reply_to: dict | None = None) -> dict:
-        mid = new_mid()
+        mid = self.new_mid()
         seq = len(self.messages) + len(self.comments) + 1
         msg: dict[str, Any] = {
             "recipient": recipient,
@@ -161,14 +164,14 @@ class MaxWorld:
     def _attachments(self, payload: dict) -> list[dict]:
         out = []
         if payload.get("photo"):
-            out.append({"type": "image", "payload": {"photo_id": int(self.ms()), "token": secrets.token_hex(8),
-                                                     "url": "https://i.oneme.ru/i?r=" + secrets.token_hex(8)}})
+            out.append({"type": "image", "payload": {"photo_id": int(self.ms()), "token": self.hex(16),
+                                                     "url": "https://i.oneme.ru/i?r=" + self.hex(16)}})
         if payload.get("file"):
             out.append({"type": "file", "filename": "заявление.pdf", "size": 1024,
-                        "payload": {"token": secrets.token_hex(8), "url": "https://fd.oneme.ru/" + secrets.token_hex(8)}})
+                        "payload": {"token": self.hex(16), "url": "https://fd.oneme.ru/" + self.hex(16)}})
         if payload.get("voice"):
             out.append({"type": "audio", "transcription": None,
-                        "payload": {"token": secrets.token_hex(8), "url": "https://vd.oneme.ru/" + secrets.token_hex(8)}})
+                        "payload": {"token": self.hex(16), "url": "https://vd.oneme.ru/" + self.hex(16)}})
         return out
 
     def _change(self, kind: str, payload: dict) -> dict:

@@ -101,7 +101,7 @@ async def test_edits_deletions_attachments_and_duplicates(mx, db):
 
 async def test_reply_with_an_uploaded_attachment_waits_until_it_is_ready(mx, tmp_path):
     server, emulator = mx
-    emulator.attachment_delay = 0.05
+    emulator.not_ready = 2
     server.call(emulator.inject, {"text": "Пришлите схему", "author_id": 30})
     conn = connector(server)
     [m] = (await conn.fetch(None)).messages
