@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-PLATFORMS = ("telegram", "vk", "ok", "incident_management", "pos", "kamchatka")
+PLATFORMS = ("telegram", "vk", "ok", "incident_management", "pos", "kamchatka", "max")
 SAMPLE_PREFIX = {"telegram": "telegram_", "vk": "vk_", "ok": "ok_", "incident_management": "im_",
-                 "pos": "pos_", "kamchatka": "kvp_"}
+                 "pos": "pos_", "kamchatka": "kvp_", "max": "max_"}
 DEEP = 5_000  # deeper than json's and Python's recursion limits
 
 
@@ -165,7 +165,8 @@ def crash_site(exc: BaseException) -> str:
 # -- the poll path: a connector against a cassette whose recorded answers carry the mutation ------
 
 BASE_URLS = {"telegram": "https://api.telegram.test", "vk": "https://api.vk.test", "ok": "http://ok.test",
-             "incident_management": "http://im.test", "pos": "http://pos.test", "kamchatka": "http://kvp.test"}
+             "incident_management": "http://im.test", "pos": "http://pos.test", "kamchatka": "http://kvp.test",
+             "max": "https://platform-api2.max.ru"}
 SECRETS = {
     "telegram": {"token": "123456:test-token", "webhook_secret": "test-webhook-secret"},
     "vk": {"token": "{token}", "service_token": "{service_token}", "user_token": "{user_token}",
@@ -176,6 +177,7 @@ SECRETS = {
     "pos": {"username": "operator", "password": "secret", "client_id": "client",
             "client_secret": "client-secret"},
     "kamchatka": {"api_key": "secret"},
+    "max": {"token": "max-fuzz-token", "webhook_secret": "max-fuzz-secret"},
 }
 OPTIONS = {
     "telegram": {"poll_timeout": 0, "retry_backoff": 0.001},
@@ -185,6 +187,7 @@ OPTIONS = {
     "incident_management": {"retry_wait": 0, "read_attempts": 2},
     "pos": {"retry_wait": 0, "read_attempts": 2},
     "kamchatka": {"retry_wait": 0, "read_attempts": 2, "rps": 100},
+    "max": {"poll_timeout": 0, "retry_backoff": 0.001, "read_attempts": 2},
 }
 # Scenarios recorded with other options than OPTIONS (the requests they expect differ).
 SCENARIO_OPTIONS = {("ok", "pagination"): {"page_size": 50}}
@@ -347,6 +350,11 @@ def entry_points(platform: str) -> dict[str, Any]:
 
         out["message_of"] = lambda p: kvp.message_of(p, src)
         out["status_changes"] = lambda p: kvp.status_changes(p)
+    elif platform == "max":
+        from connectors.max import mapping as mx
+
+        out["map_update"] = lambda p: mx.map_update(p, src, 9_000_001)
+        out["map_message"] = lambda p: mx.map_message(p, EventKind.NEW, src)
     return out
 
 

@@ -224,14 +224,24 @@ class MaxConnector(Connector):
                             posted_at=datetime.now(UTC))
 
     async def upload(self, attachment: Attachment) -> dict:
-        """An attachment of our reply through /uploads: ask for an upload URL, send the bytes there,
-        and return the `{type, payload: {token}}` that POST /messages takes."""
+        """An attachment of our reply as POST /messages takes it. An image on the web goes by its URL
+        (MAX fetches it); a local file goes through /uploads: ask for an upload URL, send the bytes
+        there, and pass on the token it gives."""
         kind = UPLOAD_TYPES.get(attachment.type, "file")
-        data, filename = await self._bytes_of(attachment)
+        url = attachment.url or ""
+        parsed = urlparse(url)
+        if parsed.scheme in ("http", "https"):
+            if kind != "image":
+                raise Fatal("MAX takes only images by URL: give other attachments as local files",
+                            platform=PLATFORM)
+            return {"type": "image", "payload": {"url": url}}
+        path = Path(parsed.path if parsed.scheme == "file" else url)
+        if not url or not path.is_file():
+            raise Fatal("an attachment without a readable file or URL", platform=PLATFORM)
         slot = await self.client.request("POST", "/uploads", params={"type": kind})
         with reading(PLATFORM, "POST /uploads answer"):
-            url, token = slot["url"], slot.get("token")
-        answer = await self.client.upload_bytes(url, data, filename)
+            upload_url, token = slot["url"], slot.get("token")
+        answer = await self.client.upload_bytes(upload_url, path.read_bytes(), path.name)
         with reading(PLATFORM, "upload answer"):
             if token is None and isinstance(answer, dict):
                 if isinstance(answer.get("photos"), dict):  # images: {"photos": {"<key>": {"token"}}}
@@ -241,23 +251,6 @@ class MaxConnector(Connector):
             if not isinstance(token, str):
                 raise Malformed("the upload gave no token", platform=PLATFORM)
         return {"type": kind, "payload": {"token": token}}
-
-    async def _bytes_of(self, attachment: Attachment) -> tuple[bytes, str]:
-        url = attachment.url or ""
-        parsed = urlparse(url)
-        name = Path(parsed.path).name or f"{attachment.type}.bin"
-        if parsed.scheme in ("http", "https"):
-            try:
-                r = await self.http.get(url, timeout=60.0)
-            except httpx.HTTPError as exc:
-                raise ConnectorError(f"attachment download: {type(exc).__name__}", platform=PLATFORM) from exc
-            if r.status_code != 200:
-                raise Fatal(f"attachment download: HTTP {r.status_code}", platform=PLATFORM)
-            return r.content, name
-        path = Path(parsed.path if parsed.scheme == "file" else url)
-        if not url or not path.is_file():
-            raise Fatal("an attachment without a readable file or URL", platform=PLATFORM)
-        return path.read_bytes(), name
 
     # -- health --------------------------------------------------------------------------------
     @total(PLATFORM)

@@ -258,6 +258,9 @@ class MaxEmulator(Emulator):
                 return error(404, "not.found", "Message for reply not found")
         attachments = []
         for a in body.get("attachments") or []:
+            if a.get("type") == "image" and isinstance((a.get("payload") or {}).get("url"), str):
+                attachments.append({"type": "image", "payload": {"url": a["payload"]["url"]}})
+                continue
             upload = self.tokens.get((a.get("payload") or {}).get("token"))
             if upload is None:
                 return error(400, "proto.payload", "Unknown attachment token")

@@ -100,6 +100,7 @@ PAGES = {
     "incident_management": ("first_sync", 0, "items", "id"),
     "pos": ("first_sync", 1, "content", "id"),
     "kamchatka": ("first_sync", 0, "data", "id"),
+    "max": ("first_sync", 1, "updates", None),
 }
 
 
