@@ -24,6 +24,7 @@ from connectors.parsing import safe_text, seconds
 
 API = "https://platform-api2.max.ru"
 PLATFORM = "max"
+Pace = Callable[[], Awaitable[None]]
 NOT_READY = "attachment.not.ready"
 
 
@@ -59,7 +60,7 @@ class MaxClient:
         token: str,
         base_url: str | None = None,
         *,
-        before: Callable[[], Awaitable[None]] | None = None,
+        before: Pace | None = None,
         read_attempts: int = 3,
         backoff: float = 0.5,
         request_timeout: float = 20.0,
@@ -84,22 +85,25 @@ class MaxClient:
             with attempt:
                 return await self.request("GET", path, params=params, http_timeout=http_timeout)
 
-    async def send_retrying_not_ready(self, path: str, *, params: dict, body: dict, attempts: int = 5) -> Any:
+    async def send_retrying_not_ready(self, path: str, *, params: dict, body: dict, attempts: int = 5,
+                                      pace: Pace | None = None) -> Any:
         """A POST with a just-uploaded attachment: MAX answers `attachment.not.ready` until it has
         processed the file, and that answer means nothing was posted, so it is safe to ask again."""
         for i in range(attempts):
             try:
-                return await self.request("POST", path, params=params, json_body=body)
+                return await self.request("POST", path, params=params, json_body=body, pace=pace)
             except Transient as exc:
                 if exc.code != NOT_READY or i == attempts - 1:
                     raise
                 await asyncio.sleep(self.backoff * 2**i)
 
     async def request(self, method: str, path: str, *, params: dict | None = None, json_body: Any = None,
-                      http_timeout: float | None = None) -> Any:
-        """One request, no retry; returns the JSON body or raises the classified error."""
-        if self.before is not None:
-            await self.before()
+                      http_timeout: float | None = None, pace: Pace | None = None) -> Any:
+        """One request, no retry; returns the JSON body or raises the classified error. `pace`
+        replaces the usual wait for the overall limit (sends wait for more than that)."""
+        pace = pace or self.before
+        if pace is not None:
+            await pace()
         query = {k: v for k, v in (params or {}).items() if v is not None}
         what = f"{method} {path.split('?')[0]}"
         try:

@@ -212,11 +212,18 @@ class MaxConnector(Connector):
             body = {"text": reply.text, **({"link": link} if link else {})}
             if reply.attachments:
                 body["attachments"] = [await self.upload(a) for a in reply.attachments]
+        async def pace() -> None:
+            # Right before the request: the overall slot, then the chat's own window again. The
+            # first chat wait (in _chat_turn) spaces the sends; a slot taken there can be used late
+            # (behind the overall limit) and land next to the following one, which this catches.
+            await self._overall_turn()
+            await self.limiter.wait(f"max:{self.bot_key}:chat-sent:{chat}", PER_CHAT, PER_CHAT_WINDOW)
+
         async with self._chat_turn(chat):
             if body.get("attachments"):
-                sent = await self.client.send_retrying_not_ready(path, params=params, body=body)
+                sent = await self.client.send_retrying_not_ready(path, params=params, body=body, pace=pace)
             else:
-                sent = await self.client.request("POST", path, params=params, json_body=body)
+                sent = await self.client.request("POST", path, params=params, json_body=body, pace=pace)
         with reading(PLATFORM, "POST /messages answer"):
             msg = sent["message"] if isinstance(sent, dict) and "message" in sent else sent
             return Delivery(reply_id=reply.id, external_id=str(msg["body"]["mid"]),

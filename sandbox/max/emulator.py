@@ -47,6 +47,7 @@ class MaxEmulator(Emulator):
         self.not_ready = not_ready  # sends an upload is "not ready" for, as right after a real one
         self.revoked = False
         self.rate_limited = 0  # 429s answered by the limits themselves (not injected faults)
+        self.rate_limited_by: dict[str, int] = {}  # which limit: "all" or "chat"
         self.calls: deque[tuple[float, str]] = deque(maxlen=200_000)  # (clock, path): what benches count
         self.subscriptions: list[dict] = []
         self.uploads: dict[str, dict] = {}  # upload id -> {type, token, data, at}
@@ -138,7 +139,7 @@ class MaxEmulator(Emulator):
             return error(401, "verify.token", "Invalid access_token")
         self.calls.append((self.clock(), request.path))
         if not self._take("all", OVERALL_PER_SECOND):
-            self.rate_limited += 1
+            self._limited("all")
             return error(429, "too.many.requests", "the number of requests is exceeded")
         try:
             return await handler(request)
@@ -149,6 +150,10 @@ class MaxEmulator(Emulator):
         app = super().build_app()
         app.middlewares.append(self._api_middleware)
         return app
+
+    def _limited(self, which: str) -> None:
+        self.rate_limited += 1
+        self.rate_limited_by[which] = self.rate_limited_by.get(which, 0) + 1
 
     def _take(self, key: str, rate: int) -> bool:
         now = self.clock()
@@ -270,7 +275,7 @@ class MaxEmulator(Emulator):
                 return error(400, "attachment.not.ready", "Key: errors.process.attachment.file.not.processed")
             attachments.append({"type": a["type"], "payload": {"token": upload["token"]}})
         if not self._take(f"chat:{chat_id}", PER_CHAT_PER_SECOND):
-            self.rate_limited += 1
+            self._limited("chat")
             return error(429, "too.many.requests", "the number of requests is exceeded")
         user = None if chat_type != "dialog" else self.world.users[chat_id - self.world.dialog_id(0)]
         recipient = self.world.recipient(chat_type, user)
@@ -304,7 +309,7 @@ class MaxEmulator(Emulator):
             if target is None or target["recipient"]["post_id"] != post["body"]["mid"]:
                 return error(404, "not.found", "Comment for reply not found")
         if not self._take(f"chat:{CHANNEL['chat_id']}", PER_CHAT_PER_SECOND):
-            self.rate_limited += 1
+            self._limited("chat")
             return error(429, "too.many.requests", "the number of requests is exceeded")
         recipient = {**self.world.recipient("channel", None), "post_id": post["body"]["mid"]}
         sent = self.world.message(recipient, BOT, body.get("text") or "", reply_to=target)
