@@ -59,6 +59,7 @@ class MaxWorld:
         self.users: dict[int, dict] = {}
         self.messages: dict[str, dict] = {}  # mid -> Message (dialogs, chat, channel posts)
         self.comments: dict[str, dict] = {}  # mid -> comment (recipient.post_id names its post)
+        self.posts: list[str] = []  # the channel's posts, oldest first
         self.blocked_users: set[int] = set()  # citizens who stopped the bot
         self.not_admin: set[int] = set()  # chats where the bot lost its admin rights
         self._user_ids = itertools.count(100_001)
@@ -113,11 +114,11 @@ class MaxWorld:
         return msg
 
     def latest_post(self) -> dict:
-        posts = [m for m in self.messages.values() if m["recipient"]["chat_type"] == "channel"]
-        if posts:
-            return posts[-1]
+        if self.posts and self.posts[-1] in self.messages:
+            return self.messages[self.posts[-1]]
         post = self.message(self.recipient("channel", None), None, "Новости администрации")
         self.messages[post["body"]["mid"]] = post
+        self.posts.append(post["body"]["mid"])
         self.log.push({"update_type": "message_created", "timestamp": post["timestamp"], "message": post})
         return post
 
@@ -137,6 +138,7 @@ class MaxWorld:
             post = self.message(self.recipient("channel", None), None, payload.get("text", ""),
                                 attachments=attachments)
             self.messages[post["body"]["mid"]] = post
+            self.posts.append(post["body"]["mid"])
             self.log.push({"update_type": "message_created", "timestamp": post["timestamp"], "message": post})
             return {"mid": post["body"]["mid"], "chat_id": CHANNEL["chat_id"]}
         user = self.user(payload)

@@ -73,7 +73,7 @@ def stack(tmp_path: Path, database_url: str, redis_url: str, secret_key):
             api = f"http://127.0.0.1:{port}"
             try:
                 try:
-                    wait_for(lambda: _up(api), 30)
+                    wait_for(lambda: _up(api), 120)  # six test suites share two cores
                 except AssertionError:
                     raise AssertionError(logs.read_text(encoding="utf-8", errors="replace")[-3000:]) from None
                 yield {"mx": mx, "emulator": emulator, "api": api, "totp": totp, "logs": logs}
