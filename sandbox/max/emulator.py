@@ -66,6 +66,11 @@ class MaxEmulator(Emulator):
     def demo_options(self) -> dict[str, Any]:
         return {"poll_timeout": 1}
 
+    def curl_examples(self, url: str) -> list[str]:
+        """For `otklik sandbox`: reading updates the MAX way (the token in the Authorization header)."""
+        return [f"curl -s -H 'Authorization: {TOKEN}' '{url}/updates?timeout=0'",
+                f"curl -s -H 'Authorization: {TOKEN}' '{url}/me'"]
+
     def error_response(self, kind: str, rule: FaultRule) -> web.StreamResponse:
         if kind == "429":
             return error(429, "too.many.requests", "the number of requests is exceeded")
