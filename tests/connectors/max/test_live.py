@@ -219,3 +219,22 @@ async def test_own_bot_messages_are_never_ingested():
            "sender": {**BOT, "is_bot": False}, "body": {"mid": "mid.1", "seq": 1, "text": "ответ"}}
     assert map_update({"update_type": "message_created", "timestamp": 1, "message": msg}, "s",
                       BOT["user_id"]) == []
+
+
+def test_otklik_sources_check(tmp_path, monkeypatch, capsys):
+    """`otklik sources check` builds the MAX connector from the settings and reports what is wrong."""
+    from otklik.cli import main
+
+    emulator = MaxEmulator(long_poll_cap=0.1)
+    with serving(emulator) as server:
+        config = tmp_path / "otklik.toml"
+        config.write_text(f'[[sources]]\nname = "max_city"\nplatform = "max"\nbase_url = "{server.url}"\n'
+                          f'[sources.options]\nchat_ids = [{GROUP["chat_id"]}]\n', encoding="utf-8")
+        monkeypatch.setenv("OTKLIK_CONFIG", str(config))
+        monkeypatch.setenv("OTKLIK_VAR_DIR", str(tmp_path))
+        monkeypatch.setenv("OTKLIK_SECRET_MAX_CITY_TOKEN", TOKEN)
+        assert main(["sources", "check"]) == 0
+        assert "max_city (max): OK" in capsys.readouterr().out
+        server.call(emulator.world.not_admin.add, GROUP["chat_id"])
+        assert main(["sources", "check"]) == 1
+        assert "not an administrator" in capsys.readouterr().out
