@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-PLATFORMS = ("telegram", "vk", "ok", "incident_management", "pos", "kamchatka", "kuzbass_online")
+PLATFORMS = ("telegram", "vk", "ok", "incident_management", "pos", "kamchatka", "kuzbass_online", "max")
 SAMPLE_PREFIX = {"telegram": "telegram_", "vk": "vk_", "ok": "ok_", "incident_management": "im_",
-                 "pos": "pos_", "kamchatka": "kvp_", "kuzbass_online": "ko_"}
+                 "pos": "pos_", "kamchatka": "kvp_", "kuzbass_online": "ko_", "max": "max_"}
 DEEP = 5_000  # deeper than json's and Python's recursion limits
 
 
@@ -166,7 +166,7 @@ def crash_site(exc: BaseException) -> str:
 
 BASE_URLS = {"telegram": "https://api.telegram.test", "vk": "https://api.vk.test", "ok": "http://ok.test",
              "incident_management": "http://im.test", "pos": "http://pos.test", "kamchatka": "http://kvp.test",
-             "kuzbass_online": "http://ko.test"}
+             "kuzbass_online": "http://ko.test", "max": "https://platform-api2.max.ru"}
 SECRETS = {
     "telegram": {"token": "123456:test-token", "webhook_secret": "test-webhook-secret"},
     "vk": {"token": "{token}", "service_token": "{service_token}", "user_token": "{user_token}",
@@ -178,6 +178,7 @@ SECRETS = {
             "client_secret": "client-secret"},
     "kamchatka": {"api_key": "secret"},
     "kuzbass_online": {"token": "secret"},
+    "max": {"token": "max-fuzz-token", "webhook_secret": "max-fuzz-secret"},
 }
 OPTIONS = {
     "telegram": {"poll_timeout": 0, "retry_backoff": 0.001},
@@ -188,6 +189,7 @@ OPTIONS = {
     "pos": {"retry_wait": 0, "read_attempts": 2},
     "kamchatka": {"retry_wait": 0, "read_attempts": 2, "rps": 100},
     "kuzbass_online": {"retry_wait": 0, "read_attempts": 2, "rps": 100, "executor": "Администрация"},
+    "max": {"poll_timeout": 0, "retry_backoff": 0.001, "read_attempts": 2},
 }
 # Scenarios recorded with other options than OPTIONS (the requests they expect differ).
 SCENARIO_OPTIONS = {("ok", "pagination"): {"page_size": 50}}
@@ -355,6 +357,11 @@ def entry_points(platform: str) -> dict[str, Any]:
 
         out["message_of"] = lambda p: ko.message_of(p, src)
         out["status_changes"] = lambda p: ko.status_changes(p)
+    elif platform == "max":
+        from connectors.max import mapping as mx
+
+        out["map_update"] = lambda p: mx.map_update(p, src, 9_000_001)
+        out["map_message"] = lambda p: mx.map_message(p, EventKind.NEW, src)
     return out
 
 

@@ -15,6 +15,7 @@ CONNECTORS: dict[str, str] = {
     "kamchatka": "connectors.kamchatka.connector:KamchatkaConnector",
     "kuzbass_online": "connectors.kuzbass_online.connector:KuzbassOnlineConnector",
     "email": "connectors.email.connector:EmailConnector",
+    "max": "connectors.max.connector:MaxConnector",
 }
 
 

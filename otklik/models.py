@@ -23,6 +23,7 @@ class Platform(StrEnum):
     KAMCHATKA = "kamchatka"
     KUZBASS_ONLINE = "kuzbass_online"
     EMAIL = "email"  # answers to a citizen's e-mail address (004 §2.4, or on request)
+    MAX = "max"
 
 
 REGIONAL_PLATFORMS = frozenset(

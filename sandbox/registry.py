@@ -14,10 +14,12 @@ EMULATORS: dict[str, str] = {
     "pos": "sandbox.pos.emulator:PosEmulator",
     "kamchatka": "sandbox.kamchatka.emulator:KamchatkaEmulator",
     "kuzbass_online": "sandbox.kuzbass_online.emulator:KuzbassOnlineEmulator",
+    "max": "sandbox.max.emulator:MaxEmulator",
 }
 
 DEFAULT_PORTS: dict[str, int] = {
-    "telegram": 8701, "vk": 8702, "ok": 8703, "incident_management": 8704, "pos": 8705, "kamchatka": 8706, "kuzbass_online": 8707,
+    "telegram": 8701, "vk": 8702, "ok": 8703, "incident_management": 8704, "pos": 8705, "kamchatka": 8706,
+    "kuzbass_online": 8707, "max": 8708,
 }
 
 

@@ -420,6 +420,7 @@ class TrafficGenerator:
 TARGETS: dict[str, list[tuple[dict[str, Any], float]]] = {
     "telegram": [({"chat": "private"}, 0.5), ({"chat": "group"}, 0.3), ({"chat": "channel_comment"}, 0.2)],
     "ok": [({"target": "comment"}, 0.75), ({"target": "chat"}, 0.2), ({"target": "topic"}, 0.05)],
+    "max": [({"chat": "dialog"}, 0.5), ({"chat": "chat"}, 0.3), ({"chat": "channel_comment"}, 0.2)],
 }
 UNSUPPORTED: dict[str, frozenset[str]] = {"pos": frozenset({"delete"})}  # ПОС appeals are not withdrawn
 NOT_A_TARGET = frozenset(

@@ -32,7 +32,7 @@ from sandbox.runner import ThreadedServer
 from storage.db import Database
 from storage.tables import DepartmentRow
 
-DEMO_PLATFORMS = ("telegram", "vk", "ok")  # social networks; the regional platforms run in `otklik sandbox`
+DEMO_PLATFORMS = ("telegram", "vk", "ok", "max")  # social networks; the regional platforms run in `otklik sandbox`
 # With --faults: every platform misbehaves now and then, on every kind of request.
 FAULTS = [{"kind": "5xx", "probability": 0.05, "count": None},
           {"kind": "429", "probability": 0.03, "count": None, "retry_after": 1},

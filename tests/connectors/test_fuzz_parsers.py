@@ -102,6 +102,7 @@ PAGES = {
     "pos": ("first_sync", 1, "content", "id"),
     "kamchatka": ("first_sync", 0, "data", "id"),
     "kuzbass_online": ("first_sync", 0, "items", "id"),
+    "max": ("first_sync", 1, "updates", None),
 }
 
 
