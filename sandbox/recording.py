@@ -92,3 +92,25 @@ def fault_on_fetch(
         await connector(**options).fetch(None)
 
     return body
+
+
+# Scenario parts that are the same on every regional platform.
+
+async def check_ok(emulator: Any, server: ThreadedServer, connector: Callable[..., Any], extra: dict) -> None:
+    """A scenario: the connector's own check against a healthy emulator."""
+    await connector().check()
+
+
+async def fetch_after_revoke(
+    emulator: Any, server: ThreadedServer, connector: Callable[..., Any], ids: list[int]
+) -> None:
+    """A body for `expect_error`: the emulator revokes our credentials, then one fetch."""
+    server.call(emulator.revoke)
+    await connector().fetch(None)
+
+
+async def fetch_with_a_foreign_cursor(
+    emulator: Any, server: ThreadedServer, connector: Callable[..., Any], ids: list[int]
+) -> None:
+    """A body for `expect_error`: a fetch with a cursor the platform did not issue."""
+    await connector().fetch("bm90LWEtY3Vyc29y")

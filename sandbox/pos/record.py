@@ -20,7 +20,7 @@ from otklik.models import Platform, Reply, Thread
 from sandbox.cassette import FIXTURES_DIR
 from sandbox.pos.emulator import PosEmulator
 from sandbox.recorder import Recorder
-from sandbox.recording import Scenario, expect_error, fault_on_fetch, record_scenario
+from sandbox.recording import Scenario, check_ok, expect_error, fault_on_fetch, record_scenario
 from sandbox.runner import ThreadedServer
 
 FEED = "/edms"  # where the recorded faults strike: the list the connector polls
@@ -175,10 +175,6 @@ async def token_refresh(emulator, server, connector, extra) -> None:
     await conn.fetch(None)
     server.call(emulator.advance, 3600)  # the token expired on the platform: 401, refresh, retry
     await conn.fetch(None)
-
-
-async def check_ok(emulator, server, connector, extra) -> None:
-    await connector().check()
 
 
 _expect_error = functools.partial(expect_error, seed)
