@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +18,20 @@ from aiohttp import web
 from sandbox.faults import FaultInjector, FaultRule
 
 ADMIN_PREFIX = "/_sandbox"
+
+
+def over_rate(windows: dict[str, deque[float]], key: str, limit: int) -> bool:
+    """A per-key one-second sliding window on real time (the limit is about real request rates,
+    whatever a test clock says): True when this request is one too many (it is not counted),
+    otherwise it is counted and False."""
+    now = time.monotonic()
+    window = windows.setdefault(key, deque())
+    while window and window[0] <= now - 1.0:
+        window.popleft()
+    if len(window) >= limit:
+        return True
+    window.append(now)
+    return False
 
 
 class Emulator:

@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.base import Emulator
+from sandbox.base import Emulator, over_rate
 from sandbox.faults import FaultRule
 from sandbox.kamchatka.world import EXECUTOR, ApiError, World
 
@@ -161,14 +161,9 @@ class KamchatkaEmulator(Emulator):
             return fail(401, "TOKEN_REVOKED", "The API key was revoked")
         if key not in self.keys:
             return fail(401, "TOKEN_INVALID", "Unknown API key")
-        now = time.monotonic()
-        window = self._window.setdefault(key, deque())
-        while window and window[0] <= now - 1.0:
-            window.popleft()
-        if len(window) >= self.rps_limit:
+        if over_rate(self._window, key, self.rps_limit):
             self.rate_limited += 1
             return fail(429, "RATE_LIMIT", f"More than {self.rps_limit} requests per second", retry_after=1)
-        window.append(now)
         return None
 
     async def _handle(self, request: web.Request, action) -> web.Response:

@@ -20,13 +20,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import time
 from collections import deque
 from typing import Any
 
 from aiohttp import web
 
-from sandbox.base import Emulator
+from sandbox.base import Emulator, over_rate
 from sandbox.faults import FaultRule
 from sandbox.kuzbass_online.world import CATALOG, ApiError, World
 
@@ -149,14 +148,9 @@ class KuzbassOnlineEmulator(Emulator):
             return fail(401, "UNAUTHORIZED", "A valid token is required")
         if token in self.revoked:
             return fail(401, "TOKEN_EXPIRED", "The token has expired")
-        now = time.monotonic()
-        window = self._window.setdefault(token, deque())
-        while window and window[0] <= now - 1.0:
-            window.popleft()
-        if len(window) >= self.rps_limit:
+        if over_rate(self._window, token, self.rps_limit):
             self.rate_limited += 1
             return fail(429, "TOO_MANY_REQUESTS", f"More than {self.rps_limit} requests per second", retry_after=1)
-        window.append(now)
         return None
 
     async def _handle(self, request: web.Request, action) -> web.Response:
