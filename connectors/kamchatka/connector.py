@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from connectors.base import Connector
-from connectors.errors import AuthFailed, Fatal, Malformed
+from connectors.errors import AuthFailed, Malformed
 from connectors.kamchatka.client import KamchatkaClient, raise_for_error
 from connectors.kamchatka.mapping import (
     PLATFORM,
@@ -19,7 +19,6 @@ from connectors.kamchatka.mapping import (
     status_changes,
 )
 from connectors.parsing import by_readable_id, map_each, messages_and_changes, total
-from connectors.transport import client_options
 from otklik.models import Batch, Delivery, Message, Rejected, Reply
 
 API = "/api/executor/v1"
@@ -38,14 +37,8 @@ class KamchatkaConnector(Connector):
     @property
     def client(self) -> KamchatkaClient:
         if self._client is None:
-            if not self.config.base_url:
-                raise Fatal("«Камчатка в порядке» has no public address: set base_url", platform=PLATFORM)
-            self._client = KamchatkaClient(
-                self.http,
-                self.config.secret("api_key"),
-                self.config.base_url,
-                self.limiter,
-                **client_options(self.config.options, rps=4),
+            self._client = KamchatkaClient.for_source(
+                self, "api_key", rps=4, no_address="«Камчатка в порядке» has no public address: set base_url"
             )
         return self._client
 

@@ -23,7 +23,6 @@ from connectors.kuzbass_online.mapping import (
     take_body,
 )
 from connectors.parsing import by_readable_id, integer, map_each, messages_and_changes, total
-from connectors.transport import client_options
 from otklik.models import Batch, Delivery, Message, Rejected, Reply
 
 log = logging.getLogger("otklik.connectors.kuzbass_online")
@@ -43,15 +42,11 @@ class KuzbassOnlineConnector(Connector):
     @property
     def client(self) -> KuzbassOnlineClient:
         if self._client is None:
-            if not self.config.base_url:
-                raise Fatal("«Кузбасс Онлайн» has no public API: set base_url (the municipality's "
-                            "sub-domain)", platform=PLATFORM)
-            self._client = KuzbassOnlineClient(
-                self.http,
-                self.config.secret("token"),
-                self.config.base_url,
-                self.limiter,
-                **client_options(self.config.options, rps=4),
+            self._client = KuzbassOnlineClient.for_source(
+                self,
+                "token",
+                rps=4,
+                no_address="«Кузбасс Онлайн» has no public API: set base_url (the municipality's sub-domain)",
             )
         return self._client
 
