@@ -9,6 +9,8 @@ emulator receives from otklik (a posted reply) is kept in `self.replies` and ser
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import time
 from collections import deque
 from typing import Any
@@ -18,6 +20,32 @@ from aiohttp import web
 from sandbox.faults import FaultInjector, FaultRule
 
 ADMIN_PREFIX = "/_sandbox"
+
+
+class ApiError(Exception):
+    """A regional platform's error answer, raised by its simulated world: HTTP status and code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def encode_seq_cursor(version: str, seq: int) -> str:
+    """An opaque feed cursor: `version:seq` in unpadded URL-safe base64."""
+    return base64.urlsafe_b64encode(f"{version}:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_seq_cursor(version: str, cursor: str) -> int | None:
+    """The seq of a cursor `encode_seq_cursor(version, seq)` made; None for any other string."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        got, _, seq = text.partition(":")
+        if got != version:
+            raise ValueError(got)
+        return int(seq)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return None
 
 
 def over_rate(windows: dict[str, deque[float]], key: str, limit: int) -> bool:

@@ -17,15 +17,13 @@ real API can replace it. What it models:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections import deque
 from typing import Any
 
 from aiohttp import web
 
-from sandbox.base import Emulator, over_rate
+from sandbox.base import Emulator, decode_seq_cursor, encode_seq_cursor, over_rate
 from sandbox.faults import FaultRule
 from sandbox.kuzbass_online.world import CATALOG, ApiError, World
 
@@ -47,18 +45,14 @@ def fail(status: int, code: str, message: str, retry_after: int | None = None) -
 
 
 def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"ko1:{seq}".encode()).decode().rstrip("=")
+    return encode_seq_cursor("ko1", seq)
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        version, _, seq = text.partition(":")
-        if version != "ko1":
-            raise ValueError(version)
-        return int(seq)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise ApiError(400, "BAD_CURSOR", "The cursor is not one this API issued") from None
+    seq = decode_seq_cursor("ko1", cursor)
+    if seq is None:
+        raise ApiError(400, "BAD_CURSOR", "The cursor is not one this API issued")
+    return seq
 
 
 class KuzbassOnlineEmulator(Emulator):
