@@ -9,7 +9,6 @@ under the cassette's top-level keys.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ from sandbox.recording import (
     expect_error,
     fault_on_fetch,
     fetch_after_revoke,
+    record_all,
     record_scenario,
 )
 from sandbox.runner import ThreadedServer
@@ -250,10 +250,5 @@ async def record(name: str, root: Path = FIXTURES_DIR) -> Path:
     )
 
 
-async def main(root: Path) -> None:
-    for name in SCENARIOS:
-        print(await record(name, root))
-
-
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else FIXTURES_DIR))
+    record_all(record, SCENARIOS, sys.argv)

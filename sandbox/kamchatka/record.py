@@ -8,7 +8,6 @@ ids fake ones. What a replaying test needs besides the exchanges is stored at th
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ from sandbox.recording import (
     fault_on_fetch,
     fetch_after_revoke,
     fetch_with_a_foreign_cursor,
+    record_all,
     record_scenario,
 )
 from sandbox.runner import ThreadedServer
@@ -236,10 +236,5 @@ async def record(name: str, root: Path = FIXTURES_DIR) -> Path:
     )
 
 
-async def main(root: Path) -> None:
-    for name in SCENARIOS:
-        print(await record(name, root))
-
-
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else FIXTURES_DIR))
+    record_all(record, SCENARIOS, sys.argv)
