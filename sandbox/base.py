@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import json
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -29,6 +31,33 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+async def run_action(
+    request: web.Request,
+    action: Callable[[int, Any], web.Response],
+    fail: Callable[[int, str, str], web.Response],
+    not_found: str,
+) -> web.Response:
+    """A regional emulator's handler after its guard: the path's `id` (404 NOT_FOUND `not_found`
+    when not a number, 0 when absent), a POST's body (400 BAD_REQUEST unless a JSON object), then
+    `action(id, body)`; an ApiError is answered with `fail(status, code, message)`."""
+    try:
+        item_id = int(request.match_info["id"]) if "id" in request.match_info else 0
+    except ValueError:
+        return fail(404, "NOT_FOUND", not_found)
+    body: Any = {}
+    if request.method == "POST":
+        try:
+            body = await request.json()
+        except (ValueError, json.JSONDecodeError):
+            return fail(400, "BAD_REQUEST", "Body is not JSON")
+        if not isinstance(body, dict):
+            return fail(400, "BAD_REQUEST", "Body must be a JSON object")
+    try:
+        return action(item_id, body)
+    except ApiError as exc:
+        return fail(exc.status, exc.code, str(exc))
 
 
 def encode_seq_cursor(version: str, seq: int) -> str:

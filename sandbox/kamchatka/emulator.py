@@ -17,14 +17,13 @@ API can replace it. What it models:
 
 from __future__ import annotations
 
-import json
 import time
 from collections import deque
 from typing import Any
 
 from aiohttp import web
 
-from sandbox.base import Emulator, decode_seq_cursor, encode_seq_cursor, over_rate
+from sandbox.base import Emulator, decode_seq_cursor, encode_seq_cursor, over_rate, run_action
 from sandbox.faults import FaultRule
 from sandbox.kamchatka.world import EXECUTOR, ApiError, World
 
@@ -164,22 +163,7 @@ class KamchatkaEmulator(Emulator):
         """Guard, parse the id and the body, run `action(message_id, body)`, map ApiError."""
         if (denied := self._guard(request)) is not None:
             return denied
-        try:
-            message_id = int(request.match_info["id"]) if "id" in request.match_info else 0
-        except ValueError:
-            return fail(404, "NOT_FOUND", "No such message")
-        body: Any = {}
-        if request.method == "POST":
-            try:
-                body = await request.json()
-            except (ValueError, json.JSONDecodeError):
-                return fail(400, "BAD_REQUEST", "Body is not JSON")
-            if not isinstance(body, dict):
-                return fail(400, "BAD_REQUEST", "Body must be a JSON object")
-        try:
-            return action(message_id, body)
-        except ApiError as exc:
-            return fail(exc.status, exc.code, str(exc))
+        return await run_action(request, action, fail, "No such message")
 
     async def get_profile(self, request: web.Request) -> web.Response:
         return await self._handle(

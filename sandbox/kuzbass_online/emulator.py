@@ -17,13 +17,12 @@ real API can replace it. What it models:
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from typing import Any
 
 from aiohttp import web
 
-from sandbox.base import Emulator, decode_seq_cursor, encode_seq_cursor, over_rate
+from sandbox.base import Emulator, decode_seq_cursor, encode_seq_cursor, over_rate, run_action
 from sandbox.faults import FaultRule
 from sandbox.kuzbass_online.world import CATALOG, ApiError, World
 
@@ -151,22 +150,7 @@ class KuzbassOnlineEmulator(Emulator):
         """Guard, parse the id and the body, run `action(appeal_id, body)`, map ApiError."""
         if (denied := self._guard(request)) is not None:
             return denied
-        try:
-            appeal_id = int(request.match_info["id"]) if "id" in request.match_info else 0
-        except ValueError:
-            return fail(404, "NOT_FOUND", "No such appeal")
-        body: Any = {}
-        if request.method == "POST":
-            try:
-                body = await request.json()
-            except (ValueError, json.JSONDecodeError):
-                return fail(400, "BAD_REQUEST", "Body is not JSON")
-            if not isinstance(body, dict):
-                return fail(400, "BAD_REQUEST", "Body must be a JSON object")
-        try:
-            return action(appeal_id, body)
-        except ApiError as exc:
-            return fail(exc.status, exc.code, str(exc))
+        return await run_action(request, action, fail, "No such appeal")
 
     async def get_profile(self, request: web.Request) -> web.Response:
         return await self._handle(
