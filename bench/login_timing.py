@@ -33,17 +33,9 @@ from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from otklik import http  # noqa: E402
 from otklik.api import accounts, auth  # noqa: E402
 from storage.db import Database  # noqa: E402
+from tests.otklik.doubles import AppDaemon  # noqa: E402
 
 PASSWORD = "Bench-password-2026"
-
-
-class Daemon:
-    def __init__(self, db):
-        self.db = db
-        self.connectors = {}
-        self.relay = None
-        self.pipeline = None
-        self.wake_pipeline = asyncio.Event()
 
 
 async def run(n: int, url: str) -> dict[str, list[float]]:
@@ -61,7 +53,7 @@ async def run(n: int, url: str) -> dict[str, list[float]]:
         "executor, wrong password": {"login": "exe", "password": "Wrong-password-1"},
     }
     times: dict[str, list[float]] = {k: [] for k in kinds}
-    async with TestClient(TestServer(http.build_app(Daemon(db)))) as client:
+    async with TestClient(TestServer(http.build_app(AppDaemon(db)))) as client:
         for body in kinds.values():  # warm-up: first scrypt, first queries
             await client.post("/api/login", json=body)
         for _ in range(n):

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from connectors.errors import Malformed
-from otklik.models import Rejected
+from otklik.models import Message, Rejected, StatusChange
 from otklik.sanitize import clean_json
 
 # What broken data provokes in plain Python mapping code. pydantic's ValidationError and
@@ -172,6 +172,32 @@ def map_each(
             _checking.reset(token)
         out += results
     return out
+
+
+def by_readable_id(items: Iterable[Any], rejected: list[Rejected], what: str) -> dict[Any, Any]:
+    """The items of a feed page keyed by their `id`, one per id (a re-delivered item counts once);
+    an item without a readable id goes to `rejected` as "<what> without a readable id"."""
+    out: dict[Any, Any] = {}
+    for item in items:
+        key = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(key, int | str) or isinstance(key, bool):
+            rejected.append(reject(item, f"{what} without a readable id"))
+            continue
+        out[key] = item
+    return out
+
+
+def messages_and_changes(records: Iterable[Any]) -> tuple[list[Message], list[StatusChange]]:
+    """Splits what `map_each` made of a page into messages and status changes; a status change
+    seen twice (the same item, status and time) counts once."""
+    messages: list[Message] = []
+    changes: dict[tuple[str, str, datetime], StatusChange] = {}
+    for x in records:
+        if isinstance(x, Message):
+            messages.append(x)
+        else:
+            changes[(x.external_id, x.status, x.at)] = x
+    return messages, list(changes.values())
 
 
 def reject(item: Any, reason: str, id_of: Callable[[Any], Any] | None = None) -> Rejected:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from connectors.errors import Transient
+from connectors.errors import Fatal, Transient
 from connectors.ratelimit import Limiter
 
 WINDOW = 1.1  # seconds: requests reach a platform with jitter; its one-second window must not overflow
@@ -107,6 +107,22 @@ class BearerClient:
         self.retry_wait = retry_wait
         key = limit_key(self.limit_prefix, token)
         self.transport = Transport(http, base_url, limiter, key, rps, self.platform)
+
+    @classmethod
+    def for_source(cls, connector: Any, secret: str, *, rps: int, no_address: str) -> Any:
+        """The client of a connector's source: the secret `secret` as the bearer token, the source's
+        base_url, its rate and read retries (`rps` when unset). A source without a base_url is a
+        configuration error: `no_address` says what to set."""
+        config = connector.config
+        if not config.base_url:
+            raise Fatal(no_address, platform=connector.platform)
+        return cls(
+            connector.http,
+            config.secret(secret),
+            config.base_url,
+            connector.limiter,
+            **client_options(config.options, rps=rps),
+        )
 
     @staticmethod
     def failed(status: int, data: Any) -> bool:

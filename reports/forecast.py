@@ -162,30 +162,26 @@ def _quantiles(mu: float, alpha: float, lo_q: float, hi_q: float) -> tuple[float
 
 # -- baselines (for the backtest) ---------------------------------------------------------------
 
+def _last_observed_weekday(last: date, d: date) -> date:
+    """The same weekday as `d` a week or more earlier, not after `last` (the last observed day)."""
+    back = d - timedelta(days=7)
+    while back > last:
+        back -= timedelta(days=7)
+    return back
+
+
 def baseline_last_week(counts: Mapping[date, int], start: date, horizon: int) -> list[float]:
     """The same weekday a week earlier; beyond a week, the last observed week repeats."""
     last = max(counts)
-    out = []
-    for i in range(horizon):
-        d = start + timedelta(days=i)
-        back = d - timedelta(days=7)
-        while back > last:
-            back -= timedelta(days=7)
-        out.append(float(counts.get(back, 0)))
-    return out
+    days = (_last_observed_weekday(last, start + timedelta(days=i)) for i in range(horizon))
+    return [float(counts.get(back, 0)) for back in days]
 
 
 def baseline_four_weeks(counts: Mapping[date, int], start: date, horizon: int) -> list[float]:
     """The mean of the last four same weekdays observed."""
     last = max(counts)
-    out = []
-    for i in range(horizon):
-        d = start + timedelta(days=i)
-        back = d - timedelta(days=7)
-        while back > last:
-            back -= timedelta(days=7)
-        out.append(float(np.mean([counts.get(back - timedelta(days=7 * k), 0) for k in range(4)])))
-    return out
+    days = (_last_observed_weekday(last, start + timedelta(days=i)) for i in range(horizon))
+    return [float(np.mean([counts.get(back - timedelta(days=7 * k), 0) for k in range(4)])) for back in days]
 
 
 # -- input ----------------------------------------------------------------------------------------

@@ -9,7 +9,12 @@ emulator receives from otklik (a posted reply) is kept in `self.replies` and ser
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +22,73 @@ from aiohttp import web
 from sandbox.faults import FaultInjector, FaultRule
 
 ADMIN_PREFIX = "/_sandbox"
+
+
+class ApiError(Exception):
+    """A regional platform's error answer, raised by its simulated world: HTTP status and code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+async def run_action(
+    request: web.Request,
+    action: Callable[[int, Any], web.Response],
+    fail: Callable[[int, str, str], web.Response],
+    not_found: str,
+) -> web.Response:
+    """A regional emulator's handler after its guard: the path's `id` (404 NOT_FOUND `not_found`
+    when not a number, 0 when absent), a POST's body (400 BAD_REQUEST unless a JSON object), then
+    `action(id, body)`; an ApiError is answered with `fail(status, code, message)`."""
+    try:
+        item_id = int(request.match_info["id"]) if "id" in request.match_info else 0
+    except ValueError:
+        return fail(404, "NOT_FOUND", not_found)
+    body: Any = {}
+    if request.method == "POST":
+        try:
+            body = await request.json()
+        except (ValueError, json.JSONDecodeError):
+            return fail(400, "BAD_REQUEST", "Body is not JSON")
+        if not isinstance(body, dict):
+            return fail(400, "BAD_REQUEST", "Body must be a JSON object")
+    try:
+        return action(item_id, body)
+    except ApiError as exc:
+        return fail(exc.status, exc.code, str(exc))
+
+
+def encode_seq_cursor(version: str, seq: int) -> str:
+    """An opaque feed cursor: `version:seq` in unpadded URL-safe base64."""
+    return base64.urlsafe_b64encode(f"{version}:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_seq_cursor(version: str, cursor: str) -> int | None:
+    """The seq of a cursor `encode_seq_cursor(version, seq)` made; None for any other string."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        got, _, seq = text.partition(":")
+        if got != version:
+            raise ValueError(got)
+        return int(seq)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return None
+
+
+def over_rate(windows: dict[str, deque[float]], key: str, limit: int) -> bool:
+    """A per-key one-second sliding window on real time (the limit is about real request rates,
+    whatever a test clock says): True when this request is one too many (it is not counted),
+    otherwise it is counted and False."""
+    now = time.monotonic()
+    window = windows.setdefault(key, deque())
+    while window and window[0] <= now - 1.0:
+        window.popleft()
+    if len(window) >= limit:
+        return True
+    window.append(now)
+    return False
 
 
 class Emulator:

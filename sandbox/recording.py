@@ -7,7 +7,8 @@ scrubbing and how its connector is configured."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import httpx
 
 from connectors.base import Connector, SourceConfig
 from connectors.errors import ConnectorError
+from sandbox.cassette import FIXTURES_DIR
 from sandbox.recorder import Recorder
 from sandbox.runner import ThreadedServer
 
@@ -92,3 +94,39 @@ def fault_on_fetch(
         await connector(**options).fetch(None)
 
     return body
+
+
+# Scenario parts that are the same on every regional platform.
+
+async def check_ok(emulator: Any, server: ThreadedServer, connector: Callable[..., Any], extra: dict) -> None:
+    """A scenario: the connector's own check against a healthy emulator."""
+    await connector().check()
+
+
+async def fetch_after_revoke(
+    emulator: Any, server: ThreadedServer, connector: Callable[..., Any], ids: list[int]
+) -> None:
+    """A body for `expect_error`: the emulator revokes our credentials, then one fetch."""
+    server.call(emulator.revoke)
+    await connector().fetch(None)
+
+
+async def fetch_with_a_foreign_cursor(
+    emulator: Any, server: ThreadedServer, connector: Callable[..., Any], ids: list[int]
+) -> None:
+    """A body for `expect_error`: a fetch with a cursor the platform did not issue."""
+    await connector().fetch("bm90LWEtY3Vyc29y")
+
+
+def record_all(
+    record: Callable[[str, Path], Awaitable[Path]], scenarios: Iterable[str], argv: list[str]
+) -> None:
+    """`python -m sandbox.<platform>.record [DIR]`: every scenario recorded into DIR (by default
+    the fixtures), each cassette's path printed."""
+    root = Path(argv[1]) if len(argv) > 1 else FIXTURES_DIR
+
+    async def run() -> None:
+        for name in scenarios:
+            print(await record(name, root))
+
+    asyncio.run(run())

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from connectors.base import Connector
-from connectors.errors import AuthFailed, Fatal, Malformed
+from connectors.errors import AuthFailed, Malformed
 from connectors.incident_management.client import ImClient, raise_for_error
 from connectors.incident_management.mapping import (
     PLATFORM,
@@ -19,7 +19,6 @@ from connectors.incident_management.mapping import (
     parse_time,
 )
 from connectors.parsing import integer, map_each, total
-from connectors.transport import client_options
 from otklik.models import Batch, Delivery, Message, Rejected, Reply, StatusChange
 
 API = "/api/v1"
@@ -38,14 +37,8 @@ class IncidentManagementConnector(Connector):
     @property
     def client(self) -> ImClient:
         if self._client is None:
-            if not self.config.base_url:
-                raise Fatal("Incident Management has no public address: set base_url", platform=PLATFORM)
-            self._client = ImClient(
-                self.http,
-                self.config.secret("token"),
-                self.config.base_url,
-                self.limiter,
-                **client_options(self.config.options, rps=8),
+            self._client = ImClient.for_source(
+                self, "token", rps=8, no_address="Incident Management has no public address: set base_url"
             )
         return self._client
 

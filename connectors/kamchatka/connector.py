@@ -3,11 +3,10 @@ extension requests carry an Idempotency-Key (our reply id), and answers are read
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, ClassVar
 
 from connectors.base import Connector
-from connectors.errors import AuthFailed, Fatal, Malformed
+from connectors.errors import AuthFailed, Malformed
 from connectors.kamchatka.client import KamchatkaClient, raise_for_error
 from connectors.kamchatka.mapping import (
     PLATFORM,
@@ -19,9 +18,8 @@ from connectors.kamchatka.mapping import (
     parse_time,
     status_changes,
 )
-from connectors.parsing import map_each, reject, total
-from connectors.transport import client_options
-from otklik.models import Batch, Delivery, Message, Rejected, Reply, StatusChange
+from connectors.parsing import by_readable_id, map_each, messages_and_changes, total
+from otklik.models import Batch, Delivery, Message, Rejected, Reply
 
 API = "/api/executor/v1"
 NEEDED = ("messages.read", "answers.write", "extensions.request")
@@ -39,14 +37,8 @@ class KamchatkaConnector(Connector):
     @property
     def client(self) -> KamchatkaClient:
         if self._client is None:
-            if not self.config.base_url:
-                raise Fatal("«Камчатка в порядке» has no public address: set base_url", platform=PLATFORM)
-            self._client = KamchatkaClient(
-                self.http,
-                self.config.secret("api_key"),
-                self.config.base_url,
-                self.limiter,
-                **client_options(self.config.options, rps=4),
+            self._client = KamchatkaClient.for_source(
+                self, "api_key", rps=4, no_address="«Камчатка в порядке» has no public address: set base_url"
             )
         return self._client
 
@@ -64,30 +56,20 @@ class KamchatkaConnector(Connector):
         next_cursor = meta.get("next_cursor")
         if next_cursor is not None and not (isinstance(next_cursor, str) and len(next_cursor) <= 1000):
             raise Malformed("the message feed's next_cursor is not a cursor", platform=PLATFORM)
-        items: dict[Any, dict[str, Any]] = {}
         rejected: list[Rejected] = []
-        for i in envelope.get("data") or []:
-            key = i.get("id") if isinstance(i, dict) else None
-            if not isinstance(key, int | str) or isinstance(key, bool):
-                rejected.append(reject(i, "a message without a readable id"))
-                continue
-            items[key] = i  # dedupe
-        changes: dict[tuple[str, str, datetime], StatusChange] = {}
-        messages = []
-        for x in map_each(
-            items.values(),
-            lambda item: [message_of(item, self.config.name, self.web), *status_changes(item)],
-            platform=PLATFORM,
-            rejected=rejected,
-            id_of=lambda item: item.get("id"),
-        ):
-            if isinstance(x, Message):
-                messages.append(x)
-            else:
-                changes[(x.external_id, x.status, x.at)] = x
+        items = by_readable_id(envelope.get("data") or [], rejected, "a message")
+        messages, changes = messages_and_changes(
+            map_each(
+                items.values(),
+                lambda item: [message_of(item, self.config.name, self.web), *status_changes(item)],
+                platform=PLATFORM,
+                rejected=rejected,
+                id_of=lambda item: item.get("id"),
+            )
+        )
         return Batch(
             messages=messages,
-            status_changes=list(changes.values()),
+            status_changes=changes,
             rejected=rejected,
             next_cursor=next_cursor if next_cursor and next_cursor != cursor else None,
             has_more=bool(meta.get("has_more")),

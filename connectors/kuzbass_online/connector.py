@@ -6,7 +6,6 @@ it back by that reference."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any, ClassVar
 
 from connectors.base import Connector
@@ -23,9 +22,8 @@ from connectors.kuzbass_online.mapping import (
     status_changes,
     take_body,
 )
-from connectors.parsing import integer, map_each, reject, total
-from connectors.transport import client_options
-from otklik.models import Batch, Delivery, Message, Rejected, Reply, StatusChange
+from connectors.parsing import by_readable_id, integer, map_each, messages_and_changes, total
+from otklik.models import Batch, Delivery, Message, Rejected, Reply
 
 log = logging.getLogger("otklik.connectors.kuzbass_online")
 API = "/web/v1"
@@ -44,15 +42,11 @@ class KuzbassOnlineConnector(Connector):
     @property
     def client(self) -> KuzbassOnlineClient:
         if self._client is None:
-            if not self.config.base_url:
-                raise Fatal("«Кузбасс Онлайн» has no public API: set base_url (the municipality's "
-                            "sub-domain)", platform=PLATFORM)
-            self._client = KuzbassOnlineClient(
-                self.http,
-                self.config.secret("token"),
-                self.config.base_url,
-                self.limiter,
-                **client_options(self.config.options, rps=4),
+            self._client = KuzbassOnlineClient.for_source(
+                self,
+                "token",
+                rps=4,
+                no_address="«Кузбасс Онлайн» has no public API: set base_url (the municipality's sub-domain)",
             )
         return self._client
 
@@ -69,27 +63,17 @@ class KuzbassOnlineConnector(Connector):
         next_cursor = page.get("next_cursor")
         if next_cursor is not None and not (isinstance(next_cursor, str) and len(next_cursor) <= 1000):
             raise Malformed("the appeal feed's next_cursor is not a cursor", platform=PLATFORM)
-        items: dict[Any, dict[str, Any]] = {}
         rejected: list[Rejected] = []
-        for i in page.get("items") or []:
-            key = i.get("id") if isinstance(i, dict) else None
-            if not isinstance(key, int | str) or isinstance(key, bool):
-                rejected.append(reject(i, "an appeal without a readable id"))
-                continue
-            items[key] = i  # dedupe: a re-delivered appeal counts once
-        changes: dict[tuple[str, str, datetime], StatusChange] = {}
-        messages = []
-        for x in map_each(
-            items.values(),
-            lambda item: [message_of(item, self.config.name, self.web), *status_changes(item)],
-            platform=PLATFORM,
-            rejected=rejected,
-            id_of=lambda item: item.get("id"),
-        ):
-            if isinstance(x, Message):
-                messages.append(x)
-            else:
-                changes[(x.external_id, x.status, x.at)] = x
+        items = by_readable_id(page.get("items") or [], rejected, "an appeal")
+        messages, changes = messages_and_changes(
+            map_each(
+                items.values(),
+                lambda item: [message_of(item, self.config.name, self.web), *status_changes(item)],
+                platform=PLATFORM,
+                rejected=rejected,
+                id_of=lambda item: item.get("id"),
+            )
+        )
         if self.config.options.get("take_into_work", True):
             # 004 §2.3: taken into work within 24 h. Done here, as soon as an appeal is seen: a
             # failure raises before the cursor moves, so the next poll takes it again (idempotent).
@@ -105,7 +89,7 @@ class KuzbassOnlineConnector(Connector):
                             "source": self.config.name, "external_id": m.external_id, "code": str(exc.code)})
         return Batch(
             messages=messages,
-            status_changes=list(changes.values()),
+            status_changes=changes,
             rejected=rejected,
             next_cursor=next_cursor if next_cursor and next_cursor != cursor else None,
             has_more=bool(page.get("has_more")),

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from connectors.base import Connector
 from connectors.errors import AuthFailed, Fatal, Malformed
-from connectors.parsing import integer, map_each, reject, total
+from connectors.parsing import integer, map_each, messages_and_changes, reject, total
 from connectors.pos.client import PosClient, raise_for_error
 from connectors.pos.mapping import (
     PLATFORM,
@@ -26,7 +26,7 @@ from connectors.pos.mapping import (
     status_changes,
 )
 from connectors.transport import client_options
-from otklik.models import Batch, Delivery, Message, Rejected, Reply, StatusChange
+from otklik.models import Batch, Delivery, Message, Rejected, Reply
 
 EDMS = "/appeal-service/edms"
 
@@ -101,25 +101,21 @@ class PosConnector(Connector):
                 continue
             appeals[ident] = appeal  # a re-delivered appeal counts once
             listed[ident] = version
-        messages: list[Message] = []
-        changes: dict[tuple[str, str, datetime], StatusChange] = {}
-        for x in map_each(
-            appeals.values(),
-            lambda a: [appeal_message(a, self.config.name), *status_changes(a)],
-            platform=PLATFORM,
-            rejected=rejected,
-            id_of=lambda a: a.get("id"),
-        ):
-            if isinstance(x, Message):
-                messages.append(x)
-            else:
-                changes[(x.external_id, x.status, x.at)] = x
+        messages, changes = messages_and_changes(
+            map_each(
+                appeals.values(),
+                lambda a: [appeal_message(a, self.config.name), *status_changes(a)],
+                platform=PLATFORM,
+                rejected=rejected,
+                id_of=lambda a: a.get("id"),
+            )
+        )
         listed = [[i, v] for i, v in listed.items()]
         # None keeps the stored cursor: only when there was nothing to acknowledge and nothing new.
         next_cursor = json.dumps({"ack": listed}) if listed or acks else None
         return Batch(
             messages=messages,
-            status_changes=list(changes.values()),
+            status_changes=changes,
             rejected=rejected,
             next_cursor=next_cursor,
             has_more=not page.get("last", True),

@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.base import Emulator
+from sandbox.base import Emulator, over_rate
 from sandbox.faults import FaultRule
 from sandbox.incident_management.world import NETWORKS, Conflict, Invalid, World
 
@@ -153,16 +153,11 @@ class IncidentManagementEmulator(Emulator):
             return error(401, "token_revoked", "The access token was revoked")
         if token not in self.tokens:
             return error(401, "unauthorized", "Unknown access token")
-        now = time.monotonic()  # the limit is about real request rates, whatever the test clock says
-        window = self._window.setdefault(token, deque())
-        while window and window[0] <= now - 1.0:
-            window.popleft()
-        if len(window) >= self.rps_limit:
+        if over_rate(self._window, token, self.rps_limit):
             self.rate_limited += 1
             return error(
                 429, "rate_limited", f"More than {self.rps_limit} requests per second", retry_after=1
             )
-        window.append(now)
         self.world.expire_silence()
         return None
 

@@ -9,7 +9,6 @@ under the cassette's top-level keys.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sys
 from pathlib import Path
@@ -20,7 +19,15 @@ from otklik.models import Platform, Reply, Thread
 from sandbox.cassette import FIXTURES_DIR
 from sandbox.incident_management.emulator import TOKEN, IncidentManagementEmulator
 from sandbox.recorder import Recorder
-from sandbox.recording import Scenario, expect_error, fault_on_fetch, record_scenario
+from sandbox.recording import (
+    Scenario,
+    check_ok,
+    expect_error,
+    fault_on_fetch,
+    fetch_after_revoke,
+    record_all,
+    record_scenario,
+)
 from sandbox.runner import ThreadedServer
 
 FEED = "/incidents"  # where the recorded faults strike: the list the connector polls
@@ -177,16 +184,7 @@ async def publication(emulator, server, connector, extra) -> None:
     )
 
 
-async def check_ok(emulator, server, connector, extra) -> None:
-    await connector().check()
-
-
 _expect_error = functools.partial(expect_error, seed)
-
-
-async def _revoked(emulator, server, connector, ids):
-    server.call(emulator.revoke)
-    await connector().fetch(None)
 
 
 async def _conflict(emulator, server, connector, ids):
@@ -209,7 +207,7 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
         publication,
     ),
     "check_ok": ("GET /me with every scope", check_ok),
-    "error_auth": ("a revoked token: 401 token_revoked", _expect_error(_revoked)),
+    "error_auth": ("a revoked token: 401 token_revoked", _expect_error(fetch_after_revoke)),
     "error_429": (
         "429 rate_limited with Retry-After",
         _expect_error(fault_on_fetch(FEED, "429", retry_after=3)),
@@ -252,10 +250,5 @@ async def record(name: str, root: Path = FIXTURES_DIR) -> Path:
     )
 
 
-async def main(root: Path) -> None:
-    for name in SCENARIOS:
-        print(await record(name, root))
-
-
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else FIXTURES_DIR))
+    record_all(record, SCENARIOS, sys.argv)

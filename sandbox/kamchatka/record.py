@@ -8,7 +8,6 @@ ids fake ones. What a replaying test needs besides the exchanges is stored at th
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sys
 from pathlib import Path
@@ -19,7 +18,16 @@ from otklik.models import Attachment, Platform, Reply, Thread
 from sandbox.cassette import FIXTURES_DIR
 from sandbox.kamchatka.emulator import KamchatkaEmulator
 from sandbox.recorder import Recorder
-from sandbox.recording import Scenario, expect_error, fault_on_fetch, record_scenario
+from sandbox.recording import (
+    Scenario,
+    check_ok,
+    expect_error,
+    fault_on_fetch,
+    fetch_after_revoke,
+    fetch_with_a_foreign_cursor,
+    record_all,
+    record_scenario,
+)
 from sandbox.runner import ThreadedServer
 
 FEED = "/messages"  # where the recorded faults strike: the list the connector polls
@@ -157,24 +165,11 @@ async def extension_request(emulator, server, connector, extra) -> None:
     await conn.request_extension(str(ids[1]), 8, "Подрядчик приступит после схода снега")
 
 
-async def check_ok(emulator, server, connector, extra) -> None:
-    await connector().check()
-
-
 _expect_error = functools.partial(expect_error, seed)
-
-
-async def _revoked(emulator, server, connector, ids):
-    server.call(emulator.revoke)
-    await connector().fetch(None)
 
 
 async def _photos_required(emulator, server, connector, ids):
     await connector().send(answer(ids[0], "reply-no-photo"))
-
-
-async def _bad_cursor(emulator, server, connector, ids):
-    await connector().fetch("bm90LWEtY3Vyc29y")
 
 
 SCENARIOS: dict[str, tuple[str, Scenario]] = {
@@ -194,7 +189,7 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
     ),
     "extension_request": ("an 8-day extension request, replayed by Idempotency-Key", extension_request),
     "check_ok": ("the key has every permission", check_ok),
-    "error_auth": ("a revoked key: 401 TOKEN_REVOKED", _expect_error(_revoked)),
+    "error_auth": ("a revoked key: 401 TOKEN_REVOKED", _expect_error(fetch_after_revoke)),
     "error_429": (
         "429 RATE_LIMIT with Retry-After",
         _expect_error(fault_on_fetch(FEED, "429", retry_after=3)),
@@ -215,7 +210,7 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
         "an answer without photos or a reason: 422 PHOTOS_REQUIRED",
         _expect_error(_photos_required),
     ),
-    "error_cursor": ("a cursor the platform did not issue: 400 CURSOR_INVALID", _expect_error(_bad_cursor)),
+    "error_cursor": ("a cursor the platform did not issue: 400 CURSOR_INVALID", _expect_error(fetch_with_a_foreign_cursor)),
     "duplicate_delivery": (
         "the feed re-delivers the messages",
         _expect_error(fault_on_fetch(FEED, "duplicate")),
@@ -241,10 +236,5 @@ async def record(name: str, root: Path = FIXTURES_DIR) -> Path:
     )
 
 
-async def main(root: Path) -> None:
-    for name in SCENARIOS:
-        print(await record(name, root))
-
-
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else FIXTURES_DIR))
+    record_all(record, SCENARIOS, sys.argv)

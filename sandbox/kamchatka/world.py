@@ -16,19 +16,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 
+from sandbox.base import ApiError
+
 TZ = timezone(timedelta(hours=12), "PETT")  # Kamchatka time: calendar days end at local midnight
 ANSWER_DAYS = 10  # §2.5
 EXTENSION_MAX = 8  # §2.5
 FAST_TRACK_DAYS = (1, 3)  # §2.6
 KINDS = ("answer", "clarification")
 EXECUTOR = "Администрация Соболевского муниципального района"
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
 
 
 def iso(ts: float) -> str:

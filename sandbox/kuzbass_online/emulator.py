@@ -17,16 +17,12 @@ real API can replace it. What it models:
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import time
 from collections import deque
 from typing import Any
 
 from aiohttp import web
 
-from sandbox.base import Emulator
+from sandbox.base import Emulator, decode_seq_cursor, encode_seq_cursor, over_rate, run_action
 from sandbox.faults import FaultRule
 from sandbox.kuzbass_online.world import CATALOG, ApiError, World
 
@@ -48,18 +44,14 @@ def fail(status: int, code: str, message: str, retry_after: int | None = None) -
 
 
 def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"ko1:{seq}".encode()).decode().rstrip("=")
+    return encode_seq_cursor("ko1", seq)
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        version, _, seq = text.partition(":")
-        if version != "ko1":
-            raise ValueError(version)
-        return int(seq)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise ApiError(400, "BAD_CURSOR", "The cursor is not one this API issued") from None
+    seq = decode_seq_cursor("ko1", cursor)
+    if seq is None:
+        raise ApiError(400, "BAD_CURSOR", "The cursor is not one this API issued")
+    return seq
 
 
 class KuzbassOnlineEmulator(Emulator):
@@ -149,36 +141,16 @@ class KuzbassOnlineEmulator(Emulator):
             return fail(401, "UNAUTHORIZED", "A valid token is required")
         if token in self.revoked:
             return fail(401, "TOKEN_EXPIRED", "The token has expired")
-        now = time.monotonic()
-        window = self._window.setdefault(token, deque())
-        while window and window[0] <= now - 1.0:
-            window.popleft()
-        if len(window) >= self.rps_limit:
+        if over_rate(self._window, token, self.rps_limit):
             self.rate_limited += 1
             return fail(429, "TOO_MANY_REQUESTS", f"More than {self.rps_limit} requests per second", retry_after=1)
-        window.append(now)
         return None
 
     async def _handle(self, request: web.Request, action) -> web.Response:
         """Guard, parse the id and the body, run `action(appeal_id, body)`, map ApiError."""
         if (denied := self._guard(request)) is not None:
             return denied
-        try:
-            appeal_id = int(request.match_info["id"]) if "id" in request.match_info else 0
-        except ValueError:
-            return fail(404, "NOT_FOUND", "No such appeal")
-        body: Any = {}
-        if request.method == "POST":
-            try:
-                body = await request.json()
-            except (ValueError, json.JSONDecodeError):
-                return fail(400, "BAD_REQUEST", "Body is not JSON")
-            if not isinstance(body, dict):
-                return fail(400, "BAD_REQUEST", "Body must be a JSON object")
-        try:
-            return action(appeal_id, body)
-        except ApiError as exc:
-            return fail(exc.status, exc.code, str(exc))
+        return await run_action(request, action, fail, "No such appeal")
 
     async def get_profile(self, request: web.Request) -> web.Response:
         return await self._handle(

@@ -8,7 +8,6 @@ What a replaying test needs besides the exchanges is stored at the top level.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sys
 from pathlib import Path
@@ -19,7 +18,16 @@ from otklik.models import Attachment, Platform, Reply, Thread
 from sandbox.cassette import FIXTURES_DIR
 from sandbox.kuzbass_online.emulator import ORGANISATION, KuzbassOnlineEmulator
 from sandbox.recorder import Recorder
-from sandbox.recording import Scenario, expect_error, fault_on_fetch, record_scenario
+from sandbox.recording import (
+    Scenario,
+    check_ok,
+    expect_error,
+    fault_on_fetch,
+    fetch_after_revoke,
+    fetch_with_a_foreign_cursor,
+    record_all,
+    record_scenario,
+)
 from sandbox.runner import ThreadedServer
 
 FEED = "/web/v1/appeals"  # where the recorded faults strike: the list the connector polls
@@ -156,24 +164,11 @@ async def reply_posting(emulator, server, connector, extra) -> None:
     await conn.find_posted(r)
 
 
-async def check_ok(emulator, server, connector, extra) -> None:
-    await connector().check()
-
-
 _expect_error = functools.partial(expect_error, seed)
-
-
-async def _revoked(emulator, server, connector, ids):
-    server.call(emulator.revoke)
-    await connector().fetch(None)
 
 
 async def _not_taken(emulator, server, connector, ids):
     await connector().send(answer(ids[0], "reply-too-early"))
-
-
-async def _bad_cursor(emulator, server, connector, ids):
-    await connector().fetch("bm90LWEtY3Vyc29y")
 
 
 SCENARIOS: dict[str, tuple[str, Scenario]] = {
@@ -188,7 +183,7 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
         reply_posting,
     ),
     "check_ok": ("the token has every permission", check_ok),
-    "error_auth": ("an expired token: 401 TOKEN_EXPIRED", _expect_error(_revoked)),
+    "error_auth": ("an expired token: 401 TOKEN_EXPIRED", _expect_error(fetch_after_revoke)),
     "error_429": (
         "429 TOO_MANY_REQUESTS with Retry-After",
         _expect_error(fault_on_fetch(FEED, "429", retry_after=3)),
@@ -201,7 +196,7 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
         _expect_error(fault_on_fetch(FEED, "malformed", count=None, read_attempts=2)),
     ),
     "error_not_taken": ("an answer to an appeal not in work: 409 WRONG_STATUS", _expect_error(_not_taken)),
-    "error_cursor": ("a cursor the platform did not issue: 400 BAD_CURSOR", _expect_error(_bad_cursor)),
+    "error_cursor": ("a cursor the platform did not issue: 400 BAD_CURSOR", _expect_error(fetch_with_a_foreign_cursor)),
     "duplicate_delivery": (
         "the feed re-delivers the appeals",
         _expect_error(fault_on_fetch(FEED, "duplicate")),
@@ -227,10 +222,5 @@ async def record(name: str, root: Path = FIXTURES_DIR) -> Path:
     )
 
 
-async def main(root: Path) -> None:
-    for name in SCENARIOS:
-        print(await record(name, root))
-
-
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else FIXTURES_DIR))
+    record_all(record, SCENARIOS, sys.argv)

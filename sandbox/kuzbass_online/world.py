@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 
+from sandbox.base import ApiError
+
 TZ = timezone(timedelta(hours=7), "KRAT")  # Kemerovo: calendar days end at local midnight
 TAKE_HOURS = 24  # 004 §2.3 (the platform's own timer; the regulation counts working days)
 ANSWER_DAYS = 14  # 004 §2.3
@@ -28,13 +30,6 @@ CATALOG: dict[str, list[str]] = {  # category -> subcategories (a small slice of
     "Прочее": ["Прочее"],
 }
 MUNICIPALITY = "tashtagol"
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
 
 
 def iso(ts: float) -> str:

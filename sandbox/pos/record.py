@@ -8,7 +8,6 @@ What a replaying test needs besides the exchanges (a cursor, ids) is stored at t
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sys
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from otklik.models import Platform, Reply, Thread
 from sandbox.cassette import FIXTURES_DIR
 from sandbox.pos.emulator import PosEmulator
 from sandbox.recorder import Recorder
-from sandbox.recording import Scenario, expect_error, fault_on_fetch, record_scenario
+from sandbox.recording import Scenario, check_ok, expect_error, fault_on_fetch, record_all, record_scenario
 from sandbox.runner import ThreadedServer
 
 FEED = "/edms"  # where the recorded faults strike: the list the connector polls
@@ -177,10 +176,6 @@ async def token_refresh(emulator, server, connector, extra) -> None:
     await conn.fetch(None)
 
 
-async def check_ok(emulator, server, connector, extra) -> None:
-    await connector().check()
-
-
 _expect_error = functools.partial(expect_error, seed)
 
 
@@ -251,10 +246,5 @@ async def record(name: str, root: Path = FIXTURES_DIR) -> Path:
     )
 
 
-async def main(root: Path) -> None:
-    for name in SCENARIOS:
-        print(await record(name, root))
-
-
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else FIXTURES_DIR))
+    record_all(record, SCENARIOS, sys.argv)

@@ -16,6 +16,7 @@ from otklik.api import auth
 from otklik.services import access, cases, substitutes, users
 from router.classifier import Router
 from storage.tables import AuditRow, CaseAssignmentRow, CaseRow, DraftRow, MessageRow
+from tests.otklik.doubles import AppDaemon
 
 PASSWORD = "Sadovaya-yama-42"  # passes the password rules
 
@@ -23,14 +24,6 @@ CUR = Actor(login="cur", role="curator", via="cli")
 ADMIN = Actor(login="adm", role="admin", via="cli")
 TEXT = "Здравствуйте! Яму на Садовой засыплем до пятницы, спасибо за сообщение."
 _ids = iter(range(1, 10**6))
-
-
-class FakeDaemon:
-    def __init__(self, db):
-        import asyncio
-
-        self.db, self.connectors, self.relay, self.pipeline = db, {}, None, None
-        self.wake_pipeline = asyncio.Event()
 
 
 def open_case(s, *, profile: str = "severny", channel: str = "social") -> int:
@@ -74,7 +67,7 @@ async def world(db):
         cases.route(s, CUR, ids["C"], executors=["dorogi", "ekologiya"])
         cases.route(s, CUR, ids["H"], executors=["dorogi"])
         cases.route(s, CUR, ids["H"], executors=["zhkh"])
-    async with TestClient(TestServer(http.build_app(FakeDaemon(db)))) as c:
+    async with TestClient(TestServer(http.build_app(AppDaemon(db)))) as c:
         c.h = {}
         for login, secret in secrets.items():
             body = {"login": login, "password": PASSWORD, "otp": pyotp.TOTP(secret).now() if secret else None}

@@ -19,6 +19,7 @@ from otklik.api import auth
 from otklik.services import access, cases
 from router.classifier import Router
 from storage.tables import CaseRow, DraftRow, MessageRow, SubstituteRow
+from tests.otklik.doubles import AppDaemon
 
 PASSWORD = "Sadovaya-yama-42"  # passes the password rules
 
@@ -39,12 +40,6 @@ histories = st.lists(st.lists(steps, max_size=4), min_size=1, max_size=3)
 windows = st.one_of(st.none(), st.tuples(st.integers(-5, 5), st.integers(0, 5)))  # start offset, length
 
 
-class FakeDaemon:
-    def __init__(self, db):
-        self.db, self.connectors, self.relay, self.pipeline = db, {}, None, None
-        self.wake_pipeline = asyncio.Event()
-
-
 class Api:
     """A real HTTP client over the app, driven synchronously so hypothesis can run examples."""
 
@@ -53,7 +48,7 @@ class Api:
         asyncio.set_event_loop(self.loop)
 
         async def start() -> TestClient:
-            client = TestClient(TestServer(http.build_app(FakeDaemon(db))))
+            client = TestClient(TestServer(http.build_app(AppDaemon(db))))
             await client.start_server()
             return client
         self.client = self.loop.run_until_complete(start())

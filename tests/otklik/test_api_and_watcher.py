@@ -14,21 +14,9 @@ from otklik.settings import Settings
 from otklik.watcher import DeadlineWatcher
 from router.classifier import Router
 from storage.tables import AlertRow, CaseRow, MessageRow
+from tests.otklik.doubles import AppDaemon
 
 PASSWORD = "Sadovaya-yama-42"
-
-
-class FakeDaemon:
-    """Only what the HTTP app reads: the database and the wake-up event (no pollers here)."""
-
-    def __init__(self, db):
-        import asyncio
-
-        self.db = db
-        self.connectors = {}
-        self.relay = None
-        self.pipeline = None
-        self.wake_pipeline = asyncio.Event()
 
 
 def open_case(db, identified=None, *, external_id="1:1", profile="severny", channel="social"):
@@ -49,7 +37,7 @@ async def client(db):
     with db.session() as s:
         _, _, cur = auth.create_user(s, "cur", "curator", password=PASSWORD)
         auth.create_user(s, "exe", "executor", password=PASSWORD, department="dorogi")
-    app = http.build_app(FakeDaemon(db))
+    app = http.build_app(AppDaemon(db))
     async with TestClient(TestServer(app)) as c:
         async def login(name, otp=None):
             r = await c.post("/api/login", json={"login": name, "password": PASSWORD, "otp": otp})

@@ -14,7 +14,6 @@ listing each server error found with a curl command; OTKLIK_FUZZ_RANDOM=1 draws 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from datetime import UTC, datetime
@@ -38,21 +37,13 @@ from router.classifier import Router  # noqa: E402
 from sandbox.runner import ThreadedServer  # noqa: E402
 from sandbox.seed import approved_reply  # noqa: E402
 from storage.tables import MessageRow, VerdictRow  # noqa: E402
+from tests.otklik.doubles import AppDaemon  # noqa: E402
 
 PASSWORD = "Sadovaya-yama-42"  # passes the password rules
 
 EXAMPLES = int(os.environ.get("OTKLIK_FUZZ_EXAMPLES", "25"))
 DERANDOMIZE = os.environ.get("OTKLIK_FUZZ_RANDOM", "") == ""
 VERBOSE = os.environ.get("OTKLIK_FUZZ_VERBOSE", "") != ""
-
-
-class FakeDaemon:
-    def __init__(self, db):
-        self.db = db
-        self.connectors = {}
-        self.relay = None
-        self.pipeline = None
-        self.wake_pipeline = asyncio.Event()
 
 
 def seed(db) -> str:
@@ -108,7 +99,7 @@ def fuzz(operation, mode: GenerationMode, base_url: str, session, headers: dict)
 
 def test_api_never_answers_5xx(db):
     token = seed(db)
-    app = SimpleNamespace(name="otklik-api", build_app=lambda: http.build_app(FakeDaemon(db)))
+    app = SimpleNamespace(name="otklik-api", build_app=lambda: http.build_app(AppDaemon(db)))
     with ThreadedServer(app) as server:
         schema = schemathesis.openapi.from_url(f"{server.url}/api/openapi.json")
         headers = {"Authorization": f"Bearer {token}"}

@@ -4,7 +4,6 @@ and lone surrogates, deep, large, non-JSON and non-UTF-8 bodies are 4xx with a J
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 
@@ -18,19 +17,11 @@ from otklik.api.guards import API_MAX_BYTES, MAX_DEPTH
 from otklik.services import cases
 from router.classifier import Router
 from storage.tables import MessageRow
+from tests.otklik.doubles import AppDaemon
 
 PASSWORD = "Sadovaya-yama-42"  # passes the password rules
 
 TEXT = "Во дворе дома 7 по улице Лесной не убран снег"
-
-
-class FakeDaemon:
-    def __init__(self, db):
-        self.db = db
-        self.connectors = {}
-        self.relay = None
-        self.pipeline = None
-        self.wake_pipeline = asyncio.Event()
 
 
 def open_case(db) -> int:
@@ -49,7 +40,7 @@ def open_case(db) -> int:
 async def api(db):
     with db.session() as s:
         _, _, totp = auth.create_user(s, "cur", "curator", password=PASSWORD)
-    async with TestClient(TestServer(http.build_app(FakeDaemon(db)))) as c:
+    async with TestClient(TestServer(http.build_app(AppDaemon(db)))) as c:
         r = await c.post("/api/login", json={"login": "cur", "password": PASSWORD, "otp": pyotp.TOTP(totp).now()})
         c.auth = {"Authorization": f"Bearer {(await r.json())['token']}"}
         yield c

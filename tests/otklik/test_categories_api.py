@@ -10,17 +10,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from otklik import http
 from otklik.api import auth
 from storage.tables import CaseRow, MessageRow
+from tests.otklik.doubles import AppDaemon
 
 PASSWORD = "Sadovaya-yama-42"
 TEXTS = ["Фонарь у дома не горит неделю", "Не горит фонарь во дворе", "Фонарь на улице не горит ночью"]
-
-
-class FakeDaemon:
-    def __init__(self, db):
-        import asyncio
-
-        self.db, self.connectors, self.relay, self.pipeline = db, {}, None, None
-        self.wake_pipeline = asyncio.Event()
 
 
 @pytest.fixture
@@ -36,7 +29,7 @@ async def client(db):
             s.flush()
             s.add(CaseRow(message_id=m.id, profile="p", channel="c", state="new", executors=[], location=[],
                           record={}, topic_group="Благоустройство", needs_manual=True))
-    async with TestClient(TestServer(http.build_app(FakeDaemon(db)))) as c:
+    async with TestClient(TestServer(http.build_app(AppDaemon(db)))) as c:
         async def login(name, otp=None):
             r = await c.post("/api/login", json={"login": name, "password": PASSWORD, "otp": otp})
             return {"Authorization": f"Bearer {(await r.json())['token']}"}

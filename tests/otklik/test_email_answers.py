@@ -18,6 +18,7 @@ from otklik.services import access, cases
 from otklik.settings import get_settings
 from router.classifier import Router
 from storage.tables import AuditRow, CaseRow, MessageRow, OutboxRow
+from tests.otklik.doubles import AppDaemon
 
 CUR = Actor(login="cur", role="curator", via="cli")
 # One person holding every role the governor's channel asks for (tests only: the roles, not the people).
@@ -111,20 +112,12 @@ def test_no_email_source_configured_is_a_clear_refusal(db, config):
         services.run(db, lambda s: cases.approve(s, ALL, case_id))
 
 
-class FakeDaemon:
-    def __init__(self, db):
-        import asyncio
-
-        self.db, self.connectors, self.relay, self.pipeline = db, {}, None, None
-        self.wake_pipeline = asyncio.Event()
-
-
 async def test_the_api_endpoint_answers_400_for_a_bad_address_and_403_for_an_executor(db):
     with db.session() as s:
         case_id = open_case(s)
         secrets = {"cur": auth.create_user(s, "cur", "curator", password=PASSWORD)[2],
                    "exe": auth.create_user(s, "exe", "executor", password=PASSWORD, department="dorogi")[2]}
-    async with TestClient(TestServer(http.build_app(FakeDaemon(db)))) as c:
+    async with TestClient(TestServer(http.build_app(AppDaemon(db)))) as c:
         h = {}
         for login, secret in secrets.items():
             otp = pyotp.TOTP(secret).now() if secret else None

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 
 import httpx
@@ -23,22 +22,10 @@ from otklik.daemon import Daemon
 from otklik.demo.run import free_port
 from otklik.settings import Settings
 from storage.db import Database
+from tests.otklik.waiting import wait_for
 from workers.queue import PUBLISH
 
 PG = bool(os.environ.get("DATABASE_URL"))
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except httpx.HTTPError:
-            value = None
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
 
 
 def read_only_url(database_url: str) -> str:

@@ -13,6 +13,7 @@ from otklik.accounts import throttle
 from otklik.accounts.sessions import Lifetimes
 from otklik.api import auth
 from storage.tables import AuditRow
+from tests.otklik.doubles import AppDaemon
 
 PASSWORD = "Sadovaya-yama-42"
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -127,24 +128,13 @@ def test_the_attempted_login_is_stored_printable_and_short(db):
     assert "pw-pw-pw-pw" not in str(row.data)
 
 
-class FakeDaemon:
-    def __init__(self, db):
-        import asyncio
-
-        self.db = db
-        self.connectors = {}
-        self.relay = None
-        self.pipeline = None
-        self.wake_pipeline = asyncio.Event()
-
-
 @pytest.fixture
 async def api(db):
     with db.session() as s:
         cur = auth.create_user_full(s, "cur", "curator", password=PASSWORD)
         boss = auth.create_user_full(s, "boss", "admin", password=PASSWORD)
         auth.create_user_full(s, "exe", "executor", password=PASSWORD)
-    async with TestClient(TestServer(http.build_app(FakeDaemon(db)))) as c:
+    async with TestClient(TestServer(http.build_app(AppDaemon(db)))) as c:
         c.secrets = {"cur": cur.totp_secret, "boss": boss.totp_secret}
         yield c
 

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -24,6 +23,7 @@ from sandbox.runner import serving
 from sandbox.telegram.world import GROUP
 from storage.db import Database
 from storage.tables import CaseRow, MessageRow, QuarantineRow, VerdictRow
+from tests.otklik.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -32,19 +32,6 @@ NAMES = ["Отравитель Нулевой", "Суррогат Одиноки
          "Неверный Тип", "Камчадал Ядовитый", "Камчадал Длинный"]
 TEXTS = ["ядовитая строка с нулём", "ядовитый суррогат", "ядовитая громадина", "ядовитый тип поля",
          "ядовитая камчатка", "ядовитая категория"]
-
-
-def wait_for(predicate, timeout: float = 60.0, step: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except httpx.HTTPError:
-            value = None
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("condition not reached in time")
 
 
 def tg_poison(emulator) -> list[str]:

@@ -13,18 +13,11 @@ from otklik.api import auth
 from otklik.cli import main
 from otklik.models import Author, Batch, Message, Rejected, Thread
 from storage.tables import MessageRow
+from tests.otklik.doubles import AppDaemon
 
 PASSWORD = "Sadovaya-yama-42"  # passes the password rules
 
 SECRET = "Тайный текст жителя"
-
-
-class FakeDaemon:
-    def __init__(self, db):
-        import asyncio
-
-        self.db, self.connectors, self.relay, self.pipeline = db, {}, None, None
-        self.wake_pipeline = asyncio.Event()
 
 
 def fill(db) -> dict:
@@ -88,7 +81,7 @@ async def client(db):
     with db.session() as s:
         _, _, cur = auth.create_user(s, "cur", "curator", password=PASSWORD)
         auth.create_user(s, "exe", "executor", password=PASSWORD, department="dorogi")
-    async with TestClient(TestServer(http.build_app(FakeDaemon(db)))) as c:
+    async with TestClient(TestServer(http.build_app(AppDaemon(db)))) as c:
         async def login(name, otp=None):
             r = await c.post("/api/login", json={"login": name, "password": PASSWORD, "otp": otp})
             return {"Authorization": f"Bearer {(await r.json())['token']}"}

@@ -4,24 +4,17 @@ with respx): what it makes of each scenario, and the requests it sends."""
 from datetime import UTC, datetime
 
 import pytest
-import respx
 
 from connectors.base import SourceConfig
 from connectors.errors import AuthFailed, Fatal, RateLimited, Transient
 from connectors.incident_management.connector import IncidentManagementConnector
 from otklik.models import Delivery, EventKind, Platform, Reply, Thread
-from sandbox import cassette
+from tests.connectors.regional_cassettes import read_pages, recorded_responses, replay_fixture
 
 BASE = "http://im.test"
 
 
-@pytest.fixture
-def replay():
-    with respx.mock(assert_all_called=False) as router:
-        yield lambda scenario: (
-            cassette.mount(router, cassette.load("incident_management", scenario), BASE),
-            cassette.load("incident_management", scenario),
-        )
+replay = replay_fixture("incident_management", BASE)
 
 
 def connector(**options) -> IncidentManagementConnector:
@@ -70,13 +63,7 @@ async def test_incremental_sync(replay):
 async def test_pagination(replay):
     replay("pagination")
     conn = connector(limit=2)
-    pages, cursor = [], None
-    while True:
-        batch = await conn.fetch(cursor)
-        pages.append([m.external_id for m in batch.messages])
-        cursor = batch.next_cursor or cursor
-        if not batch.has_more:
-            break
+    pages, cursor = await read_pages(conn)
     assert pages == [["1001", "1002"], ["1003", "1004"], ["1005"]]
 
 
@@ -163,7 +150,7 @@ async def test_conflict_is_fatal(replay):
 
 
 def test_every_recorded_payload_normalizes():
-    for name in ("first_sync", "incremental_sync", "pagination", "status_changes", "reply_posting"):
-        for it in cassette.load("incident_management", name)["interactions"]:
-            if it["response"]["status"] == 200 and "json" in it["response"]:
-                IncidentManagementConnector.parse(it["response"]["json"])
+    scenarios = ("first_sync", "incremental_sync", "pagination", "status_changes", "reply_posting")
+    for r in recorded_responses("incident_management", scenarios):
+        if r["status"] == 200 and "json" in r:
+            IncidentManagementConnector.parse(r["json"])

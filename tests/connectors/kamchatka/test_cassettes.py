@@ -4,25 +4,18 @@ replayed with respx): what it makes of each scenario, and the requests it sends.
 import json
 
 import pytest
-import respx
 
 from connectors.base import SourceConfig
 from connectors.errors import AuthFailed, Fatal, RateLimited, Transient
 from connectors.kamchatka.connector import KamchatkaConnector
 from otklik.models import Attachment, EventKind, Platform, Reply, Thread
-from sandbox import cassette
+from tests.connectors.regional_cassettes import read_pages, recorded_responses, replay_fixture
 
 BASE = "http://kvp.test"
 PHOTO = [Attachment(type="photo", url="https://kamchatka.example/files/answer-1.jpg")]
 
 
-@pytest.fixture
-def replay():
-    with respx.mock(assert_all_called=False) as router:
-        yield lambda scenario: (
-            cassette.mount(router, cassette.load("kamchatka", scenario), BASE),
-            cassette.load("kamchatka", scenario),
-        )
+replay = replay_fixture("kamchatka", BASE)
 
 
 def connector(**options) -> KamchatkaConnector:
@@ -74,13 +67,7 @@ async def test_incremental_sync(replay):
 async def test_pagination(replay):
     replay("pagination")
     conn = connector(limit=2)
-    pages, cursor = [], None
-    while True:
-        batch = await conn.fetch(cursor)
-        pages.append([m.external_id for m in batch.messages])
-        cursor = batch.next_cursor or cursor
-        if not batch.has_more:
-            break
+    pages, cursor = await read_pages(conn)
     assert pages == [["70001", "70002"], ["70003", "70004"], ["70005"]]
 
 
@@ -169,7 +156,7 @@ async def test_duplicate_delivery(replay):
 
 
 def test_every_recorded_payload_normalizes():
-    for name in ("first_sync", "incremental_sync", "pagination", "status_changes", "reply_posting"):
-        for it in cassette.load("kamchatka", name)["interactions"]:
-            if it["response"]["status"] in (200, 201):
-                KamchatkaConnector.parse(it["response"]["json"])
+    scenarios = ("first_sync", "incremental_sync", "pagination", "status_changes", "reply_posting")
+    for r in recorded_responses("kamchatka", scenarios):
+        if r["status"] in (200, 201):
+            KamchatkaConnector.parse(r["json"])

@@ -6,26 +6,19 @@ with their result and attachments."""
 import json
 
 import pytest
-import respx
 
 from connectors.base import SourceConfig
 from connectors.errors import AuthFailed, Fatal, RateLimited, Transient
 from connectors.kuzbass_online.connector import KuzbassOnlineConnector
 from otklik.models import Attachment, EventKind, Platform, Reply, Thread
-from sandbox import cassette
 from sandbox.kuzbass_online.emulator import ORGANISATION
+from tests.connectors.regional_cassettes import read_pages, recorded_responses, replay_fixture
 
 BASE = "http://ko.test"
 PHOTO = [Attachment(type="photo", url="https://tashtagol.kuzbass-online.example/files/answer-1.jpg")]
 
 
-@pytest.fixture
-def replay():
-    with respx.mock(assert_all_called=False) as router:
-        yield lambda scenario: (
-            cassette.mount(router, cassette.load("kuzbass_online", scenario), BASE),
-            cassette.load("kuzbass_online", scenario),
-        )
+replay = replay_fixture("kuzbass_online", BASE)
 
 
 def connector(**options) -> KuzbassOnlineConnector:
@@ -87,13 +80,7 @@ async def test_incremental_sync(replay):
 async def test_pagination(replay):
     replay("pagination")
     conn = connector(limit=2, take_into_work=False)
-    pages, cursor = [], None
-    while True:
-        batch = await conn.fetch(cursor)
-        pages.append([m.external_id for m in batch.messages])
-        cursor = batch.next_cursor or cursor
-        if not batch.has_more:
-            break
+    pages, cursor = await read_pages(conn)
     assert pages == [["51001", "51002"], ["51003", "51004"], ["51005"]]
 
 
@@ -197,7 +184,7 @@ async def test_duplicate_delivery(replay):
 
 
 def test_every_recorded_payload_normalizes():
-    for name in ("first_sync", "incremental_sync", "pagination", "status_changes", "reply_posting", "check_ok"):
-        for it in cassette.load("kuzbass_online", name)["interactions"]:
-            if it["response"]["status"] in (200, 201):
-                KuzbassOnlineConnector.parse(it["response"]["json"])
+    scenarios = ("first_sync", "incremental_sync", "pagination", "status_changes", "reply_posting", "check_ok")
+    for r in recorded_responses("kuzbass_online", scenarios):
+        if r["status"] in (200, 201):
+            KuzbassOnlineConnector.parse(r["json"])

@@ -5,13 +5,12 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-import respx
 
 from connectors.base import SourceConfig
 from connectors.errors import AuthFailed, Fatal, RateLimited, Transient
 from connectors.pos.connector import PosConnector
 from otklik.models import EventKind, Platform, Reply, Thread
-from sandbox import cassette
+from tests.connectors.regional_cassettes import read_pages, recorded_responses, replay_fixture
 
 BASE = "http://pos.test"
 SECRETS = {
@@ -22,13 +21,7 @@ SECRETS = {
 }
 
 
-@pytest.fixture
-def replay():
-    with respx.mock(assert_all_called=False) as router:
-        yield lambda scenario: (
-            cassette.mount(router, cassette.load("pos", scenario), BASE),
-            cassette.load("pos", scenario),
-        )
+replay = replay_fixture("pos", BASE)
 
 
 def connector(**options) -> PosConnector:
@@ -86,13 +79,7 @@ async def test_incremental_sync_acknowledges_then_lists(replay):
 async def test_pagination(replay):
     replay("pagination")
     conn = connector(page_size=2)
-    pages, cursor = [], None
-    while True:
-        batch = await conn.fetch(cursor)
-        pages.append([m.external_id for m in batch.messages])
-        cursor = batch.next_cursor or cursor
-        if not batch.has_more:
-            break
+    pages, cursor = await read_pages(conn)
     assert pages == [["4800001", "4800002"], ["4800003", "4800004"], ["4800005"]]
     assert json.loads((await conn.fetch(cursor)).next_cursor) == {"ack": []}
 
@@ -181,8 +168,8 @@ async def test_conflict_is_fatal(replay):
 
 
 def test_every_recorded_payload_normalizes():
-    for name in ("first_sync", "incremental_sync", "pagination", "status_changes", "reply_posting"):
-        for it in cassette.load("pos", name)["interactions"]:
-            body = it["response"].get("json")
-            if it["response"]["status"] == 200 and isinstance(body, dict):
-                PosConnector.parse(body)
+    scenarios = ("first_sync", "incremental_sync", "pagination", "status_changes", "reply_posting")
+    for r in recorded_responses("pos", scenarios):
+        body = r.get("json")
+        if r["status"] == 200 and isinstance(body, dict):
+            PosConnector.parse(body)
