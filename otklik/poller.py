@@ -73,8 +73,8 @@ class PollLoop:
             return max(exc.retry_after, 0.1)
         except (Transient, Fatal, ConnectorError) as exc:
             self.failures += 1
-            await asyncio.to_thread(source_state.record_failure, self.db, self.name, exc.kind, str(exc))
-            if exc.alert and self.on_alert:
+            first = await asyncio.to_thread(source_state.record_failure, self.db, self.name, exc.kind, str(exc))
+            if exc.alert and first and self.on_alert:  # once per failure, like auth: not on every retry
                 await self.on_alert(exc.kind, self.name, str(exc))
             log.warning("poll failed", extra={"source": self.name, "error": exc.kind})
             return self._backoff()

@@ -55,3 +55,25 @@ async def test_batch_with_poison_moves_the_cursor_and_shows_degraded(db):
     state = source_state.all_states(db)["src"]
     assert (state["status"], state["quarantined"]) == ("degraded", 1)
     assert state["last_reason"] == "rejected by the parser: text is not a string"
+
+
+async def test_an_operator_alert_is_raised_once_per_failure_not_on_every_retry(db):
+    """A configuration problem (Telegram 409, VK validation) fails every poll until a person acts:
+    the operator is told once, again only after a poll succeeded and it came back."""
+    from connectors.errors import Fatal
+
+    def problem():
+        return Fatal("webhook is active: delete it or switch the source to webhooks", alert=True)
+
+    alerts = []
+
+    async def on_alert(kind, source, text):
+        alerts.append(kind)
+
+    loop = PollLoop(StubConnector([problem(), problem(), problem(), Batch(), problem()]), db, on_alert=on_alert)
+    for _ in range(3):
+        await loop.step()
+    assert alerts == ["fatal"]
+    await loop.step()  # a poll succeeds: the problem is over
+    await loop.step()  # and comes back: that is news
+    assert alerts == ["fatal", "fatal"]
