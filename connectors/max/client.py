@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from connectors.errors import AuthFailed, Fatal, RateLimited, Transient
 from connectors.parsing import safe_text, seconds
+from connectors.transport import read_retrying
 
 API = "https://platform-api2.max.ru"
 PLATFORM = "max"
@@ -75,13 +75,7 @@ class MaxClient:
 
     async def read(self, path: str, *, http_timeout: float | None = None, **params: Any) -> Any:
         """A GET that changes nothing, retried on transient failures."""
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type(Transient),
-            stop=stop_after_attempt(self.read_attempts),
-            wait=wait_random_exponential(multiplier=self.backoff, max=10 * self.backoff),
-            reraise=True,
-        )
-        async for attempt in retrying:
+        async for attempt in read_retrying(self.read_attempts, self.backoff):
             with attempt:
                 return await self.request("GET", path, params=params, http_timeout=http_timeout)
 
