@@ -25,6 +25,7 @@ from connectors.base import SourceConfig
 from connectors.max.connector import MaxConnector
 from otklik.models import Reply, Thread
 from otklik.poller import poll_once
+from sandbox.base import busiest_second
 from sandbox.max.emulator import GROUP, OVERALL_PER_SECOND, PER_CHAT_PER_SECOND, TOKEN, MaxEmulator
 from sandbox.runner import serving
 from storage.db import Database
@@ -32,17 +33,6 @@ from workers import embedded_redis
 from workers.ratelimit import RedisLimiter
 
 WHERE = ("dialog", "dialog", "chat", "channel_comment")
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most events in any window of one second."""
-    times = sorted(times)
-    best, start = 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def inject_backlog(emulator: MaxEmulator, n: int, offset: int = 0) -> list[dict]:

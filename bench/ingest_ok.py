@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
 import multiprocessing
 import sys
 import tempfile
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from connectors.base import SourceConfig  # noqa: E402
 from connectors.ok.connector import OkConnector  # noqa: E402
 from otklik.poller import poll_once  # noqa: E402
+from sandbox.base import busiest_second
 from sandbox.ok.emulator import OkEmulator  # noqa: E402
 from sandbox.runner import serving  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -51,11 +51,6 @@ def serve(args: argparse.Namespace, pipe) -> None:
     with serving(emulator) as server:
         pipe.send((server.url, emulator.demo_secrets(), emulator.demo_options()))
         pipe.recv()
-
-
-def busiest_second(times: list[float]) -> int:
-    times = sorted(times)
-    return max((bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times)), default=0)
 
 
 async def poll_all(

@@ -18,7 +18,6 @@ import shutil
 import sys
 import tempfile
 import time
-from bisect import bisect_right
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,18 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from connectors.base import SourceConfig  # noqa: E402
 from connectors.registry import connector_class  # noqa: E402
 from otklik.poller import poll_once  # noqa: E402
+from sandbox.base import busiest_second
 from sandbox.registry import emulator_class  # noqa: E402
 from sandbox.runner import serving  # noqa: E402
 from storage.db import Database  # noqa: E402
 
 PLATFORMS = ("incident_management", "pos", "kamchatka")
 PAGE = {"incident_management": {"limit": 100}, "pos": {"page_size": 100}, "kamchatka": {"limit": 100}}
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most calls in any window of one second."""
-    times = sorted(times)
-    return max((bisect_right(times, t + 1.0 - 1e-9) - i for i, t in enumerate(times)), default=0)
 
 
 async def drain(platform: str, url: str, secrets: dict[str, str], db: Database, n: int) -> tuple[float, int]:

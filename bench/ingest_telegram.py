@@ -23,22 +23,12 @@ from connectors.base import SourceConfig
 from connectors.telegram.connector import TelegramConnector
 from otklik.models import Reply, Thread
 from otklik.poller import poll_once
+from sandbox.base import busiest_second
 from sandbox.runner import serving
 from sandbox.telegram.emulator import GROUP, TOKEN, TelegramEmulator
 from storage.db import Database
 
 WHERE = ("private", "private", "group", "channel_comment")
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most events in any window of one second."""
-    times = sorted(times)
-    best, start = 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def inject_backlog(emulator: TelegramEmulator, n: int) -> list[dict]:

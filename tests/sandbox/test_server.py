@@ -165,3 +165,11 @@ def test_cli_runs_with_traffic_until_interrupted():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_busiest_second_counts_the_fullest_one_second_window():
+    from sandbox.base import busiest_second
+
+    assert busiest_second([]) == 0
+    assert busiest_second([0.0, 0.5, 0.99, 1.0, 1.5]) == 3  # [0.0, 1.0) holds three; 1.0 starts the next
+    assert busiest_second([5.0, 0.1, 0.2]) == 2  # order does not matter
