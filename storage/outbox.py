@@ -148,6 +148,11 @@ def redirect_private(session: Session, outbox_id: str) -> OutboxRow:
     if row.status not in ("failed", "uncertain", "parked"):
         raise InvalidTransition(f"delivery {outbox_id} is {row.status}; only failed ones are redirected")
     msg = session.get(MessageRow, row.message_id)
+    if row.reply.get("platform") != msg.platform:
+        # Posted elsewhere than where the citizen wrote (by e-mail, or the network an incident was
+        # found in): a private message in the citizen's network is not where this answer goes.
+        raise InvalidTransition(f"delivery {outbox_id} goes by {row.reply.get('platform')}, not {msg.platform}; "
+                                "correct its address instead (otklik cases reply-address)")
     make = PRIVATE_THREADS.get(msg.platform)
     if make is None or not str(msg.author_id).lstrip("-").isdigit():
         raise InvalidTransition(f"{msg.platform} has no private messages to this author")

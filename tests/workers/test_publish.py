@@ -187,3 +187,21 @@ def test_failed_delivery_redirected_to_a_private_message(db, env, make_approved_
     burst(env)
     assert status(db, reply_id) == "posted"
     assert env["emulator"].replies[-1]["chat_id"] == 4242
+
+
+def test_an_answer_by_email_is_not_redirected_into_the_citizens_network(db, make_approved_reply):
+    """A bounced e-mail answer is fixed by correcting the address, not by a private message in the
+    network the citizen wrote from (the e-mail source could not post that thread anyway)."""
+    from otklik.exceptions import InvalidTransition
+    from storage import outbox
+
+    reply_id = make_approved_reply()
+    with db.session() as s:
+        row = s.get(OutboxRow, reply_id)
+        row.reply = {**row.reply, "source": "mail", "platform": "email",
+                     "thread": {"kind": "email", "ids": {"address": "citizen@example.org"}}}
+        row.status = "failed"
+    with db.session() as s, pytest.raises(InvalidTransition, match="goes by email"):
+        outbox.redirect_private(s, reply_id)
+    with db.session() as s:
+        assert s.get(OutboxRow, reply_id).status == "failed"
