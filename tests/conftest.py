@@ -132,3 +132,33 @@ def smtp_server():
     ctl.start()
     yield inbox, port
     ctl.stop()
+
+
+# The server pass of CI (`.ci/run`) sets OTKLIK_TESTS_SERVERS_ONLY=1 with DATABASE_URL/REDIS_URL: it
+# runs only the tests that can reach a database or Redis — through the fixtures above, or by reading
+# the environment, loading settings or starting processes that inherit it. A pure test (parsers,
+# moderation, routing, deadlines) gives the same answer whatever the servers, so running it twice
+# proves nothing and would push CI past its time budget.
+_SERVER_FIXTURES = {"database_url", "db", "_redis_server", "redis_url", "make_approved_reply"}
+_SERVER_HINTS = ("DATABASE_URL", "REDIS_URL", "PG_URL", "Settings(", "load_settings", "subprocess",
+                 "Popen", "create_subprocess", "otklik.demo", "AppDaemon", "Database.connect")
+
+
+def _reaches_servers(item: pytest.Item, sources: dict[Path, str]) -> bool:
+    if _SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    path = Path(str(item.fspath))
+    if path not in sources:
+        sources[path] = path.read_text(encoding="utf-8", errors="replace")
+    return any(hint in sources[path] for hint in _SERVER_HINTS)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("OTKLIK_TESTS_SERVERS_ONLY") != "1":
+        return
+    sources: dict[Path, str] = {}
+    keep = [item for item in items if _reaches_servers(item, sources)]
+    dropped = [item for item in items if item not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
