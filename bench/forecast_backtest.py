@@ -2,7 +2,8 @@
 week earlier, and the mean of the last four same weekdays. Per two-week window: the MAE of each and
 the share of actual days inside the model's 80% interval.
 
-    .venv/bin/python bench/forecast_backtest.py [--real FILE] [--halflife DAYS ...]
+    .venv/bin/python bench/forecast_backtest.py --grid          # choose settings on synthetic series only
+    .venv/bin/python bench/forecast_backtest.py [--real FILE] [--halflife DAYS] [--weight W]
 
 --real reads only the `created` column of the CSV (one row per message). The synthetic series have
 a known structure (weekday profile, holidays, New Year, Saturdays made working, a slow trend,
@@ -12,6 +13,7 @@ over-dispersed noise) and span several New Years.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,6 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from reports.forecast import (  # noqa: E402
+    BASELINE_WEIGHT,
+    HALFLIFE_DAYS,
     baseline_four_weeks,
     baseline_last_week,
     daily_counts,
@@ -37,9 +41,11 @@ def synthetic(seed: int, first: date, last: date, base: float = 20.0) -> dict[da
     rng = np.random.default_rng(seed)
     out = {}
     d = first
+    level = 0.0  # log level: a slow trend plus a random walk (real series drift, which recency weighting tracks)
     while d <= last:
         t = (d - first).days
-        mu = base * (1 + 0.0005 * t) * PROFILE[effective_weekday(d)]
+        level += rng.normal(0.0, 0.01)
+        mu = base * (1 + 0.0005 * t) * math.exp(level) * PROFILE[effective_weekday(d)]
         if is_new_year(d):
             mu *= 0.5  # the New Year holidays are quieter than an ordinary Sunday
         lam = rng.gamma(10.0, mu / 10.0)  # over-dispersion: negative binomial with alpha 0.1
@@ -48,10 +54,10 @@ def synthetic(seed: int, first: date, last: date, base: float = 20.0) -> dict[da
     return out
 
 
-def evaluate(counts: dict[date, int], start: date, days: int, halflife: float | None) -> dict:
+def evaluate(counts: dict[date, int], start: date, days: int, halflife: float | None, weight: float) -> dict:
     hist = {d: c for d, c in counts.items() if d < start}
     actual = np.asarray([counts[start + timedelta(days=i)] for i in range(days)], dtype=float)
-    fc = forecast(hist, start, days, halflife=halflife)
+    fc = forecast(hist, start, days, halflife=halflife, baseline_weight=weight)
     exp = np.asarray([f.expected for f in fc])
     inside = np.mean([f.low <= a <= f.high for f, a in zip(fc, actual, strict=True)])
     b1 = np.asarray(baseline_last_week(hist, start, days))
@@ -61,51 +67,74 @@ def evaluate(counts: dict[date, int], start: date, days: int, halflife: float | 
             "mean": float(actual.mean())}
 
 
-def report(title: str, counts: dict[date, int], windows: list[tuple[str, date]], halflife: float | None) -> None:
-    print(f"\n{title} (half-life {halflife} days)")
-    print(f"{'window':<34} {'mean/day':>8} {'model':>7} {'lastwk':>7} {'4wk':>7} {'ratio':>6} {'cover80':>7}")
-    covered, kept = [], 0
+def report(title: str, counts: dict[date, int], windows: list[tuple[str, date]], halflife: float | None,
+           weight: float, quiet: bool = False) -> tuple[int, list[float], list[float]]:
+    """Prints one line per window (unless quiet); returns (targets met, coverages, model/better ratios)."""
+    if not quiet:
+        print(f"\n{title} (half-life {halflife} days, baseline weight {weight})")
+        print(f"{'window':<34} {'mean/day':>8} {'model':>7} {'lastwk':>7} {'4wk':>7} {'ratio':>6} {'cover80':>7}")
+    covered, ratios, kept = [], [], 0
     for name, start in windows:
-        r = evaluate(counts, start, 14, halflife)
+        r = evaluate(counts, start, 14, halflife, weight)
         covered.append(r["coverage"])
         better = min(r["last_week"], r["four_weeks"])
         ratio = r["model"] / better if better else float("nan")
-        label = f"{name} {start}"
-        print(f"{label:<34} {r['mean']:>8.1f} {r['model']:>7.2f} {r['last_week']:>7.2f} {r['four_weeks']:>7.2f} "
-              f"{ratio:>6.2f} {r['coverage']:>7.0%}")
+        ratios.append(ratio)
         # Targets: New Year MAE <= 0.75 x the better baseline's, other windows no worse than it.
         kept += ratio <= (0.75 if name == "New Year" else 1.0)
-    print(f"targets met in {kept}/{len(windows)} windows; 80% interval held {np.mean(covered):.0%} of all days")
+        if not quiet:
+            label = f"{name} {start}"
+            print(f"{label:<34} {r['mean']:>8.1f} {r['model']:>7.2f} {r['last_week']:>7.2f} {r['four_weeks']:>7.2f} "
+                  f"{ratio:>6.2f} {r['coverage']:>7.0%}")
+    if not quiet:
+        print(f"targets met in {kept}/{len(windows)} windows; 80% interval held {np.mean(covered):.0%} of all days")
+    return kept, covered, ratios
+
+
+SYNTHETIC_WINDOWS = [("New Year", date(2023, 12, 28)), ("New Year", date(2024, 12, 28)),
+                     ("23 February", date(2024, 2, 19)), ("8 March", date(2025, 3, 3)),
+                     ("4 November (2 Nov worked)", date(2024, 10, 28)), ("ordinary", date(2024, 4, 8)),
+                     ("ordinary", date(2024, 9, 9)), ("ordinary", date(2025, 4, 7))]
+# Chosen for the spb_gorod file (Oct 2020 - Apr 2021) by the calendar alone; windows the file does not
+# cover with four weeks of history before and two after are skipped.
+REAL_WINDOWS = [("ordinary", date(2020, 12, 7)), ("ordinary", date(2020, 12, 14)),
+                ("New Year", date(2020, 12, 28)), ("ordinary", date(2021, 1, 25)),
+                ("ordinary", date(2021, 2, 1)), ("23 February (20 Feb worked)", date(2021, 2, 15)),
+                ("8 March", date(2021, 3, 1)), ("ordinary", date(2021, 3, 15)),
+                ("ordinary", date(2021, 3, 22)), ("ordinary", date(2021, 4, 5))]
+SEEDS = (1, 2, 3)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--real", help="CSV with a 'created' column")
-    ap.add_argument("--halflife", type=float, nargs="*", default=[28.0])
+    ap.add_argument("--real", help="CSV with a 'created' column: evaluated with the settings given, never to choose them")
+    ap.add_argument("--halflife", type=float, default=HALFLIFE_DAYS, help="days; 0: no recency weighting")
+    ap.add_argument("--weight", type=float, default=BASELINE_WEIGHT, help="of the four-week baseline on ordinary days")
+    ap.add_argument("--grid", action="store_true",
+                    help="choose settings: every half-life x weight on the synthetic series only, one line each")
     args = ap.parse_args()
-    for hl in args.halflife:
-        halflife = hl if hl > 0 else None
-        if args.real:
-            counts = daily_counts(d for d, _ in read_history(args.real))
-            print(f"real series: {min(counts)} .. {max(counts)}, {len(counts)} days, "
-                  f"{sum(counts.values())} messages")
-            # Chosen for the spb_gorod file (Oct 2020 - Apr 2021); windows the file does not cover
-            # with four weeks of history before and two after are skipped.
-            windows = [("ordinary", date(2020, 12, 7)), ("ordinary", date(2020, 12, 14)),
-                       ("New Year", date(2020, 12, 28)), ("ordinary", date(2021, 1, 25)),
-                       ("ordinary", date(2021, 2, 1)), ("23 February (20 Feb worked)", date(2021, 2, 15)),
-                       ("8 March", date(2021, 3, 1)), ("ordinary", date(2021, 3, 15)),
-                       ("ordinary", date(2021, 3, 22)), ("ordinary", date(2021, 4, 5))]
-            windows = [(n, s) for n, s in windows
-                       if s - timedelta(days=28) >= min(counts) and s + timedelta(days=13) <= max(counts)]
-            report("real", counts, windows, halflife)
-        for seed in (1, 2, 3):
-            counts = synthetic(seed, date(2022, 1, 10), date(2025, 4, 30))
-            windows = [("New Year", date(2023, 12, 28)), ("New Year", date(2024, 12, 28)),
-                       ("23 February", date(2024, 2, 19)), ("8 March", date(2025, 3, 3)),
-                       ("4 November (2 Nov worked)", date(2024, 10, 28)), ("ordinary", date(2024, 4, 8)),
-                       ("ordinary", date(2024, 9, 9)), ("ordinary", date(2025, 4, 7))]
-            report(f"synthetic seed {seed}", counts, windows, halflife)
+    if args.grid:
+        print(f"{'half-life':>9} {'weight':>6} {'met':>7} {'cover80':>7} {'mean ratio':>10}")
+        for hl in (14.0, 28.0, 56.0, 0.0):
+            for weight in (0.0, 0.25, 0.5, 0.75):
+                met, cov, ratios = 0, [], []
+                for seed in SEEDS:
+                    counts = synthetic(seed, date(2022, 1, 10), date(2025, 4, 30))
+                    k, c, r = report("", counts, SYNTHETIC_WINDOWS, hl or None, weight, quiet=True)
+                    met, cov, ratios = met + k, cov + c, ratios + r
+                print(f"{hl:>9.0f} {weight:>6.2f} {met:>3}/{len(SEEDS) * len(SYNTHETIC_WINDOWS):<3} "
+                      f"{np.mean(cov):>7.0%} {np.mean(ratios):>10.3f}")
+        return 0
+    halflife = args.halflife or None
+    for seed in SEEDS:
+        counts = synthetic(seed, date(2022, 1, 10), date(2025, 4, 30))
+        report(f"synthetic seed {seed}", counts, SYNTHETIC_WINDOWS, halflife, args.weight)
+    if args.real:
+        counts = daily_counts(d for d, _ in read_history(args.real))
+        print(f"\nreal series: {min(counts)} .. {max(counts)}, {len(counts)} days, {sum(counts.values())} messages")
+        windows = [(n, s) for n, s in REAL_WINDOWS
+                   if s - timedelta(days=28) >= min(counts) and s + timedelta(days=13) <= max(counts)]
+        report("real", counts, windows, halflife, args.weight)
     return 0
 
 

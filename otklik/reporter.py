@@ -92,6 +92,10 @@ class ReportScheduler:
                 f"отвечено в срок {summary['answered_on_time']}, с нарушением срока {summary['answered_late']}, "
                 f"не отвечено при истёкшем сроке {summary['open_overdue']}"
                 + (f", медиана {summary['median_hours']:.1f} раб. ч." if summary['median_hours'] is not None else "."))
+        # The notify channels carry only this summary: the link opens the full report (printable HTML)
+        # for whoever logs in with the right to read it.
+        link = self.settings.link(f"/api/reports?from={d.first.isoformat()}&to={d.last.isoformat()}&format=html")
+        text += f" Полный отчёт: {link}"
         return f"Отчёт за {d.first:%d.%m.%Y}–{d.last:%d.%m.%Y}", text, recipients, to_xlsx(rep), summary
 
     def _overdue(self, s) -> tuple[str, dict]:

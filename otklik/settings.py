@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     router_model: Path | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(8700, ge=0, le=65535)
+    # The address people reach this server at (behind a proxy: the proxy's), for links in
+    # notifications; unset: http://http_host:http_port.
+    public_url: str | None = Field(None, pattern=r"^https?://[^\s]+$")
     # Reverse proxies (CIDRs) whose X-Forwarded-For / X-Real-IP we believe for webhook address
     # checks (sources' `webhook_allowed_ips`); from anyone else those headers are ignored.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -84,6 +87,11 @@ class Settings(BaseSettings):
     sources: list[SourceSettings] = Field(default_factory=list)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     mail: MailSettings = Field(default_factory=MailSettings)  # SMTP for answers by e-mail, notices, reports
+
+    def link(self, path: str) -> str:
+        """An absolute link to `path` on this server, for a notification."""
+        base = self.public_url or f"http://{self.http_host}:{self.http_port}"
+        return base.rstrip("/") + path
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

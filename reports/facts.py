@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-@dataclass
+@dataclass(slots=True)  # slots: 100,000 of them are made per quarter, faster and smaller
 class CaseFacts:
     """Moments are POSIX seconds (floats, computed by the database): 100,000 cases × 6 moments
     compare and subtract far faster as numbers than as zone-aware datetimes."""

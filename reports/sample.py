@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from storage.case_moments import moments
 from storage.tables import CaseAssignmentRow, CaseRow, DraftRow, MessageRow, OutboxRow, VerdictRow
 
 
@@ -68,14 +69,15 @@ def insert_cases(session: Session, specs: list[Spec], *, first_id: int = 1, prof
     draft_id = first_id * 4
     for i, spec in enumerate(specs):
         n = first_id + i
+        rec = record(spec)
         msgs.append(dict(id=n, source=spec.source, platform="vk", external_id=f"s{n}", thread={"kind": "wall"},
                          author_id="0", text="…", created_at=spec.identified, attachments=[], raw={},
                          engagement=spec.engagement, processed=True, stored_at=spec.identified))
         cases.append(dict(id=n, message_id=n, profile=profile, channel="social", state=spec.state,
                           topic_group=spec.topic_group, topic=spec.topic, executors=list(spec.departments),
                           location=[{"name": p, "kind": "settlement", "start": 0, "end": 1} for p in spec.places],
-                          answer_by=spec.answer_by, record=record(spec), created_at=spec.identified,
-                          updated_at=spec.identified))
+                          answer_by=spec.answer_by, record=rec, created_at=spec.identified,
+                          updated_at=spec.identified, **moments(rec)))
         for j, dept in enumerate(spec.departments):
             assigns.append(dict(case_id=n, department=dept, role="responsible" if j == 0 else "co",
                                 assigned_at=spec.routed or spec.identified))

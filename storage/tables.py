@@ -18,8 +18,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
+
+from storage import case_moments
 
 
 class UTCDateTime(TypeDecorator):
@@ -146,12 +148,31 @@ class CaseRow(Base):
     location: Mapped[list[Any]]
     answer_by: Mapped[datetime | None] = mapped_column(index=True)
     record: Mapped[dict[str, Any]]  # the regulation engine's full case record (deadlines, co-executors, ...)
-    created_at: Mapped[datetime] = mapped_column(default=now)
+    created_at: Mapped[datetime] = mapped_column(default=now, index=True)  # reports select a period by it
     updated_at: Mapped[datetime] = mapped_column(default=now)
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic locking
     # The citizen's e-mail address, when the answer goes by e-mail (004 §2.4, or on request).
     # Personal data: shown only with the case, never logged or audited.
     reply_address: Mapped[str | None] = mapped_column(String(320))
+    # Copies of the record's lifecycle moments and outcome for reports (storage.case_moments): set
+    # from the record whenever it is assigned, never on their own.
+    identified_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]  # the answer's term (shortened_to, else deadlines.answer_by)
+    routed_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    approved_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    intermediate_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    reopened: Mapped[int | None] = mapped_column(Integer, default=0)
+    repeat_of: Mapped[int | None] = mapped_column(Id)
+    ratings: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
+
+    @validates("record")
+    def _copy_moments(self, _key: str, record: dict[str, Any]) -> dict[str, Any]:
+        for column, value in case_moments.moments(record).items():
+            setattr(self, column, value)
+        return record
 
 
 class DraftRow(Base):

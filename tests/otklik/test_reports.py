@@ -349,3 +349,30 @@ def test_the_demo_ends_with_the_days_timeliness(db):
     assert {r["name"] for r in rows_[1:]} == {"dorogi"}
     table = timeliness_text(rows_)
     assert "Своевременность" in table and "dorogi" in table
+
+
+async def test_a_scheduled_report_reaches_the_notify_channel_with_a_summary_and_a_link(db):
+    import httpx
+    import respx
+
+    from otklik.watcher import DeadlineWatcher
+
+    with db.session() as s:
+        ensure_departments(s, ["dorogi"])
+        insert_cases(s, [Spec(datetime(2026, 11, d, 10, tzinfo=ZoneInfo("Europe/Moscow")),
+                              answer_by=datetime(2026, 11, d + 1, 18, tzinfo=ZoneInfo("Europe/Moscow")))
+                         for d in (3, 4)], profile="zarechny")
+    settings = Settings(profile="zarechny", public_url="https://otklik.zarechny.example/",
+                        notify={"webhook_url": "https://hooks.example/otklik"})
+    at = datetime(2026, 12, 7, 9, 30, tzinfo=ZoneInfo("Europe/Moscow"))
+    assert "periodic:month" in {d.kind for d in await ReportScheduler(db, settings).run_due(at)}
+    with respx.mock:
+        hook = respx.post("https://hooks.example/otklik").mock(return_value=httpx.Response(200))
+        await DeadlineWatcher(db, settings).notify()
+    bodies = [json.loads(c.request.content) for c in hook.calls]
+    [monthly] = [b for b in bodies if b["kind"] == "report"]
+    assert "отчёт за месяц 01.11.2026–30.11.2026" in monthly["text"] and "Поступило 2" in monthly["text"]
+    assert monthly["text"].endswith("Полный отчёт: https://otklik.zarechny.example/api/reports"
+                                    "?from=2026-11-01&to=2026-11-30&format=html")
+    with db.session() as s:  # delivered once: the next tick sends nothing again
+        assert s.execute(text("SELECT count(*) FROM alerts WHERE sent_at IS NULL")).scalar_one() == 0

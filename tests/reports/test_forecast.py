@@ -55,7 +55,8 @@ def test_the_hand_written_calendar_agrees_with_the_production_calendar():
 
 def test_recovers_the_weekday_profile():
     counts = synthetic(date(2023, 1, 9), date(2024, 9, 1))
-    days = forecast(counts, date(2024, 9, 2), 7)  # an ordinary week, Monday to Sunday
+    # an ordinary week, Monday to Sunday; the model alone (the blend with the four-week mean adds its noise)
+    days = forecast(counts, date(2024, 9, 2), 7, baseline_weight=0)
     monday = days[0].expected
     for i, day in enumerate(days):
         assert day.date.weekday() == i
@@ -107,3 +108,29 @@ def test_short_history_and_zero_history():
 def test_daily_counts_fills_gaps_with_zeros():
     c = daily_counts([date(2024, 1, 1), date(2024, 1, 1), date(2024, 1, 4)])
     assert c == {date(2024, 1, 1): 2, date(2024, 1, 2): 0, date(2024, 1, 3): 0, date(2024, 1, 4): 1}
+
+
+def test_ordinary_days_blend_with_the_four_week_mean_and_holidays_do_not():
+    counts = synthetic(date(2023, 1, 9), date(2024, 4, 14))
+    start = date(2024, 4, 15)
+    model = {f.date: f.expected for f in forecast(counts, start, 28, baseline_weight=0)}
+    four = dict(zip(model, baseline_four_weeks(counts, start, 28), strict=True))
+    blended = {f.date: f.expected for f in forecast(counts, start, 28, baseline_weight=0.75)}
+    ordinary = date(2024, 4, 17)  # a Wednesday whose four references are ordinary Wednesdays
+    assert blended[ordinary] == pytest.approx(0.25 * model[ordinary] + 0.75 * four[ordinary])
+    for d in (date(2024, 4, 27), date(2024, 4, 29), date(2024, 5, 1), date(2024, 5, 8), date(2024, 5, 9)):
+        assert blended[d] == pytest.approx(model[d])  # worked Saturday, holidays, an eve: the model alone
+
+
+def test_a_first_new_year_gets_a_wide_interval_that_holds_it():
+    """With no New Year in the history, the holidays are forecast as Sundays, but the interval says
+    how little is known; the true level (0.6 of a Sunday here) lies inside it, and an ordinary day's
+    interval stays narrow."""
+    counts = synthetic(date(2024, 2, 1), date(2024, 12, 27))
+    days = {f.date: f for f in forecast(counts, date(2024, 12, 28), 14)}
+    for i in range(2, 9):
+        f = days[date(2025, 1, i)]
+        assert f.low <= 200 * PROFILE[6] * 0.6 <= f.high
+        assert (f.high - f.low) / f.expected > 0.9
+    ordinary = days[date(2025, 1, 9)]
+    assert (ordinary.high - ordinary.low) / ordinary.expected < 0.4
