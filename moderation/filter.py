@@ -73,7 +73,8 @@ class ModerationFilter:
         words = [f for f in feats if f & 3 != PAIR]
         new_share = sum(1 for f in words if f not in known) / max(1, len(words))
         if (
-            len(answered) >= self.profile.repeat_answered_after
+            self.profile.repeat_answered_not_processed
+            and len(answered) >= self.profile.repeat_answered_after
             and new_share < self.profile.new_arguments_share
         ):
             return Verdict(decision="drop", reasons=["repeat_answered"], repeat_of=latest.msg_id)
