@@ -19,8 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from moderation.disguise import FAMILIES, generate, split_roots  # noqa: E402
-from moderation.evaluate import find  # noqa: E402
-from moderation.evaluate import _appeals, _distorted, _russe  # noqa: E402
+from moderation.evaluate import (  # noqa: E402
+    _appeals,
+    _distorted,
+    _russe,
+    find,  # noqa: E402
+)
 from moderation.rules import check_text  # noqa: E402
 
 

@@ -74,6 +74,10 @@ def _token_fix(tok: str, cased: str = "") -> str:
     if not CYR.search(tok):
         return tok  # Latin words are judged by their look-alike reading (lookalike_reading)
     out = list(tok.translate(LOOKALIKE))
+    if "3" in tok:  # "3" is "з" ("пи3дец", "3десь"), but "е" between two consonants ("д3бил")
+        for i, ch in enumerate(tok):
+            if ch == "3" and 0 < i < len(tok) - 1 and out[i - 1] in CONSONANTS and out[i + 1] in CONSONANTS:
+                out[i] = "е"
     if "b" in tok:
         for i, ch in enumerate(tok):
             if ch == "b":
@@ -123,9 +127,10 @@ def translit_readings(word: str) -> list[str]:
     readings = [""]
     i = 0
     while i < len(word):
-        for latin, cyr in _TRANSLIT_MULTI:
+        for latin, multi in _TRANSLIT_MULTI:
             if word.startswith(latin, i):
                 i += len(latin)
+                cyr = multi
                 break
         else:
             cyr = _TRANSLIT_ONE.get(word[i])

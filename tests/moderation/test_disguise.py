@@ -3,7 +3,7 @@
 import pytest
 
 from moderation.disguise import DISGUISES, FAMILIES, ROOTS, generate, split_roots
-from moderation.normalizer import normalize, translit_readings
+from moderation.normalizer import translit_readings
 from moderation.rules import check_text
 
 

@@ -1,11 +1,11 @@
 from datetime import UTC, datetime, timedelta
 
-from moderation.filter import ModerationFilter
 import pytest
 
+from moderation.filter import ModerationFilter
 from moderation.profile import ModerationProfile, load_profile, profile_for
-from otklik.exceptions import ConfigError
 from moderation.repeats import LSH_FROM, RepeatIndex, features, similarity
+from otklik.exceptions import ConfigError
 
 T = datetime(2026, 1, 10, 9, 0)
 TEXT = "На улице Ленина 5 не горит фонарь уже неделю, вечером темно и страшно ходить"
