@@ -281,7 +281,7 @@ def squeeze(word: str) -> str:
 # digits inside words, wildcards, hidden characters, spaced or gapped letters. A few cheap searches
 # (each starts on a character class, which `re` scans fast) instead of one slow alternation.
 _SPECIAL = re.compile(
-    '[*"%#_~^@…$€{<\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff'
+    '[*"%#_~^@…$€{\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff'
     "\ufe20-\ufe2f\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u034f]"
 )
 _LATIN = re.compile("[a-z]")
@@ -314,7 +314,7 @@ def _plain(low: str) -> bool:
     if any(m.start() > 0 and low[m.start() - 1].isalnum() for m in _PUNCT_BEFORE_LETTER.finditer(low)):
         if _gaps(low, low, True) != low or PI.search(low) or INNER_BRACKET.search(low):
             return False
-    if ")(" in low and DRAWN.search(low):
+    if (")(" in low or ">|<" in low) and DRAWN.search(low):
         return False
     if _SPACED_HINT.search(low) and SPACED.search(low):
         return False

@@ -297,27 +297,33 @@ def blank_markup(text: str) -> str:
 
 def check_text(text: str, lexicon: Lexicon | None = None) -> Verdict:
     """Accept or drop by the text rules alone, with reason codes and the spans that matched."""
+    return check_text_normalized(text, lexicon)[0]
+
+
+def check_text_normalized(text: str, lexicon: Lexicon | None = None) -> tuple[Verdict, str | None]:
+    """check_text, and the normalized text it judged (markup blanked), so the caller need not
+    normalize it again (repeat features); None for a text too long to be judged whole."""
     original = text
     text = blank_markup(text)
-    verdict = _check_long(text, lexicon or default_lexicon())
+    verdict, norm = _check_long(text, lexicon or default_lexicon())
     if text is not original:  # span texts from the original (the offsets are the same)
         for span in verdict.spans:
             span.text = original[span.start : span.end]
-    return verdict
+    return verdict, norm
 
 
-def _check_long(text: str, lex: Lexicon) -> Verdict:
+def _check_long(text: str, lex: Lexicon) -> tuple[Verdict, str | None]:
     if len(text) > MAX_CHECKED:
         # A huge text is judged by its beginning and its end (where abuse and adverts sit); the
         # tail's spans are shifted back to their place in the whole text.
         half = MAX_CHECKED // 2
-        head, tail = _check(text[:half], lex), _check(text[-half:], lex)
+        head, tail = _check(text[:half], lex)[0], _check(text[-half:], lex)[0]
         shift = len(text) - half
         spans = head.spans + [
             s.model_copy(update={"start": s.start + shift, "end": s.end + shift}) for s in tail.spans
         ]
         reasons = head.reasons + [r for r in tail.reasons if r not in head.reasons]
-        return Verdict(decision="drop" if reasons else "accept", reasons=reasons, spans=spans)
+        return Verdict(decision="drop" if reasons else "accept", reasons=reasons, spans=spans), None
     return _check(text, lex)
 
 
@@ -326,15 +332,15 @@ def _maybe_disguised(lex: Lexicon, norm: str) -> bool:
     return pattern is not None and any(pattern.fullmatch(w) for w in set(WORD.findall(norm)))
 
 
-def _check(text: str, lex: Lexicon) -> Verdict:
+def _check(text: str, lex: Lexicon) -> tuple[Verdict, str]:
     fast = plain_normalized(text)
     if fast is not None and not _findings(lex, fast, quick=True):
-        return Verdict(decision="accept")  # the common case: a plain text with nothing to report
+        return Verdict(decision="accept"), fast  # the common case: a plain text with nothing to report
     readings = [(fast, plain_index(text))] if fast is not None else _readings(text)
     if fast is None and not any(
         _findings(lex, norm, quick=True) or _maybe_disguised(lex, norm) for norm, _ in readings
     ):
-        return Verdict(decision="accept")  # punctuation or markup, nothing to report
+        return Verdict(decision="accept"), readings[0][0]  # punctuation or markup, nothing to report
     spans: list[Span] = []
     reasons: list[str] = []
     for norm, index in readings:
@@ -345,4 +351,5 @@ def _check(text: str, lex: Lexicon) -> Verdict:
                     spans.append(span)
             if reason not in reasons:
                 reasons.append(reason)
-    return Verdict(decision="drop" if reasons else "accept", reasons=reasons, spans=spans)
+    verdict = Verdict(decision="drop" if reasons else "accept", reasons=reasons, spans=spans)
+    return verdict, readings[0][0]
