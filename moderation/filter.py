@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from moderation.lexicon import Lexicon
 from moderation.profile import ModerationProfile
-from moderation.repeats import PAIR, RepeatIndex, RepeatMatch, features
-from moderation.rules import check_text
+from moderation.repeats import PAIR, RepeatIndex, RepeatMatch, features, features_of_normalized
+from moderation.rules import check_text, check_text_normalized
 from moderation.verdict import Span, Verdict
 
 __all__ = ["ModerationFilter", "RepeatIndex", "Span", "Verdict", "check_text"]
@@ -22,8 +22,8 @@ class ModerationFilter:
 
     def moderate(self, msg_id: str, author: str, text: str, created_at: datetime | None = None) -> Verdict:
         """Text rules, then repeats of the same author's earlier messages; records the message."""
-        verdict = check_text(text, self.lexicon)
-        feats = features(text)
+        verdict, norm = check_text_normalized(text, self.lexicon)
+        feats = features(text) if norm is None else features_of_normalized(norm)
         # A message seen before (a retry after a crash) is judged against what came before it,
         # so the same input gets the same verdict and never repeats itself.
         seen = msg_id in self.index
@@ -73,7 +73,8 @@ class ModerationFilter:
         words = [f for f in feats if f & 3 != PAIR]
         new_share = sum(1 for f in words if f not in known) / max(1, len(words))
         if (
-            len(answered) >= self.profile.repeat_answered_after
+            self.profile.repeat_answered_not_processed
+            and len(answered) >= self.profile.repeat_answered_after
             and new_share < self.profile.new_arguments_share
         ):
             return Verdict(decision="drop", reasons=["repeat_answered"], repeat_of=latest.msg_id)

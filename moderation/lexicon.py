@@ -6,6 +6,7 @@ Sections of a lexicon file (all lists of regexes over normalized text unless sai
   `{prefix}` in an obscene pattern stands for the verbal prefixes (`prefix`);
 - obscene_inside, insult_inside: roots that count inside a longer, glued word;
 - masked_forms: plain words; "х**ня" is obscene when it fits one (stars for one or more letters);
+- masked_insults: the same for insults ("к**тин", "д*билы");
 - exceptions: plain word beginnings that are never obscene ("застрахуй", "хутор");
 - disguised_only: words that are a slur only when disguised ("вaта" with a Latin "a");
 - not_insult: idioms and reported speech around an insult word ("держат нас за дураков");
@@ -57,6 +58,7 @@ class LexiconFile(BaseModel):
     insult_inside: list[Pattern] = Field(default_factory=list)
     obscene_phrases: list[Pattern] = Field(default_factory=list)
     masked_forms: list[str] = Field(default_factory=list)
+    masked_insults: list[str] = Field(default_factory=list)  # as masked_forms, for insults
     exceptions: list[str] = Field(default_factory=list)
     insult: list[Pattern] = Field(default_factory=list)
     disguised_only: list[Pattern] = Field(default_factory=list)
@@ -146,6 +148,7 @@ class Lexicon:
         self.insult_inside = _inside(data.insult_inside)
         # Self-censored words ("х**ня", "***ло") are matched against full forms, one per line.
         self.masked_forms = "\n".join(sorted({squeeze(w) for w in data.masked_forms}))
+        self.masked_insults = "\n".join(sorted({squeeze(w) for w in data.masked_insults}))
         self.not_insult = _phrases(data.not_insult, whole=True)
         # Phrase rules by group; each runs only on texts holding one of its key fragments.
         groups = {

@@ -62,13 +62,29 @@ _PLAIN_TOKEN = re.compile(r"[а-я]+|[a-z]+|\d+")
 NUMBER = re.compile(r"\d+[а-я]{0,3}|[а-я]{1,3}\d+")
 
 
-def _token_fix(tok: str) -> str:
-    """A token that mixes Cyrillic with look-alikes becomes all-Cyrillic; pure Latin stays Latin."""
+CONSONANTS = frozenset("бвгджзйклмнпрстфхцчшщ")
+
+
+def _token_fix(tok: str, cased: str = "") -> str:
+    """A token that mixes Cyrillic with look-alikes becomes all-Cyrillic; pure Latin stays Latin.
+    `cased`: the token as written, when known: a capital "B" is "в", a "b" after a consonant is
+    "ь" ("тварb"), else "б"."""
     if _PLAIN_TOKEN.fullmatch(tok) or NUMBER.fullmatch(tok):
         return tok
     if not CYR.search(tok):
         return tok  # Latin words are judged by their look-alike reading (lookalike_reading)
-    out = tok.translate(LOOKALIKE)
+    out = list(tok.translate(LOOKALIKE))
+    if "3" in tok:  # "3" is "з" ("пи3дец", "3десь"), but "е" between two consonants ("д3бил")
+        for i, ch in enumerate(tok):
+            if ch == "3" and 0 < i < len(tok) - 1 and out[i - 1] in CONSONANTS and out[i + 1] in CONSONANTS:
+                out[i] = "е"
+    if "b" in tok:
+        for i, ch in enumerate(tok):
+            if ch == "b":
+                if cased[i : i + 1] == "B":
+                    out[i] = "в"
+                elif i and out[i - 1] in CONSONANTS:
+                    out[i] = "ь"
     return "".join("*" if ch in WILDCARDS else ch for ch in out)
 
 
@@ -84,6 +100,47 @@ def lookalike_reading(word: str) -> str | None:
         return None
     reading = word.translate(LOOKALIKE)
     return reading if reading != word and CYR_WORD.fullmatch(reading) else None
+
+
+# Transliteration into Latin ("pizdec", "debil", "blyat"): multi-letter spellings first; letters
+# read several ways ("y" is ы, й or у; "c" is ц, с or к) give several readings.
+_TRANSLIT_MULTI = (
+    ("shch", ("щ",)), ("sch", ("щ",)), ("sh", ("ш",)), ("ch", ("ч",)), ("zh", ("ж",)), ("kh", ("х",)),
+    ("ts", ("ц", "тс")), ("ya", ("я", "ыа")), ("ja", ("я",)), ("yu", ("ю",)), ("ju", ("ю",)),
+    ("yo", ("е",)), ("jo", ("е",)), ("ye", ("е", "ые")),
+)
+_TRANSLIT_ONE = {
+    "a": ("а",), "b": ("б",), "v": ("в",), "g": ("г",), "d": ("д",), "e": ("е",), "z": ("з",),
+    "i": ("и", "й"), "j": ("й",), "k": ("к",), "l": ("л",), "m": ("м",), "n": ("н",), "o": ("о",),
+    "p": ("п",), "r": ("р",), "s": ("с",), "t": ("т",), "u": ("у",), "f": ("ф",), "h": ("х",),
+    "x": ("х",), "c": ("ц", "с", "к"), "y": ("ы", "й", "у"), "w": ("в",), "q": ("к",), "'": ("ь",),
+    "9": ("я",), "3": ("з",), "0": ("о",), "6": ("б",), "4": ("ч",),
+}
+_LATIN_WORD = re.compile(r"[a-z][a-z'0-9]{2,19}")
+MAX_READINGS = 24
+
+
+def translit_readings(word: str) -> list[str]:
+    """Cyrillic readings of a transliterated word (at most MAX_READINGS); [] when it is not one."""
+    if not _LATIN_WORD.fullmatch(word):
+        return []
+    readings = [""]
+    i = 0
+    while i < len(word):
+        for latin, multi in _TRANSLIT_MULTI:
+            if word.startswith(latin, i):
+                i += len(latin)
+                cyr = multi
+                break
+        else:
+            cyr = _TRANSLIT_ONE.get(word[i])
+            if word[i] == "y" and i and word[i - 1] in "aeiou":
+                cyr = ("й",)  # "ebay", "hyundai": after a vowel it is "й"
+            i += 1
+            if cyr is None:
+                return []
+        readings = [r + c for r in readings for c in cyr][:MAX_READINGS]
+    return readings
 
 
 # Dots, a comma or question marks inside a Cyrillic word hide letters: "нае...ли", "д,билы", "бл.ть",
@@ -131,6 +188,9 @@ def _gaps(low: str, cased: str, join: bool) -> str:
 
 
 PI = re.compile(r"(?<![\d.,])3[.,]14(?=[а-я])")
+# Letters drawn with several symbols: "}{" and ")(" for "х", ">|<" for "ж" (inside a word).
+DRAWN = re.compile(r"}{|(?<=[а-я])\)\((?=[а-я])|>\|<")
+DRAWN_LETTER = {"}{": "х", ")(": "х", ">|<": "ж"}
 INNER_BRACKET = re.compile(r"(?<=[а-я])[()](?=[а-я])")
 
 
@@ -141,6 +201,8 @@ def normalize(text: str, join_gaps: bool = True) -> tuple[str, list[int]]:
     low = _gaps(low, cased, join_gaps)
     # "3.14" for "пи" (3.14дорас); brackets inside a word hide nothing ("хо(х)лы", "ч)урка").
     low = PI.sub(lambda m: "пи" + "\x00" * (len(m.group()) - 2), low)
+    if "}{" in low or ")(" in low or ">|<" in low:
+        low = DRAWN.sub(lambda m: DRAWN_LETTER[m.group()] + "\x00" * (len(m.group()) - 1), low)
     low = INNER_BRACKET.sub("\x00", low)
     # The text is rebuilt piece by piece; every piece keeps its characters' positions in `low`.
     pieces: list[str] = []
@@ -157,7 +219,7 @@ def normalize(text: str, join_gaps: bool = True) -> tuple[str, list[int]]:
         lead = len(core) - len(core.lstrip("\"'?…~^"))
         start = m.start() + lead
         core = core[lead:]
-        fixed = _token_fix(core)  # one character for one: positions stay
+        fixed = _token_fix(core, cased[start : start + len(core)])  # one character for one: positions stay
         pieces += [low[m.start() : start], fixed, low[start + len(core) : m.end()]]
         index.extend(range(m.start(), m.end()))
         pos = m.end()
@@ -219,7 +281,7 @@ def squeeze(word: str) -> str:
 # digits inside words, wildcards, hidden characters, spaced or gapped letters. A few cheap searches
 # (each starts on a character class, which `re` scans fast) instead of one slow alternation.
 _SPECIAL = re.compile(
-    '[*"%#_~^@…$€\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff'
+    '[*"%#_~^@…$€{\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff'
     "\ufe20-\ufe2f\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u034f]"
 )
 _LATIN = re.compile("[a-z]")
@@ -252,6 +314,8 @@ def _plain(low: str) -> bool:
     if any(m.start() > 0 and low[m.start() - 1].isalnum() for m in _PUNCT_BEFORE_LETTER.finditer(low)):
         if _gaps(low, low, True) != low or PI.search(low) or INNER_BRACKET.search(low):
             return False
+    if (")(" in low or ">|<" in low) and DRAWN.search(low):
+        return False
     if _SPACED_HINT.search(low) and SPACED.search(low):
         return False
     return low.isprintable() or not any(ord(c) < 32 and c not in "\n\r\t" for c in low)

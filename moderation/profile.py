@@ -18,9 +18,21 @@ class ModerationProfile(BaseModel):
     duplicate_window_hours: float = Field(168, gt=0)  # re-posts within a week are duplicates
     duplicate_similarity: float = Field(0.8, gt=0, le=1)
     problem_similarity: float = Field(0.5, gt=0, le=1)  # share of the shorter text's words
-    repeat_answered_after: int = Field(2, ge=1)  # 002 §18 ¶2: "answered several times"
+    # 002 §18 ¶2: a question answered several times, asked again with no new arguments, is not
+    # processed. Only 002 has this clause; everywhere else a repeat is processed and its answer
+    # reports the measures taken (000 §20, 001 §17, 003 §15), so the switch is off by default.
+    repeat_answered_not_processed: bool = False
+    repeat_answered_after: int = Field(2, ge=1)  # "answered several times": this many answers
     new_arguments_share: float = Field(0.35, gt=0, le=1)  # share of new words that counts as new arguments
     extra_lexicons: list[str] = Field(default_factory=list)  # paths relative to the profile file
+
+
+def profile_for(regulation_profile: str | None) -> str:
+    """The moderation profile of a municipality: the one named like its regulation profile when
+    there is one (moskalensky has 002 §18 ¶2), else the default."""
+    if regulation_profile and (PROFILES / f"{regulation_profile}.yaml").exists():
+        return regulation_profile
+    return "default"
 
 
 @functools.cache

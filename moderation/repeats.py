@@ -26,6 +26,7 @@ from datetime import datetime
 import numpy as np
 
 from moderation.normalizer import normalize_text
+from moderation.rules import MAX_CHECKED, blank_markup
 
 STOP = frozenset(
     "и в во не на с со что как а но да к ко у по за из от до для о об это то же ли бы мы вы они он она "
@@ -33,7 +34,7 @@ STOP = frozenset(
     "добрый день здравствуйте пожалуйста спасибо".split()
 )
 TOKEN = re.compile(r"[а-яa-z0-9]+")
-MAX_TEXT = 5000  # characters that define a message's features; the rest adds nothing to "same problem"
+MAX_TEXT = 5000  # normalized characters that define a message's features; the rest adds nothing
 
 # LSH for long histories: 24 bands of 3 MinHash rows over the words. Two messages whose words have
 # Jaccard similarity 0.45 share a band with probability 0.90, at 0.8 with 1.0; at 0.05 with 0.003.
@@ -52,9 +53,15 @@ Features = array  # array("I"): sorted, unique feature hashes, kind in the low t
 def features(text: str) -> Features:
     """Word stems (first 5 letters), numbers (house, flat: "дом 5" is not "дом 7") and word pairs.
     Words and numbers say what the problem is; pairs also say how it is put, so they tell a copy."""
+    return features_of_normalized(normalize_text(blank_markup(text[:MAX_CHECKED])))
+
+
+def features_of_normalized(norm: str) -> Features:
+    """`features` of a text already normalized the way the rules normalize it (markup blanked):
+    the filter hands over what the rules computed instead of normalizing twice."""
     words = [
         w if w.isdigit() else w[:5]
-        for w in TOKEN.findall(normalize_text(text[:MAX_TEXT]))
+        for w in TOKEN.findall(norm[:MAX_TEXT])
         if w not in STOP and (len(w) > 1 or w.isdigit())
     ]
     hashes = {zlib.crc32(w.encode()) & ~3 | (NUMBER if w.isdigit() else WORD) for w in words}

@@ -10,7 +10,13 @@ from __future__ import annotations
 import re
 
 from moderation.lexicon import Lexicon
-from moderation.normalizer import lookalike_reading, normalize, plain_index, plain_normalized
+from moderation.normalizer import (
+    lookalike_reading,
+    normalize,
+    plain_index,
+    plain_normalized,
+    translit_readings,
+)
 from moderation.verdict import Span, Verdict
 
 # Links in the normalized text, where letter runs are squeezed: "http" reads "htp", "www" reads "w".
@@ -27,6 +33,14 @@ NOT_HALVES = frozenset(
     "без для это вот так как что все уже еще мне нет он она они мы вы ты их его ее "
     "там тут где".split()
 )
+# Words that people glue to the insult or obscenity that follows ("этотурод", "нуидиот"): a word is
+# also judged without one of these at its start. No verbal prefixes here ("на", "за", "по"): the
+# lexicon's own patterns decide those.
+GLUE_HEADS = tuple(
+    "и ну ты вы эти этот эта это какой какая какие тупой тупая тупые там тут вот все всё "
+    "одни сам сами просто старый старая ваш ваши наш наши твой же они он она".split()
+)
+CYRILLIC_WORD = re.compile("[а-я]+")
 _DEFAULT: Lexicon | None = None
 Finding = tuple[int, int, str]  # start, end in the normalized text, reason
 
@@ -51,19 +65,20 @@ def _plausible(word: str) -> bool:
     return not word.startswith("**") and len(word) - stars >= 2 and stars <= (len(word) + 1) // 2
 
 
-def _masked(lex: Lexicon, word: str) -> bool:
+def _masked(lex: Lexicon, word: str, forms: str | None = None) -> bool:
     """A self-censored word ("х**ня", "***ло", "п***ц"): stars stand for one or more letters.
     It counts when it fits one of the full obscene forms and keeps at least two real letters."""
     letters = sum(ch != "*" for ch in word)
-    if "*" not in word or letters < 2 or not lex.masked_forms:
+    if "*" not in word or letters < (2 if forms is None else 3):
         return False
     parts = []
     for run in re.findall(r"\*+|[^*]+", word):
         parts.append(f"[а-я]{{1,{max(3, len(run) + 2)}}}" if run[0] == "*" else re.escape(run))
-    return re.search("^" + "".join(parts) + "$", lex.masked_forms, re.MULTILINE) is not None
+    forms = lex.masked_forms if forms is None else forms
+    return re.search("^" + "".join(parts) + "$", forms, re.MULTILINE) is not None
 
 
-def _judge_word(lex: Lexicon, word: str) -> str | None:
+def _judge_word(lex: Lexicon, word: str, glued: bool = True) -> str | None:
     if word.startswith(lex.exceptions):
         return None
     if _plausible(word):
@@ -78,8 +93,22 @@ def _judge_word(lex: Lexicon, word: str) -> str | None:
                 return "insult"
     if _masked(lex, word):
         return "obscene"
+    if _masked(lex, word, lex.masked_insults):
+        return "insult"
     if (reading := lookalike_reading(word)) is not None:  # "cyka", "6ля": look-alikes throughout
-        return _judge_word(lex, reading)
+        if found := _judge_word(lex, reading):
+            return found
+    for reading in translit_readings(word):  # "pizdec", "debily"
+        if CYRILLIC_WORD.fullmatch(reading) and (found := _judge_word(lex, reading, glued=False)):
+            return found
+    if glued and len(word) >= 4 and "*" not in word:  # "этотурод", "нумудак": glued to its neighbour
+        for head in GLUE_HEADS:
+            if word.startswith(head) and len(word) - len(head) >= 3:
+                if found := _judge_word(lex, word[len(head) :], glued=False):
+                    return found
+                # The letter the two words shared was squeezed: "этиидиот" reads "этидиот".
+                if len(head) > 1 and (found := _judge_word(lex, word[len(head) - 1 :], glued=False)):
+                    return found
     return None
 
 
@@ -268,27 +297,33 @@ def blank_markup(text: str) -> str:
 
 def check_text(text: str, lexicon: Lexicon | None = None) -> Verdict:
     """Accept or drop by the text rules alone, with reason codes and the spans that matched."""
+    return check_text_normalized(text, lexicon)[0]
+
+
+def check_text_normalized(text: str, lexicon: Lexicon | None = None) -> tuple[Verdict, str | None]:
+    """check_text, and the normalized text it judged (markup blanked), so the caller need not
+    normalize it again (repeat features); None for a text too long to be judged whole."""
     original = text
     text = blank_markup(text)
-    verdict = _check_long(text, lexicon or default_lexicon())
+    verdict, norm = _check_long(text, lexicon or default_lexicon())
     if text is not original:  # span texts from the original (the offsets are the same)
         for span in verdict.spans:
             span.text = original[span.start : span.end]
-    return verdict
+    return verdict, norm
 
 
-def _check_long(text: str, lex: Lexicon) -> Verdict:
+def _check_long(text: str, lex: Lexicon) -> tuple[Verdict, str | None]:
     if len(text) > MAX_CHECKED:
         # A huge text is judged by its beginning and its end (where abuse and adverts sit); the
         # tail's spans are shifted back to their place in the whole text.
         half = MAX_CHECKED // 2
-        head, tail = _check(text[:half], lex), _check(text[-half:], lex)
+        head, tail = _check(text[:half], lex)[0], _check(text[-half:], lex)[0]
         shift = len(text) - half
         spans = head.spans + [
             s.model_copy(update={"start": s.start + shift, "end": s.end + shift}) for s in tail.spans
         ]
         reasons = head.reasons + [r for r in tail.reasons if r not in head.reasons]
-        return Verdict(decision="drop" if reasons else "accept", reasons=reasons, spans=spans)
+        return Verdict(decision="drop" if reasons else "accept", reasons=reasons, spans=spans), None
     return _check(text, lex)
 
 
@@ -297,15 +332,15 @@ def _maybe_disguised(lex: Lexicon, norm: str) -> bool:
     return pattern is not None and any(pattern.fullmatch(w) for w in set(WORD.findall(norm)))
 
 
-def _check(text: str, lex: Lexicon) -> Verdict:
+def _check(text: str, lex: Lexicon) -> tuple[Verdict, str]:
     fast = plain_normalized(text)
     if fast is not None and not _findings(lex, fast, quick=True):
-        return Verdict(decision="accept")  # the common case: a plain text with nothing to report
+        return Verdict(decision="accept"), fast  # the common case: a plain text with nothing to report
     readings = [(fast, plain_index(text))] if fast is not None else _readings(text)
     if fast is None and not any(
         _findings(lex, norm, quick=True) or _maybe_disguised(lex, norm) for norm, _ in readings
     ):
-        return Verdict(decision="accept")  # punctuation or markup, nothing to report
+        return Verdict(decision="accept"), readings[0][0]  # punctuation or markup, nothing to report
     spans: list[Span] = []
     reasons: list[str] = []
     for norm, index in readings:
@@ -316,4 +351,5 @@ def _check(text: str, lex: Lexicon) -> Verdict:
                     spans.append(span)
             if reason not in reasons:
                 reasons.append(reason)
-    return Verdict(decision="drop" if reasons else "accept", reasons=reasons, spans=spans)
+    verdict = Verdict(decision="drop" if reasons else "accept", reasons=reasons, spans=spans)
+    return verdict, readings[0][0]

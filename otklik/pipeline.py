@@ -48,10 +48,13 @@ class Pipeline:
     def create(cls, db: Database, settings: Settings) -> Pipeline:
         from moderation.filter import ModerationFilter
         from moderation.profile import load_profile as load_moderation_profile
+        from moderation.profile import profile_for
         from router.classifier import Router
         from router.spikes import SpikeDetector
 
-        moderation = ModerationFilter(load_moderation_profile(settings.moderation_profile))
+        moderation = ModerationFilter(
+            load_moderation_profile(settings.moderation_profile or profile_for(settings.profile))
+        )
         router = Router.load(settings.router_profile, settings.router_model)
         pipeline = cls(db, settings, moderation, router, SpikeDetector())
         pipeline.rebuild_history()

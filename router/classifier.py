@@ -40,6 +40,9 @@ class Routing(BaseModel):
     executors: list[str] = Field(default_factory=list)  # department ids, responsible first
     needs_manual: bool = False
     reasons: list[str] = Field(default_factory=list)  # how it was decided, why high, substitutions
+    # A model trained on an archive with its own topics and executors answers in its words too.
+    archive_topic: str | None = None
+    archive_executors: list[str] = Field(default_factory=list)  # responsible first
 
 
 class RouterProfile(BaseModel):
@@ -72,6 +75,8 @@ class Decision(BaseModel):
     topic: str
     confidence: float
     method: Literal["rules", "model", "platform"]
+    archive_topic: str | None = None
+    archive_executors: list[str] = Field(default_factory=list)
 
 
 class Router:
@@ -176,13 +181,15 @@ class Router:
                 from router.features import Doc
 
                 docs = [Doc(tokens[i], scores[i]) for i in todo]
-            predicted = self.model.predict([texts[i] for i in todo], docs)  # one batch: numpy per call
-            for i, (group, confidence) in zip(todo, predicted, strict=True):
+            predicted = self.model.predict_all([texts[i] for i in todo], docs)  # one batch: numpy per call
+            for i, (group, confidence, archive_topic, archive_executors) in zip(todo, predicted, strict=True):
                 out[i] = Decision.model_construct(
                     topic_group=group,
                     topic=self._best_topic(group, scores[i]),
                     confidence=confidence,
                     method="model",
+                    archive_topic=archive_topic,
+                    archive_executors=archive_executors,
                 )
         else:
             for i in todo:
@@ -251,6 +258,8 @@ class Router:
             executors=assignment.executors,
             needs_manual=needs_manual,
             reasons=reasons,
+            archive_topic=getattr(decision, "archive_topic", None),
+            archive_executors=getattr(decision, "archive_executors", None) or [],
         )
 
 

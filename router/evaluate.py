@@ -53,6 +53,12 @@ FILE = "kursk_2022_categories.csv"
 
 def load_rows(data: Path) -> list[tuple[str, str]]:
     """(text, category_id) of every usable row; the text keeps its HTML (the router strips it)."""
+    return [(t, c) for t, c, _, _ in load_archive(data)]
+
+
+def load_archive(data: Path) -> list[tuple[str, str, str | None, str | None]]:
+    """(text, category_id, topic, executor) of every usable row; topic and executor are None
+    when the file has no such column or the row leaves it empty."""
     path = data / "appeals" / FILE
     if not path.is_file():
         hits = sorted(data.rglob(FILE)) if data.is_dir() else []
@@ -70,7 +76,7 @@ def load_rows(data: Path) -> list[tuple[str, str]]:
                 continue
             if cat not in CATEGORY_GROUPS:
                 raise ConfigError(f"{path}:{reader.line_num}: category_id {cat!r} has no mapping")
-            rows.append((r["text"], cat))
+            rows.append((r["text"], cat, (r.get("topic") or "").strip() or None, (r.get("executor") or "").strip() or None))
     return rows
 
 
@@ -129,26 +135,77 @@ def split(categories: list[str], folds: int, seed: int):
     return StratifiedKFold(folds, shuffle=True, random_state=seed).split(categories, strat)
 
 
+def archive_accuracy(predicted: list[str | None], truth: list[str | None]) -> float | None:
+    """The share of rows with an archive label whose prediction is exactly that label."""
+    pairs = [(p, t) for p, t in zip(predicted, truth, strict=True) if t]
+    return round(sum(p == t for p, t in pairs) / len(pairs), 4) if pairs else None
+
+
 def evaluate_model(
-    rows: list[tuple[str, str]], folds: int = 5, seed: int = 0, profile: str | None = None
+    rows: list[tuple], folds: int = 5, seed: int = 0, profile: str | None = None
 ) -> dict:
+    """The model by cross-validation: the group; and, when the rows carry the archive's topic and
+    executor, the archive's own fine topic and executor (responsible one) it answers with."""
     from router.classifier import Router
     from router.model import TopicModel
 
     router = Router.load(profile)
-    texts = [t for t, _ in rows]
-    cats = [c for _, c in rows]
+    texts = [r[0] for r in rows]
+    cats = [r[1] for r in rows]
+    topics = [r[2] if len(r) > 2 else None for r in rows]
+    executors = [r[3] if len(r) > 3 else None for r in rows]
+    archive = any(topics) or any(executors)
     predicted, confidence = [""] * len(rows), [0.0] * len(rows)
+    topic_out: list[str | None] = [None] * len(rows)
+    executor_out: list[str | None] = [None] * len(rows)
     for train_idx, test_idx in split(cats, folds, seed):
         model = TopicModel.train(
             [texts[i] for i in train_idx],
             [CATEGORY_GROUPS[cats[i]] for i in train_idx],
             rubricator_data=router.rubricator.data,
+            topics=[topics[i] for i in train_idx] if any(topics) else None,
+            executors=[executors[i] for i in train_idx] if any(executors) else None,
         )
-        for i, (group, conf) in zip(test_idx, model.predict([texts[i] for i in test_idx]), strict=True):
+        test_texts = [texts[i] for i in test_idx]
+        docs = model.features.docs(test_texts)
+        for i, (group, conf) in zip(test_idx, model.predict(test_texts, docs), strict=True):
             predicted[i], confidence[i] = group, conf
+        if archive:
+            for i, (topic, execs) in zip(test_idx, model.predict_archive(test_texts, docs), strict=True):
+                topic_out[i], executor_out[i] = topic, (execs[0] if execs else None)
     out = score(predicted, cats)
     out["confidence"] = manual_share(predicted, confidence, cats, router.profile.min_model_confidence)
+    if archive:
+        out["topic_accuracy"] = archive_accuracy(topic_out, topics)
+        out["executor_accuracy"] = archive_accuracy(executor_out, executors)
+    return out
+
+
+def evaluate_svm_baseline(rows: list[tuple], folds: int = 5, seed: int = 0) -> dict:
+    """The issue's yardstick: plain TF-IDF words and a linear SVM (scikit-learn defaults), one per
+    column (category → its first group, the archive's topic, its executor), on the model's folds."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import LinearSVC
+
+    from router.text import normalize
+
+    texts = [normalize(r[0]) for r in rows]
+    cats = [r[1] for r in rows]
+    columns = {"group": cats, "topic": [r[2] for r in rows], "executor": [r[3] for r in rows]}
+    predicted: dict[str, list[str | None]] = {k: [None] * len(rows) for k in columns}
+    for train_idx, test_idx in split(cats, folds, seed):
+        for name, labels in columns.items():
+            train = [i for i in train_idx if labels[i]]
+            if len({labels[i] for i in train}) < 2:
+                continue
+            clf = make_pipeline(TfidfVectorizer(), LinearSVC())
+            clf.fit([texts[i] for i in train], [labels[i] for i in train])
+            for i, label in zip(test_idx, clf.predict([texts[i] for i in test_idx]), strict=True):
+                predicted[name][i] = label
+    out = score([CATEGORY_GROUPS[c][0] if c else "" for c in predicted["group"]], cats)
+    out["topic_accuracy"] = archive_accuracy(predicted["topic"], columns["topic"])
+    out["executor_accuracy"] = archive_accuracy(predicted["executor"], columns["executor"])
     return out
 
 
@@ -195,7 +252,8 @@ def add_eval_subcommand(eval_subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_eval_router(args: argparse.Namespace) -> int:
-    rows = load_rows(args.data)
+    archive = load_archive(args.data)
+    rows = [(t, c) for t, c, _, _ in archive]
     try:
         seeds = [int(s) for s in str(args.seeds).split(",") if s.strip()]
     except ValueError:
@@ -206,7 +264,10 @@ def cmd_eval_router(args: argparse.Namespace) -> int:
             rows, args.folds, seeds[0] if seeds else 0
         )
     if not args.rules_only:
-        runs = [evaluate_model(rows, args.folds, seed=s, profile=args.profile) for s in seeds or [0]]
+        out[f"baseline_tfidf_svm_{args.folds}fold_cv"] = evaluate_svm_baseline(
+            archive, args.folds, seeds[0] if seeds else 0
+        )
+        runs = [evaluate_model(archive, args.folds, seed=s, profile=args.profile) for s in seeds or [0]]
         out[f"model_{args.folds}fold_cv"] = runs[0]
         if len(runs) > 1:
             accs = [r["accuracy"] for r in runs]
@@ -238,6 +299,13 @@ def print_table(out: dict) -> None:
                 f"; confidence < {conf['threshold']}: {conf['needs_manual_share']:.1%} to the curator, "
                 f"the rest {conf['accuracy_of_automatic']}"
             )
+        archive = [
+            f"{k.removesuffix('_accuracy')} {res[k]:.4f}"
+            for k in ("topic_accuracy", "executor_accuracy")
+            if res.get(k) is not None
+        ]
+        if archive:
+            line += "; the archive's own " + ", ".join(archive)
         print(line)
         for group, r in res["recall_by_group"].items():
             print(f"    {group:<45} recall {r['recall']:.3f}  (n={r['n']})")

@@ -39,6 +39,7 @@ from sklearn.svm import LinearSVC
 from otklik.exceptions import ConfigError
 from router.features import Doc, Featurizer
 from router.rubricator import GROUPS, RubricatorFile, load_rubricator
+from router.territories import Territories
 
 FORMAT = "otklik-router-model/5"
 # Block weights and C chosen by 5-fold CV on the Kursk dev appeals over eight fold seeds; moves of
@@ -51,6 +52,8 @@ SVM_C = 0.2
 CLASS_WEIGHT_POWER = 0.5
 CHAR_MAX_FEATURES = 50_000
 CALIBRATION_FOLDS = 3
+HEAD_C = 0.2  # the archive's topic and executor heads (chosen like SVM_C, on the Kursk dev rows)
+HEAD_ALTERNATIVES = 3
 
 
 def build(rubricator_data: RubricatorFile) -> tuple[Featurizer, LinearSVC]:
@@ -172,11 +175,46 @@ class GroupChoice:
         return best, cover[np.arange(len(best)), best]
 
 
+class ArchiveHead:
+    """One of the archive's own label columns (its fine topic, its executor) learned on the same
+    features as the groups: a linear SVM with square-root balanced weights, answered as written."""
+
+    def __init__(self, svm: LinearSVC) -> None:
+        self.svm = svm
+        self.classes: list[str] = [str(c) for c in svm.classes_]
+
+    @classmethod
+    def fit(cls, x, values: list[str | None]) -> ArchiveHead | None:
+        rows = [i for i, v in enumerate(values) if v]
+        labels = [str(values[i]).strip() for i in rows]
+        if len(set(labels)) < 2:
+            return None
+        svm = LinearSVC(C=HEAD_C, max_iter=20_000)
+        svm.fit(x[rows], labels, sample_weight=class_weights(labels))
+        return cls(svm)
+
+    def predict(self, features: Featurizer, blocks: list) -> list[list[str]]:
+        """Per doc, the classes best first (the first is the answer; the rest for a curator)."""
+        margins = Scorer(features, self.svm)(blocks)
+        order = np.argsort(-margins, axis=1)[:, :HEAD_ALTERNATIVES]
+        return [[self.classes[k] for k in row] for row in order]
+
+
 class TopicModel:
-    def __init__(self, features: Featurizer, svm: LinearSVC, card: dict) -> None:
+    def __init__(
+        self,
+        features: Featurizer,
+        svm: LinearSVC,
+        card: dict,
+        heads: dict[str, ArchiveHead] | None = None,
+        territories: Territories | None = None,
+    ) -> None:
         self.features = features
         self.svm = svm
         self.card = card
+        self.heads = heads or {}
+        self.territories = territories
+        self._head_scorers = {name: Scorer(features, h.svm) for name, h in self.heads.items()}
         self.classes: list[str] = [str(c) for c in svm.classes_]
         self.choice = GroupChoice(self.classes)
         self.temperature = float(card.get("temperature", 1.0))
@@ -199,8 +237,12 @@ class TopicModel:
         *,
         rubricator_data: RubricatorFile | None = None,
         calibrate: bool = True,
+        topics: list[str | None] | None = None,
+        executors: list[str | None] | None = None,
     ) -> TopicModel:
-        """`labels`: each row's group, or the tuple of groups a coarse archive category allows."""
+        """`labels`: each row's group, or the tuple of groups a coarse archive category allows.
+        `topics`, `executors`: the archive's own fine topic and executor of each row (None where
+        the row has none); learned when given, so the model answers in the archive's words."""
         data = rubricator_data or load_rubricator().data
         features, _ = build(data)
         docs = features.docs(texts)
@@ -211,7 +253,14 @@ class TopicModel:
         temperature, cv_accuracy = 1.0, None
         if calibrate and len(texts) >= 10 * CALIBRATION_FOLDS:
             temperature, cv_accuracy = cls._calibrate(docs, y, data)
-        features, svm = fit(data, docs, y)
+        features, svm = build(data)
+        x = features.fit(docs).transform(docs)
+        svm.fit(x, y, sample_weight=class_weights(y))
+        heads = {
+            name: head
+            for name, values in (("topic", topics), ("executor", executors))
+            if values is not None and (head := ArchiveHead.fit(x, values)) is not None
+        }
         card = {
             "format": FORMAT,
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -219,8 +268,12 @@ class TopicModel:
             "classes": dict(sorted(counts.items())),
             "temperature": temperature,
             "cv_accuracy": cv_accuracy,
+            "archive": {name: len(head.classes) for name, head in heads.items()},
         }
-        return cls(features, svm, card)
+        territories = (
+            Territories.learn(executors, [d.tokens for d in docs]) if "executor" in heads and executors else None
+        )
+        return cls(features, svm, card, heads, territories)
 
     @staticmethod
     def _calibrate(docs: list[Doc], y: list[str], data: RubricatorFile) -> tuple[float, float]:
@@ -254,15 +307,60 @@ class TopicModel:
             docs = self.features.docs(texts)
         if not docs:
             return []
-        blocks = self.features.blocks(docs)
+        return self._groups(self.features.blocks(docs))
+
+    def _groups(self, blocks: list) -> list[tuple[str, float]]:
         proba = _softmax(self.scorer(blocks), self.temperature)
         best, confidence = self.choice(proba, self.features.rule_groups(blocks))
         return [(self.groups[g], round(float(c), 4)) for g, c in zip(best, confidence, strict=True)]
 
+    def predict_archive(
+        self, texts: list[str], docs: list[Doc] | None = None
+    ) -> list[tuple[str | None, list[str]]]:
+        """Per text, the archive's own fine topic and its executors (responsible first), or
+        (None, []) for what the archive did not have. A settlement or district named in the text
+        decides a territorial executor (Territories)."""
+        if not self.heads:
+            return [(None, [])] * len(texts)
+        if docs is None:
+            docs = self.features.docs(texts)
+        return self._archive(docs, self.features.blocks(docs)) if docs else []
+
+    def predict_all(
+        self, texts: list[str], docs: list[Doc] | None = None
+    ) -> list[tuple[str, float, str | None, list[str]]]:
+        """`predict` and `predict_archive` together, the features computed once:
+        (group, confidence, archive topic, archive executors) per text."""
+        if docs is None:
+            docs = self.features.docs(texts)
+        if not docs:
+            return []
+        blocks = self.features.blocks(docs)
+        groups = self._groups(blocks)
+        archive = self._archive(docs, blocks) if self.heads else [(None, [])] * len(docs)
+        return [(g, c, t, e) for (g, c), (t, e) in zip(groups, archive, strict=True)]
+
+    def _archive(self, docs: list[Doc], blocks: list) -> list[tuple[str | None, list[str]]]:
+        out: list[tuple[str | None, list[str]]] = [(None, []) for _ in docs]
+        for name, head in self.heads.items():
+            margins = self._head_scorers[name](blocks)
+            best = margins.argmax(axis=1)
+            for i, k in enumerate(best):
+                label = head.classes[k]
+                if name == "topic":
+                    out[i] = (label, out[i][1])
+                else:
+                    out[i] = (out[i][0], [label])
+        if self.territories is not None and "executor" in self.heads:
+            for i, doc in enumerate(docs):
+                out[i] = (out[i][0], self.territories.decide(doc.tokens, out[i][1]))
+        return out
+
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"features": self.features, "svm": self.svm}, path, compress=3)
+        parts = {"features": self.features, "svm": self.svm, "heads": self.heads, "territories": self.territories}
+        joblib.dump(parts, path, compress=3)
         card = {**self.card, "sha256": _sha256(path)}
         card_path(path).write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
         return path
@@ -288,7 +386,7 @@ class TopicModel:
         if card.get("sha256") != _sha256(path):
             raise ConfigError(f"{path}: sha256 differs from {cp.name}; refusing to unpickle a changed file")
         parts = joblib.load(path)
-        return cls(parts["features"], parts["svm"], card)
+        return cls(parts["features"], parts["svm"], card, parts.get("heads"), parts.get("territories"))
 
 
 def card_path(model_path: Path) -> Path:

@@ -44,19 +44,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _output(item_id: str | int, r) -> str:
-    return json.dumps(
-        {
-            "id": item_id,
-            "topic_group": r.topic_group,
-            "topic": r.topic,
-            "confidence": r.confidence,
-            "importance": r.importance,
-            "location": [loc.name for loc in r.location],
-            "executors": r.executors,
-            "needs_manual": r.needs_manual,
-        },
-        ensure_ascii=False,
-    )
+    out = {
+        "id": item_id,
+        "topic_group": r.topic_group,
+        "topic": r.topic,
+        "confidence": r.confidence,
+        "importance": r.importance,
+        "location": [loc.name for loc in r.location],
+        "executors": r.executors,
+        "needs_manual": r.needs_manual,
+    }
+    # A model trained on an archive with topic and executor columns answers in the archive's own
+    # words; the rubricator's topic and the configured departments stay beside them.
+    if r.archive_topic:
+        out["rubricator_topic"], out["topic"] = r.topic, r.archive_topic
+    if r.archive_executors:
+        out["departments"], out["executors"] = r.executors, r.archive_executors
+    return json.dumps(out, ensure_ascii=False)
 
 
 def cmd_route(args: argparse.Namespace) -> int:
@@ -97,7 +101,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     rows = read_history(args.history)
     router = Router.load(args.profile)
     model = TopicModel.train(
-        [r.text for r in rows], [r.topic_group for r in rows], rubricator_data=router.rubricator.data
+        [r.text for r in rows],
+        [r.topic_group for r in rows],
+        rubricator_data=router.rubricator.data,
+        topics=[r.topic for r in rows] if any(r.topic for r in rows) else None,
+        executors=[r.executor for r in rows] if any(r.executor for r in rows) else None,
     )
     model.card["history"] = str(args.history)
     path = model.save(args.out)
@@ -105,6 +113,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(
         f"trained on {len(rows)} messages: {len(model.classes)} classes, {len(model.groups)} topic groups"
         + (f", held-out accuracy {cv:.3f}" if cv is not None else "")
+        + "".join(f", {n} archive {name}s" for name, n in model.card.get("archive", {}).items())
         + f"; saved to {path}"
     )
     return 0

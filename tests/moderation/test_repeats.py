@@ -1,15 +1,21 @@
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from moderation.filter import ModerationFilter
-from moderation.profile import ModerationProfile
+from moderation.profile import ModerationProfile, load_profile, profile_for
 from moderation.repeats import LSH_FROM, RepeatIndex, features, similarity
+from otklik.exceptions import ConfigError
 
 T = datetime(2026, 1, 10, 9, 0)
 TEXT = "На улице Ленина 5 не горит фонарь уже неделю, вечером темно и страшно ходить"
 
 
+MOSKALENSKY = ModerationProfile(name="moskalensky", repeat_answered_not_processed=True)
+
+
 def test_duplicate_repeat_answered_and_accepted_repeat():
-    f = ModerationFilter()
+    f = ModerationFilter(MOSKALENSKY)
     assert f.moderate("1", "tg:1", TEXT, T).decision == "accept"
     dup = f.moderate("2", "tg:1", TEXT + "!", T + timedelta(hours=1))
     assert (dup.decision, dup.reasons, dup.repeat_of) == ("drop", ["duplicate"], "1")
@@ -43,7 +49,7 @@ def test_a_repost_after_the_window_is_a_new_message():
 
 
 def test_the_number_of_answers_comes_from_the_profile():
-    f = ModerationFilter(ModerationProfile(repeat_answered_after=1))
+    f = ModerationFilter(ModerationProfile(repeat_answered_not_processed=True, repeat_answered_after=1))
     f.moderate("1", "a", TEXT, T)
     f.mark_answered("1")
     v = f.moderate(
@@ -109,7 +115,7 @@ def test_refilled_index_knows_answered_questions():
     index = RepeatIndex()
     index.add("1", "a", TEXT, T, answered=True)
     index.add("2", "a", "Опять на улице Ленина 5 не горит фонарь, темно и страшно ходить", T, answered=True)
-    f = ModerationFilter(index=index)
+    f = ModerationFilter(MOSKALENSKY, index=index)
     v = f.moderate(
         "3", "a", "Улица Ленина 5: фонарь не горит, вечером темно и страшно ходить", T + timedelta(days=40)
     )
@@ -125,3 +131,57 @@ def test_a_long_history_uses_buckets_and_still_finds_the_original():
     found = index.find("bot", TEXT + " срочно")
     assert found and found[0].msg_id == "target" and found[0].similarity > 0.8
     assert index.find("someone-else", TEXT) == []
+
+
+ANSWERED_TWICE = [
+    ("1", TEXT),
+    ("2", "Опять на улице Ленина 5 не горит фонарь, темно и страшно ходить"),
+]
+NO_NEW_ARGUMENTS = "Улица Ленина 5: фонарь не горит, вечером темно и страшно ходить"
+
+
+def _answered_twice(profile: ModerationProfile) -> ModerationFilter:
+    f = ModerationFilter(profile)
+    for i, (msg_id, text) in enumerate(ANSWERED_TWICE):
+        f.moderate(msg_id, "vk:9", text, T + timedelta(days=10 * i))
+        f.mark_answered(msg_id)
+    return f
+
+
+def test_002_s18_p2_answered_several_times_no_new_arguments_is_not_processed():
+    v = _answered_twice(load_profile("moskalensky")).moderate("3", "vk:9", NO_NEW_ARGUMENTS, T + timedelta(days=30))
+    assert (v.decision, v.reasons, v.repeat_of) == ("drop", ["repeat_answered"], "2")
+
+
+def test_002_s18_p2_does_not_apply_where_the_profile_lacks_it_the_repeat_is_processed():
+    # 000 §20, 001 §17, 003 §15: processed, linked, and its answer must report the measures taken.
+    for profile in (load_profile("default"), ModerationProfile()):
+        v = _answered_twice(profile).moderate("3", "vk:9", NO_NEW_ARGUMENTS, T + timedelta(days=30))
+        assert (v.decision, v.reasons, v.repeat_of) == ("accept", [], "2")
+
+
+def test_002_s18_p2_switch_is_in_the_profile_data_and_validated(tmp_path):
+    bad = tmp_path / "x.yaml"
+    bad.write_text("name: x\nrepeat_answered_not_processed: maybe\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="repeat_answered_not_processed"):
+        load_profile(str(bad))
+    assert load_profile("moskalensky").repeat_answered_not_processed is True
+    assert load_profile("default").repeat_answered_not_processed is False
+
+
+def test_002_s18_p2_the_municipality_profile_picks_its_moderation_profile():
+    assert profile_for("moskalensky") == "moskalensky"  # 002
+    assert [profile_for(p) for p in ("severny", "sobolevo", "zarechny", "tashtagol", None)] == ["default"] * 5
+
+
+def test_a_processed_repeat_asks_its_answer_for_the_measures_taken():
+    from regulation.quality import check_answer
+
+    def codes(text: str, repeat: bool) -> set[str]:
+        return {q.code for q in check_answer(text, platform="vk", author_name=None, has_photos=False,
+                                              kind="answer", repeat=repeat)}
+
+    plain = "Здравствуйте! Спасибо за обращение, вопрос рассмотрен."
+    assert codes(plain, True) - codes(plain, False)  # the repeat flag adds a problem
+    done = "Здравствуйте! Фонарь заменили, освещение работает."
+    assert codes(done, True) == codes(done, False)

@@ -1,0 +1,140 @@
+"""A model trained on an archive with `topic` and `executor` columns answers in the archive's own
+words, and a district named in the text decides a territorial executor. Texts written for these tests."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import sys
+
+import pytest
+
+from otklik.cli import main
+from router.model import TopicModel
+from router.territories import Territories, place_stem
+
+CITY = "Администрация города Заозёрска"
+ROADS = "Комитет дорожного хозяйства города Заозёрска"
+HEAT = "Государственная жилищная инспекция области"
+BEREZ = "Администрация Берёзовского района"
+LIPKI = "Администрация Липецкого района"
+TEMPLATES = [
+    ("Дороги", "Ямы на дороге", ROADS, "На улице {street} яма на дороге, асфальт разбит, колёса пробиты"),
+    ("Дороги", "Ямы на дороге", ROADS, "Выбоины на проезжей части {street}, машины ломаются"),
+    ("ЖКХ", "Нет отопления", HEAT, "В доме {house} на {street} холодные батареи, отопления нет"),
+    ("ЖКХ", "Нет отопления", HEAT, "Батареи ледяные, управляющая компания не включает тепло, дом {house}"),
+    ("Благоустройство", "Аварийные деревья", CITY, "Во дворе дома {house} аварийное дерево, ветки падают"),
+    ("Благоустройство", "Аварийные деревья", CITY, "Сухое дерево у подъезда на {street} вот-вот упадёт"),
+]
+# The same complaint from two districts: only the place tells the two administrations apart.
+RURAL = [
+    (BEREZ, "В селе Берёзовка {what}", "Берёзовском районе"),
+    (LIPKI, "В деревне Липки {what}", "Липецком районе"),
+]
+RURAL_WHAT = ["не горят фонари на улице", "разбита дорога к школе", "не вывозят мусор"]
+
+
+def archive(seed: int = 1, n: int = 12) -> list[dict]:
+    rnd = random.Random(seed)
+    rows = []
+    for group, topic, executor, template in TEMPLATES:
+        for _ in range(n):
+            text = template.format(street=rnd.choice(["Мира", "Ленина", "Садовой"]), house=rnd.randint(1, 50))
+            rows.append({"text": text, "topic_group": group, "topic": topic, "executor": executor})
+    for executor, template, district in RURAL:
+        for _ in range(n):
+            text = template.format(what=rnd.choice(RURAL_WHAT)) + f" ({district})"
+            rows.append({"text": text, "topic_group": "Благоустройство", "topic": "Сельские жалобы", "executor": executor})
+    rnd.shuffle(rows)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def trained() -> TopicModel:
+    rows = archive()
+    return TopicModel.train(
+        [r["text"] for r in rows],
+        [r["topic_group"] for r in rows],
+        topics=[r["topic"] for r in rows],
+        executors=[r["executor"] for r in rows],
+    )
+
+
+def test_the_model_answers_with_the_archives_topic_and_executor(trained):
+    got = trained.predict_all(["Огромная яма на дороге по улице Мира", "Холодные батареи в доме 5, нет тепла"])
+    assert [(g, t, e) for g, _, t, e in got] == [
+        ("Дороги", "Ямы на дороге", [ROADS]),
+        ("ЖКХ", "Нет отопления", [HEAT]),
+    ]
+    assert trained.card["archive"] == {"topic": 4, "executor": 5}
+
+
+def test_a_district_named_in_the_text_decides_the_territorial_executor(trained):
+    got = trained.predict_archive(["В Липецком районе не горят фонари", "В Берёзовском районе не горят фонари"])
+    assert [e[0] for _, e in got] == [LIPKI, BEREZ]
+
+
+def test_place_stems_of_territorial_executors():
+    assert place_stem(BEREZ) == "березов" and place_stem("Администрация города Щигры") == "щигр"
+    assert place_stem("Администрация г. Обояни") == "обоян"
+    assert place_stem(ROADS) is None and place_stem(HEAT) is None
+
+
+def test_a_stem_that_mostly_names_streets_is_not_a_territory():
+    executors = [BEREZ, BEREZ, CITY, CITY, CITY, "Администрация Советского района"]
+    tokens = [["березовка"], ["березовском"], ["советская", "улица"], ["советской"], ["советская"], ["советском"]]
+    t = Territories.learn(executors, tokens)
+    assert t is not None and set(t.stems) == {"березов"}
+    assert t.decide(["в", "березовке"], [CITY]) == [CITY]  # not a territorial choice: it stands
+    assert t.decide(["в", "березовке"], ["Администрация Советского района"]) == ["Администрация Советского района"]
+
+
+def test_without_archive_columns_the_model_answers_as_before(history_rows):
+    model = TopicModel.train([r["text"] for r in history_rows], [r["topic_group"] for r in history_rows])
+    assert model.heads == {} and model.predict_archive(["яма на дороге"]) == [(None, [])]
+
+
+def run(argv, stdin, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8"))
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_and_route_in_the_archives_words(tmp_path, monkeypatch, capsys):
+    history = tmp_path / "archive.csv"
+    with history.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, ["text", "topic_group", "topic", "executor"])
+        w.writeheader()
+        w.writerows(archive())
+    model = tmp_path / "m.joblib"
+    code, out, _ = run(["router", "train", "--history", str(history), "--out", str(model)], "", monkeypatch, capsys)
+    assert code == 0 and "4 archive topics, 5 archive executors" in out
+    code, out, _ = run(
+        ["route", "--model", str(model)], '{"id": 1, "text": "Яма на дороге на улице Ленина"}\n', monkeypatch, capsys
+    )
+    routed = json.loads(out)
+    assert code == 0 and routed["topic_group"] == "Дороги"
+    assert routed["topic"] == "Ямы на дороге" and routed["executors"] == [ROADS]
+    assert "rubricator_topic" in routed and "departments" in routed
+
+
+def test_eval_router_reports_archive_accuracy_beside_the_svm_baseline(tmp_path, monkeypatch, capsys):
+    category = {"Дороги": "0", "ЖКХ": "3", "Благоустройство": "3"}
+    folder = tmp_path / "eval" / "appeals"
+    folder.mkdir(parents=True)
+    with (folder / "kursk_2022_categories.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "text", "topic", "executor", "category_id"])
+        for n, r in enumerate(archive(seed=2, n=8)):
+            w.writerow([n, r["text"], r["topic"], r["executor"], category[r["topic_group"]]])
+    args = ["eval", "router", "--data", str(tmp_path / "eval"), "--folds", "2"]
+    code, out, _ = run([*args, "--json"], "", monkeypatch, capsys)
+    res = json.loads(out)
+    model, baseline = res["model_2fold_cv"], res["baseline_tfidf_svm_2fold_cv"]
+    assert code == 0 and model["executor_accuracy"] >= 0.8 and model["topic_accuracy"] >= 0.8
+    assert baseline["executor_accuracy"] is not None and baseline["topic_accuracy"] is not None
+    code, out, _ = run(args, "", monkeypatch, capsys)
+    assert code == 0 and "the archive's own topic" in out and "executor" in out
