@@ -209,6 +209,8 @@ class Daemon:
             except (NotImplementedError, RuntimeError):  # not the main thread (tests)
                 pass
         self.db = await connect_database(self.settings, self.stop)
+        if self.db.engine.dialect.name == "sqlite":  # one daemon per var dir: no standby to wait for
+            await asyncio.to_thread(leases.clear, self.db)
         self.build_connectors()
         self.pipeline = await asyncio.to_thread(Pipeline.create, self.db, self.settings)
         self.relay = OutboxRelay(self.db, queue.redis_url(self.settings))

@@ -56,6 +56,13 @@ def release(db, holder: str) -> int:
         return s.execute(delete(LeaseRow).where(LeaseRow.holder == holder)).rowcount or 0
 
 
+def clear(db) -> int:
+    """Forget every lease: for a daemon that knows it is the only one (SQLite, one per var dir),
+    so that a restart after a crash does not wait its predecessor's leases out."""
+    with db.session() as s:
+        return s.execute(delete(LeaseRow)).rowcount or 0
+
+
 def held(db) -> dict[str, dict]:
     """Every lease with its holder and whether it is still valid, for /healthz."""
     t = now()

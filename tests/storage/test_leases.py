@@ -30,6 +30,12 @@ def test_a_lease_is_held_by_one_holder_until_it_expires_or_is_released(db):
     assert not leases.acquire(db, "poll:tg", "a", ttl=30)
 
 
+def test_clear_forgets_every_lease(db):
+    assert leases.acquire(db, "poll:tg", "crashed", ttl=30) and leases.acquire(db, "relay", "crashed", ttl=30)
+    assert leases.clear(db) == 2
+    assert leases.acquire(db, "poll:tg", "restarted", ttl=30)
+
+
 def test_an_expired_lease_is_taken_over_and_its_old_holder_cannot_renew(db):
     assert leases.acquire(db, "watcher", "dead", ttl=-1)  # as if its holder died a second ago
     assert not leases.held(db)["watcher"]["valid"]
