@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 import signal
 import socket
 import time
@@ -25,6 +26,7 @@ from otklik.relay import OutboxRelay
 from otklik.reporter import ReportScheduler
 from otklik.settings import Settings
 from otklik.watcher import DeadlineWatcher
+from storage import leases
 from storage.db import Database
 from workers import queue
 from workers.ratelimit import RedisLimiter, SharedLimiter
@@ -32,6 +34,10 @@ from workers.ratelimit import RedisLimiter, SharedLimiter
 log = logging.getLogger("otklik.daemon")
 HEALTH_INTERVAL = 5.0  # seconds between write probes and worker checks
 PROBE_TIMEOUT = 10.0  # a write probe still waiting after this (a lock, a hung disk) counts as unwritable
+# Several daemons on one database: a singleton job's lease lasts its interval plus this margin, so
+# a holder that died is replaced this long after its last step. A standby asks every STANDBY_RETRY s.
+LEASE_MARGIN = float(os.environ.get("OTKLIK_LEASE_MARGIN", "5"))
+STANDBY_RETRY = 1.0
 
 
 async def connect_database(settings: Settings, stop: asyncio.Event, max_wait: float = 30.0) -> Database:
@@ -66,6 +72,36 @@ class Daemon:
         self.db_write = health.WriteState()
         self.queue_state = health.QueueState()  # unknown until the first check
         self._probe: asyncio.Future | None = None
+        self.holder = leases.new_holder()  # this daemon's name in the leases table
+        self.leases: set[str] = set()  # the leases this daemon held at its last step of each
+
+    def leased(self, name: str, ttl: Callable[[], float], step: Callable[[], Awaitable[float]]):
+        """`step`, run only while this daemon holds the lease `name` (renewed before each run);
+        a standby asks again every STANDBY_RETRY seconds and takes over once the lease expired."""
+        async def run() -> float:
+            if not await asyncio.to_thread(leases.acquire, self.db, name, self.holder, ttl()):
+                if name in self.leases:
+                    self.leases.discard(name)
+                    log.warning("lease lost to another daemon", extra={"lease": name})
+                return STANDBY_RETRY
+            if name not in self.leases:
+                self.leases.add(name)
+                log.info("lease acquired", extra={"lease": name, "holder": self.holder})
+            # A step may outlast the lease (a long poll waits up to 25 s): renewed meanwhile.
+            keep = asyncio.create_task(self._renew(name, ttl))
+            try:
+                return await step()
+            finally:
+                keep.cancel()
+        return run
+
+    async def _renew(self, name: str, ttl: Callable[[], float]) -> None:
+        while True:
+            await asyncio.sleep(LEASE_MARGIN / 2)
+            try:
+                await asyncio.to_thread(leases.acquire, self.db, name, self.holder, ttl())
+            except Exception:  # noqa: BLE001 - the next step's acquire says what became of it
+                log.warning("lease renewal failed", extra={"lease": name})
 
     def build_connectors(self) -> None:
         # Pollers take their calls from the same Redis windows as the workers' posts: one budget
@@ -173,10 +209,15 @@ class Daemon:
             except (NotImplementedError, RuntimeError):  # not the main thread (tests)
                 pass
         self.db = await connect_database(self.settings, self.stop)
+        if self.db.engine.dialect.name == "sqlite":  # one daemon per var dir: no standby to wait for
+            await asyncio.to_thread(leases.clear, self.db)
         self.build_connectors()
         self.pipeline = await asyncio.to_thread(Pipeline.create, self.db, self.settings)
         self.relay = OutboxRelay(self.db, queue.redis_url(self.settings))
         watcher = DeadlineWatcher(self.db, self.settings)
+        relay_ttl = self.settings.relay_interval + LEASE_MARGIN
+        # The watcher's step is a scan of every open case: its lease outlasts two intervals.
+        watch_ttl = 2 * self.settings.watch_interval + LEASE_MARGIN
         await self._health_step()  # /healthz tells the truth from its first answer
         runner = web.AppRunner(http.build_app(self), access_log=None)
         await runner.setup()
@@ -184,16 +225,21 @@ class Daemon:
         await site.start()
         port = listening.getsockname()[1]
         self.http_url = f"http://{self.settings.http_host}:{port}"
-        log.info("otklik daemon started", extra={"http": self.http_url, "sources": list(self.connectors)})
+        log.info("otklik daemon started", extra={"http": self.http_url, "sources": list(self.connectors),
+                                                 "holder": self.holder})
+        # The pipeline runs in every daemon (messages are claimed one by one); the relay, the
+        # watcher and each source's poller run where their lease is held.
         tasks = [asyncio.create_task(self._loop("pipeline", self._pipeline_step)),
-                 asyncio.create_task(self._loop("relay", self._relay_step)),
-                 asyncio.create_task(self._loop("watcher", watcher.step)),
+                 asyncio.create_task(self._loop("relay", self.leased("relay", lambda: relay_ttl, self._relay_step))),
+                 asyncio.create_task(self._loop("watcher", self.leased("watcher", lambda: watch_ttl, watcher.step))),
                  asyncio.create_task(self._loop("health", self._health_step)),
                  asyncio.create_task(self._loop("reports", ReportScheduler(self.db, self.settings).step))]
         for name, conn in self.connectors.items():
             poller = PollLoop(conn, self.db, on_stored=self.wake_pipeline.set, on_alert=self.pipeline.alert_async)
             self.pollers[name] = poller
-            tasks.append(asyncio.create_task(self._loop(f"poll:{name}", poller.step)))
+            ttl = conn.config.poll_interval + LEASE_MARGIN
+            step = self.leased(f"poll:{name}", lambda t=ttl: t, poller.step)
+            tasks.append(asyncio.create_task(self._loop(f"poll:{name}", step)))
         if ready:
             ready(self)
         await self.stop.wait()
@@ -202,6 +248,10 @@ class Daemon:
         await runner.cleanup()
         for conn in self.connectors.values():
             await conn.aclose()
+        try:  # a standby takes over at once instead of waiting the leases out
+            await asyncio.to_thread(leases.release, self.db, self.holder)
+        except Exception:  # noqa: BLE001 - the database away: the leases simply expire
+            log.warning("leases not released; they expire by themselves")
         self.db.dispose()
         log.info("otklik daemon stopped")
         return 0

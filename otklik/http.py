@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -54,10 +55,53 @@ async def healthz(request: web.Request) -> web.Response:
             "database_checked_at": write.checked_at.isoformat() if write.checked_at else None,
             "redis": "ok" if redis_ok else "unavailable",
             "queue": queue.state, "queue_waiting": queue.waiting, "queue_lag_seconds": queue.lag_seconds,
-            "workers": queue.workers, "sources": sources}
+            "workers": queue.workers, "workers_alive": queue.alive, "sources": sources}
+    if db_ok:
+        body.update(await asyncio.to_thread(_pipeline_and_leases, daemon))
     if write.error:
         body["database_error"] = write.error
     return web.json_response(body, status=code)
+
+
+def _pipeline_and_leases(daemon: Daemon) -> dict:
+    """The pipeline's backlog and who runs what (several daemons on one database), for /healthz."""
+    from otklik import observe
+    from storage import leases
+
+    out: dict = {}
+    try:
+        with daemon.db.session() as s:
+            b = observe.backlog(s)
+        out["pipeline"] = {"unprocessed": b.unprocessed, "oldest_age_seconds": b.oldest_age_seconds}
+        held = leases.held(daemon.db)
+    except Exception:  # noqa: BLE001 - the database's own state is reported above
+        log.warning("pipeline backlog unreadable")
+        return out
+    holder = getattr(daemon, "holder", None)
+    mine = sorted(name for name, lease in held.items() if lease["holder"] == holder and lease["valid"])
+    # active: runs at least one singleton job; standby: another daemon runs them all.
+    out["ha"] = {"holder": holder, "role": "active" if mine else "standby", "leases": held}
+    return out
+
+
+def _refresh_operator_gauges(daemon: Daemon, s) -> None:
+    from otklik import observe
+
+    b = observe.backlog(s)
+    metrics.pipeline_backlog.set(b.unprocessed)
+    metrics.pipeline_lag.set(b.oldest_age_seconds or 0.0)
+    sla = observe.sla_by_department(s)
+    metrics.cases_open.clear()
+    metrics.cases_overdue.clear()
+    for dept, (n_open, n_overdue) in sla.items():
+        metrics.cases_open.labels(dept).set(n_open)
+        metrics.cases_overdue.labels(dept).set(n_overdue)
+    settings = getattr(daemon, "settings", None)
+    platforms = {src.name: src.platform.value for src in getattr(settings, "sources", [])}
+    metrics.deliveries.clear()
+    for (status, platform), n in observe.deliveries(s, platforms).items():
+        metrics.deliveries.labels(status, platform).set(n)
+    metrics.leases_held.set(len(getattr(daemon, "leases", ())))
 
 
 async def metrics_view(request: web.Request) -> web.Response:
@@ -67,6 +111,7 @@ async def metrics_view(request: web.Request) -> web.Response:
         with daemon.db.session() as s:
             counts = outbox_store.counts(s)
             latencies = sorted(outbox_store.recent_latencies(s, 200))
+            _refresh_operator_gauges(daemon, s)
         for status in ("pending", "enqueued", "sending", "posted", "failed", "parked", "uncertain"):
             metrics.outbox_depth.labels(status).set(counts.get(status, 0))
         if latencies:
@@ -183,8 +228,27 @@ async def webhook(request: web.Request) -> web.Response:
     return web.Response(status=result.status, text=result.body, content_type=result.content_type)
 
 
+@web.middleware
+async def timed(request: web.Request, handler):
+    """Every request's duration into the latency histogram, by route pattern (never the raw path:
+    ids would make a series each)."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        resource = request.match_info.route.resource if request.match_info.route else None
+        route = resource.canonical if resource is not None else "unmatched"
+        metrics.http_latency.labels(request.method, route, str(status)).observe(time.perf_counter() - started)
+
+
 def build_app(daemon: Daemon) -> web.Application:
-    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app = web.Application(client_max_size=4 * 1024 * 1024, middlewares=[timed])
     app[DAEMON] = daemon
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)

@@ -106,7 +106,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
-def setup(level: str = "INFO", stream=None) -> None:
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def parse_levels(spec: str) -> dict[str, str]:
+    """`pipeline=DEBUG,poller=WARNING` -> {"otklik.pipeline": "DEBUG", "otklik.poller": "WARNING"}.
+    A name without a dot is one of ours (`otklik.<name>`); a dotted one is a logger's full name
+    (`rq.worker`). Raises ValueError with the offending part."""
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in spec.replace(";", ",").split(",")):
+        if not part:
+            continue
+        name, sep, level = part.partition("=")
+        name, level = name.strip(), level.strip().upper()
+        if not sep or not name:
+            raise ValueError(f"{part!r}: expected component=LEVEL, e.g. pipeline=DEBUG")
+        if level not in _LEVELS:
+            raise ValueError(f"{part!r}: the level must be one of {', '.join(_LEVELS)}")
+        out[name if "." in name else f"otklik.{name}"] = level
+    return out
+
+
+def setup(level: str = "INFO", stream=None, levels: str = "") -> None:
+    """JSON lines on stderr at `level`; `levels` sets components apart (see parse_levels)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
@@ -115,3 +137,5 @@ def setup(level: str = "INFO", stream=None) -> None:
     # sqlalchemy: its INFO is every statement (texts in the parameters), whatever the root level.
     for noisy in ("httpx", "httpcore", "aiohttp.access", "rq.worker", "alembic", "sqlalchemy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name, lvl in parse_levels(levels).items():
+        logging.getLogger(name).setLevel(lvl)

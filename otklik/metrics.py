@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry()
 
@@ -46,3 +46,21 @@ worker_last_heartbeat = Gauge("otklik_worker_last_heartbeat_seconds",
                               "Seconds since the freshest RQ worker heartbeat (an idle worker beats every 45 s)",
                               registry=REGISTRY)
 workers_alive = Gauge("otklik_workers_alive", "RQ workers registered in Redis", registry=REGISTRY)
+
+# -- the operator's view (issue 22): intake, backlog, SLA, deliveries, HTTP ------------------------
+# Gauges below are set from the database at each scrape (otklik.observe): every daemon of a
+# standby pair reports the same figures, whichever process did the work.
+pipeline_backlog = Gauge("otklik_pipeline_backlog", "Stored messages not yet moderated and routed", registry=REGISTRY)
+pipeline_lag = Gauge("otklik_pipeline_lag_seconds",
+                     "Age of the oldest stored message not yet processed (0 when none waits)", registry=REGISTRY)
+cases_open = Gauge("otklik_cases_open", "Cases awaiting an answer, per department", ["department"],
+                   registry=REGISTRY)
+cases_overdue = Gauge("otklik_cases_overdue", "Cases awaiting an answer past their answer deadline, per department",
+                      ["department"], registry=REGISTRY)
+deliveries = Gauge("otklik_deliveries", "Approved replies by delivery status and platform", ["status", "platform"],
+                   registry=REGISTRY)
+http_latency = Histogram("otklik_http_request_duration_seconds", "HTTP requests served, by route and status class",
+                         ["method", "route", "status"], registry=REGISTRY,
+                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+leases_held = Gauge("otklik_leases_held", "Singleton jobs (pollers, relay, watcher) this daemon runs now",
+                    registry=REGISTRY)

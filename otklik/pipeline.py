@@ -1,7 +1,10 @@
 """The pipeline: stored message -> moderation verdict -> routing -> case with deadlines.
 
 Each message is handled in its own transaction that also marks it processed, so a crash at any
-point leaves it either untouched (picked up again) or fully handled. A message whose handling
+point leaves it either untouched (picked up again) or fully handled. Several daemons may run the
+pipeline on one PostgreSQL: each message is claimed with `SELECT … FOR UPDATE SKIP LOCKED` for its
+transaction, so one daemon handles it and the others pass it by (SQLite: one daemon per var dir,
+and BEGIN IMMEDIATE serialises writers anyway). A message whose handling
 raises is rolled back alone and retried on later passes, then quarantined: it never stops the others. The stages themselves are
 pure functions from moderation/, router/ and regulation/; this module is the I/O around them.
 """
@@ -29,6 +32,13 @@ SPIKE_REPLAY = timedelta(days=7)  # what the spike detector's baselines are rebu
 MAX_ATTEMPTS = 3  # failed passes over one message or platform event before it is quarantined
 
 
+def claim(s, message_id: int) -> MessageRow | None:
+    """The message, locked for this transaction; None when another daemon holds it (PostgreSQL's
+    SKIP LOCKED; on SQLite the clause is left out and the write lock serialises)."""
+    return s.execute(select(MessageRow).where(MessageRow.id == message_id)
+                     .with_for_update(skip_locked=True)).scalar_one_or_none()
+
+
 def author_key(row: MessageRow) -> str:
     # The same person on the same platform; names are not identities.
     return f"{row.platform}:{row.author_id}"
@@ -43,6 +53,7 @@ class Pipeline:
         self.spikes = spikes
         self.channels = {s.name: s.profile_channel for s in settings.sources}
         self._answers_seen_at = now() - HISTORY_WINDOW
+        self._verdicts_seen_at = now()  # rebuild_history covers what was decided before
 
     @classmethod
     def create(cls, db: Database, settings: Settings) -> Pipeline:
@@ -95,6 +106,19 @@ class Pipeline:
         for (message_id,) in rows:
             self.moderation.mark_answered(str(message_id))
 
+    def _learn_processed(self) -> None:
+        """Messages another daemon on the same database moderated since we last looked go into our
+        repeat index too, so a repeat is recognised whichever daemon took the original."""
+        # Overlapping a little: a verdict is stamped before its transaction commits.
+        since = self._verdicts_seen_at - timedelta(seconds=60)
+        self._verdicts_seen_at = now()
+        with self.db.session() as s:
+            rows = s.execute(select(MessageRow).join(VerdictRow, VerdictRow.message_id == MessageRow.id)
+                             .where(VerdictRow.decided_at >= since)).scalars().all()
+            for row in rows:
+                if str(row.id) not in self.moderation.index:
+                    self.moderation.index.add(str(row.id), author_key(row), row.text, row.created_at)
+
     def apply_platform_events(self, limit: int = 200) -> int:
         """Regional platforms' status changes (approved by the regional centre, returned, reopened
         or rated by the citizen), stored with the cursor, applied to their cases once each.
@@ -103,8 +127,10 @@ class Pipeline:
         case's state does not allow) is rolled back alone, counted, tried again on later passes and
         after MAX_ATTEMPTS quarantined; the others are applied regardless."""
         with self.db.session() as s:
+            # Claimed for this transaction: another daemon skips them instead of applying them twice.
             events = s.execute(select(PlatformEventRow).where(PlatformEventRow.processed.is_(False))
-                               .order_by(PlatformEventRow.id).limit(limit)).scalars().all()
+                               .order_by(PlatformEventRow.id).limit(limit)
+                               .with_for_update(skip_locked=True)).scalars().all()
             for ev in events:
                 try:
                     with s.begin_nested():
@@ -139,6 +165,7 @@ class Pipeline:
         """Process what is pending; returns how many messages were done (processed or given up),
         so a pass where every message failed lets the daemon wait before trying again."""
         self._learn_answers()
+        self._learn_processed()
         self.apply_platform_events()
         with self.db.session() as s:
             pending = [(r.id, r.revision) for r in message_store.unprocessed(s, limit)]
@@ -179,9 +206,9 @@ class Pipeline:
         stage = stage if stage is not None else ["load"]  # which step raised, for the failure record
         fired = []
         with self.db.session() as s:
-            row = s.get(MessageRow, message_id)
-            if row is None or row.revision != revision:
-                return
+            row = claim(s, message_id)
+            if row is None or row.processed or row.revision != revision:
+                return  # another daemon holds it or has done it, or an edit came meanwhile
             if row.deleted_at is not None:
                 stage[0] = "case"
                 cases.note_deleted(s, row)
@@ -196,6 +223,9 @@ class Pipeline:
                 verdict = self.moderation.moderate(str(row.id), author_key(row), row.text, row.created_at)
                 self._store_verdict(s, row, verdict, previous)
                 decision, reasons, repeat_of = verdict.decision, verdict.reasons, verdict.repeat_of
+            log.info("message moderated", extra={"stage": "moderated", "message_id": row.id, "source": row.source,
+                                                 "decision": decision, "reasons": list(reasons),
+                                                 "repeat_of": repeat_of, "revision": row.revision})
             if decision == "drop":
                 stage[0] = "case"
                 metrics.messages_dropped.labels(reasons[0] if reasons else "other").inc()
@@ -208,9 +238,17 @@ class Pipeline:
                                             platform_topic=row.platform_topic, when=now())
                 stage[0] = "case"
                 channel = self.channels.get(row.source, "social")
+                opened = cases.by_message(s, row.id) is None
                 case = cases.open_or_update(s, row, routing, channel=channel, profile_name=self.settings.profile,
                                             repeat_of=repeat_of)
                 metrics.messages_routed.labels(routing.topic_group).inc()
+                log.info("message routed", extra={
+                    "stage": "routed", "message_id": row.id, "case_id": case.id, "topic_group": routing.topic_group,
+                    "topic": routing.topic, "executors": list(routing.executors), "needs_manual": routing.needs_manual,
+                    "importance": routing.importance})
+                if opened:
+                    log.info("case opened", extra={"stage": "case_opened", "message_id": row.id, "case_id": case.id,
+                                                   "state": case.state, "answer_by": case.answer_by})
                 loc = routing.location[0].name if routing.location else None
                 fired = self.spikes.observe(row.created_at, routing.topic_group, loc, row.engagement,
                                             message_id=str(case.id))

@@ -81,6 +81,7 @@ class OutboxRelay:
                 q.enqueue("workers.jobs.publish_reply", outbox_id, job_id=outbox_id,
                           result_ttl=3600, failure_ttl=7 * 86400, job_timeout=300)
                 enqueued += 1
+                log.info("reply enqueued", extra={"stage": "enqueued", "outbox_id": outbox_id, "was": status})
             if status == "pending":
                 with self.db.session() as s:
                     outbox.mark_enqueued(s, outbox_id)

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # checks (sources' `webhook_allowed_ips`); from anyone else those headers are ignored.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
+    # Per component, over log_level: "pipeline=DEBUG,poller=WARNING" (otklik.logs.parse_levels).
+    log_levels: str = ""
     relay_interval: float = Field(0.5, gt=0)
     watch_interval: float = Field(30.0, gt=0)
     # Approving and retrying or redirecting a delivery through the API or the console need the
@@ -108,6 +110,14 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(str(item), strict=False)
             except ValueError:
                 raise ValueError(f"{item!r} is not an IP address or a CIDR network") from None
+        return v
+
+    @field_validator("log_levels")
+    @classmethod
+    def _log_levels(cls, v: str) -> str:
+        from otklik.logs import parse_levels
+
+        parse_levels(v)  # raises ValueError with the part that is wrong
         return v
 
     def model_post_init(self, _ctx: Any) -> None:

@@ -7,6 +7,7 @@ schema. Every way of failing to open becomes one StorageUnavailable with a sente
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from otklik.models import Batch
 from storage import messages as message_store
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger("otklik.storage")
 
 
 def normalize_url(url: str) -> str:
@@ -132,6 +134,10 @@ class Database:
         with self.session() as s:
             result = message_store.ingest(s, source, batch, platform)
         metrics.note_store(source)
+        if result.new:
+            metrics.messages_stored.labels(source).inc(result.new)
+        for message_id in result.stored_ids:  # new and edited ones: what the pipeline will take up
+            log.info("message stored", extra={"stage": "stored", "message_id": message_id, "source": source})
         return result
 
     def get_cursor(self, source: str) -> str | None:

@@ -408,3 +408,16 @@ class ReportRunRow(Base):
     recipients: Mapped[list[Any]] = mapped_column(default=list)
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(String(300))
+
+
+class LeaseRow(Base):
+    """Who runs a singleton job (polling one source, the outbox relay, the deadline watcher) when
+    several daemons share one database: the holder renews `expires_at` on every step; a standby
+    takes the lease over once it has expired (storage/leases.py)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)  # poll:<source> | relay | watcher
+    holder: Mapped[str] = mapped_column(String(200))  # host:pid:random of the daemon holding it
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime] = mapped_column(default=now)

@@ -63,6 +63,19 @@ def publish_reply(outbox_id: str) -> str:
             return "refused"
         reply = outbox.reply_of(row)
         source = row.source
+        ids = {"outbox_id": outbox_id, "case_id": row.case_id, "message_id": row.message_id, "source": source}
+    outcome = _publish(ctx, outbox_id, source, reply, resumed)
+    if outcome == "posted":
+        log.info("reply posted", extra={"stage": "posted", **ids})
+    elif outcome in ("failed", "parked", "uncertain"):
+        log.warning("reply not posted", extra={"stage": "failed", "outcome": outcome, **ids})
+    else:  # back to the outbox for a later attempt
+        log.info("reply delivery deferred", extra={"stage": "deferred", "outcome": outcome, **ids})
+    return outcome
+
+
+def _publish(ctx, outbox_id: str, source: str, reply: Reply, resumed: bool) -> str:
+    """One attempt; returns its outcome (posted, parked, failed, uncertain, or requeue's word)."""
     try:
         result = ctx.run(_deliver(ctx.connector(source), reply, resumed))
     except RateLimited as exc:

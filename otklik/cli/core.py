@@ -34,7 +34,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from otklik.daemon import Daemon
 
     settings = load_settings()
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, levels=settings.log_levels)
     with lifetime(settings, "daemon"):
         return asyncio.run(Daemon(settings).run())
 
@@ -65,7 +65,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from workers.worker import OtklikWorker
 
     settings = load_settings()
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, levels=settings.log_levels)
     log = logging.getLogger("otklik.worker")
     names = [queue.PUBLISH, queue.DEFAULT]
     # Outside RQ's work loop (which installs handlers of its own) a stop request must end the

@@ -12,6 +12,7 @@ outbox row in that same transaction: an approved reply cannot be lost between ap
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,8 @@ from regulation.profiles import load_profile
 from regulation.quality import check_answer
 from storage import audit, outbox
 from storage.tables import CaseAssignmentRow, CaseRow, DepartmentRow, DraftRow, MessageRow, OutboxRow, now
+
+log = logging.getLogger("otklik.cases")
 
 ANSWERED_STATES = {"published", "awaiting_feedback", "accepted", "closed", "final_due"}
 LIST_LIMIT = 500
@@ -228,6 +231,8 @@ def submit_draft(session: Session, actor: Actor, case_id: int, *, text: str, kin
                      quality=quality, created_at=now())
     session.add(draft)
     session.flush()
+    log.info("draft submitted", extra={"stage": "draft", "case_id": row.id, "message_id": row.message_id,
+                                       "draft_id": draft.id, "kind": kind, "by": actor.login})
     return draft
 
 
@@ -249,7 +254,10 @@ def approve(session: Session, actor: Actor, case_id: int) -> OutboxRow:
     draft.status, draft.decided_at, draft.decided_by = "approved", now(), actor.login
     msg = session.get(MessageRow, row.message_id)
     reply = build_reply(msg, draft, outcome=row.record.get("outcome"), email=email)
-    return outbox.add(session, case_id=row.id, draft_id=draft.id, message_id=msg.id, reply=reply)
+    out = outbox.add(session, case_id=row.id, draft_id=draft.id, message_id=msg.id, reply=reply)
+    log.info("reply approved", extra={"stage": "approval", "case_id": row.id, "message_id": msg.id,
+                                      "draft_id": draft.id, "outbox_id": out.id, "by": actor.login})
+    return out
 
 
 def set_reply_address(session: Session, actor: Actor, case_id: int, address: str | None) -> CaseRow:
