@@ -16,8 +16,12 @@ def source_name(platform: str) -> str:
     return f"sandbox_{platform}"
 
 
-def default_urls(platforms: list[str], host: str = "127.0.0.1") -> dict[str, str]:
-    return {p: f"http://{host}:{DEFAULT_PORTS[p]}" for p in platforms}
+def default_urls(platforms: list[str], host: str = "127.0.0.1", port_base: int | None = None) -> dict[str, str]:
+    """Where `otklik sandbox` (with the same --port-base, or none) serves each platform."""
+    from sandbox.server import ports_from
+
+    ports = ports_from(port_base) if port_base else DEFAULT_PORTS
+    return {p: f"http://{host}:{ports[p]}" for p in platforms}
 
 
 def sources_toml(urls: dict[str, str]) -> str:

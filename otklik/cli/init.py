@@ -38,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--platforms", help="comma-separated, e.g. vk,telegram (default: all)")
     p.add_argument("--sandbox", action="store_true",
                    help="point every source at `otklik sandbox` (with the emulators' tokens in ./sandbox-secrets)")
+    p.add_argument("--port-base", type=int,
+                   help="with --sandbox: the emulators' ports as `otklik sandbox --port-base` gives them")
     p.add_argument("--profile", default="severny", help="the regulation profile (default severny)")
     p.add_argument("--path", default="otklik.toml", help="where to write (default ./otklik.toml)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
@@ -64,7 +66,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
         platforms = _platforms(args.platforms, list(EMULATORS))
         secrets_dir = path.parent / sandbox_config.SECRETS_DIR
-        text = sandbox_config.config_toml(sandbox_config.default_urls(platforms), str(secrets_dir.resolve()))
+        urls = sandbox_config.default_urls(platforms, port_base=args.port_base)
+        text = sandbox_config.config_toml(urls, str(secrets_dir.resolve()))
         path.write_text(text, encoding="utf-8")
         sandbox_config.write_secrets(secrets_dir, platforms)
         print(f"wrote {path} ({len(platforms)} sources on the emulators) and their tokens in {secrets_dir}/")
