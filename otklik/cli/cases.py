@@ -161,19 +161,20 @@ def _local(value: str, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).isoformat(timespec="seconds")
 
 
-TIME_KEY = re.compile(r"(_at|_by|_until)$")
+TIME_KEY = re.compile(r"(^|_)(at|by|until)$")
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 
-def local_times(value: Any, tz: ZoneInfo, key: str = "") -> Any:
-    """Every time in the case's JSON (`…_at`, `…_by`, `…_until`, and the deadlines' `counted_from`)
+def local_times(value: Any, tz: ZoneInfo, key: str = "", in_deadlines: bool = False) -> Any:
+    """Every time in the case's JSON (`…_at`, `…_by`, `…_until`, and all those of the deadlines)
     shown in the municipality's time zone."""
     if isinstance(value, dict):
-        return {k: local_times(v, tz, "counted_from" if key == "counted_from" else k) for k, v in value.items()}
+        return {k: local_times(v, tz, k, in_deadlines or key == "deadlines") for k, v in value.items()}
     if isinstance(value, list):
-        return [local_times(v, tz, key) for v in value]
+        return [local_times(v, tz, key, in_deadlines) for v in value]
     if isinstance(value, datetime):
         value = value.isoformat()
-    if isinstance(value, str) and (TIME_KEY.search(key) or key == "counted_from"):
+    if isinstance(value, str) and (TIME_KEY.search(key) or in_deadlines) and ISO_TIME.match(value):
         return _local(value, tz)
     return value
 
