@@ -13,8 +13,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: install demo test lint bench
+.PHONY: install link demo test lint bench
 install: $(STAMP)
+
+# `otklik` where a shell finds it, without activating the virtualenv
+link: $(STAMP)
+	mkdir -p $(HOME)/.local/bin
+	ln -sf $(CURDIR)/$(BIN)/otklik $(HOME)/.local/bin/otklik
+	@echo "linked $(HOME)/.local/bin/otklik; if the shell does not find it, add ~/.local/bin to PATH"
 
 demo: $(STAMP)
 	$(BIN)/otklik demo $(ARGS)

@@ -46,6 +46,11 @@ class SourceConfig(BaseModel):
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+class Advice(str):
+    """A finding of `Connector.check` that costs a feature, not the source (an optional token
+    absent): `otklik sources check` reports it and still exits 0."""
+
+
 class WebhookRefused(AuthFailed):
     """A webhook delivery that failed authentication: refused (401/403/404) before its body is
     parsed, nothing stored. `reason` labels otklik_webhook_refused_total; the message is safe to log."""
@@ -119,7 +124,8 @@ class Connector(ABC):
         raise NotImplementedError(f"{self.platform} does not mirror answers")
 
     async def check(self) -> list[str]:
-        """Verify the token and permissions; return what is missing (empty: all fine)."""
+        """Verify the token and permissions; return what is missing (empty: all fine). A finding
+        that only costs a feature is an `Advice`."""
         return []
 
     @property

@@ -17,13 +17,15 @@ from pathlib import Path
 from typing import Literal
 
 import aiosmtplib
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from otklik.exceptions import OtklikError
 
 
 class MailSettings(BaseModel):
     """`[mail]` in otklik.toml. Without `host` e-mail is off."""
+
+    model_config = ConfigDict(extra="forbid")  # `[mail] hots = …` is a mistake to report, not to ignore
 
     host: str | None = None
     port: int = Field(25, ge=1, le=65535)

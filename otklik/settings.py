@@ -17,18 +17,21 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from connectors.base import SourceConfig
 from otklik.exceptions import ConfigError
 from otklik.mail import MailSettings
 from otklik.models import Platform
+from otklik.settings_errors import explain, model_at
 
 SECRET_KEYS = re.compile(r"(token|secret|password|key)$", re.I)
 
 
 class SourceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a typo such as `poll_intervall` is an error, not ignored
+
     name: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
     platform: Platform
     base_url: str | None = None
@@ -50,6 +53,8 @@ class SourceSettings(BaseModel):
 
 class NotifySettings(BaseModel):
     """Where immediate reports to the head go (spikes, socially significant, missed deadlines)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     telegram_chat_id: str | None = None
     telegram_source: str | None = None  # a configured telegram source whose bot sends
@@ -140,6 +145,15 @@ def _env_name(source: str, key: str) -> str:
     return "OTKLIK_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", f"{source}_{key}").upper()
 
 
+def secret_hint(src: SourceSettings, key: str) -> str:
+    """Where a missing secret may be put, for messages (names only)."""
+    ref = src.secrets.get(key)
+    if ref:
+        return f"looked for it at {ref}"
+    return (f"set {_env_name(src.name, key)} in the environment, a file {src.name}.{key} in "
+            f"OTKLIK_SECRETS_DIR, or secrets = {{ {key} = \"env:VAR\" }} in the source")
+
+
 def resolve_secrets(src: SourceSettings, secrets_dir: Path | None) -> dict[str, SecretStr]:
     found: dict[str, SecretStr] = {}
     for key, ref in src.secrets.items():
@@ -183,11 +197,14 @@ def _locate(text: str, loc: tuple[Any, ...]) -> int:
             heads = [n for n in range(start, end) if re.match(rf"\s*\[\[\s*{re.escape(key)}\s*\]\]", lines[n])]
             if loc[i + 1] < len(heads):
                 start = heads[loc[i + 1]]
-                nxt = [n for n in range(start + 1, end) if re.match(r"\s*\[", lines[n])]
+                # It ends at the next table that is not one of its own sub-tables ([key.options]).
+                own = re.compile(rf"\s*\[\s*{re.escape(key)}\s*\.")
+                nxt = [n for n in range(start + 1, end) if re.match(r"\s*\[", lines[n]) and not own.match(lines[n])]
                 end = nxt[0] if nxt else end
                 i += 2
                 continue
-        pat = re.compile(rf"\s*(\[\s*{re.escape(key)}\s*\]|{re.escape(key)}\s*=)")
+        # `[key]`, `[parent.key]` (a sub-table) or `key = …`
+        pat = re.compile(rf"\s*(\[\s*(?:[\w-]+\s*\.\s*)*{re.escape(key)}\s*\]|{re.escape(key)}\s*=)")
         hit = next((n for n in range(start, end) if pat.match(lines[n])), None)
         if hit is None:
             break
@@ -211,17 +228,70 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     data.update(overrides)
+    where = str(path) if path else "environment"
     try:
         # Environment wins over the file: init kwargs are the lowest-priority source here.
-        return _FileFirstSettings(**data)
+        settings = _FileFirstSettings(**data)
     except ValidationError as exc:
-        where = str(path) if path else "environment"
-        problems = []
-        for e in exc.errors():
-            loc = tuple(e["loc"])
-            line = f":{_locate(text, loc)}" if text and loc and str(loc[0]) in data else ""
-            problems.append(f"{where}{line}: {'.'.join(map(str, loc))}: {e['msg']}")
-        raise ConfigError("\n".join(problems)) from None
+        problems = [_problem(where, text, data, tuple(e["loc"]), explain(e, model_at(Settings, tuple(e["loc"])[:-1])))
+                    for e in exc.errors()]
+        # The sources' options too, so one run shows every mistake.
+        raw = data.get("sources") if isinstance(data.get("sources"), list) else []
+        problems += _options_problems(where, text, data, list(enumerate(raw)))
+        raise ConfigError("\n".join(sorted(problems, key=_line_of))) from None
+    problems = _options_problems(where, text, data, [(i, s.model_dump(mode="json"))
+                                                     for i, s in enumerate(settings.sources)])
+    if problems:
+        raise ConfigError("\n".join(sorted(problems, key=_line_of)))
+    return settings
+
+
+def _line_of(problem: str) -> int:
+    """Problems in the order of the file's lines (those without a line first)."""
+    found = re.match(r"[^\n]*?:(\d+): ", problem)
+    return int(found.group(1)) if found else 0
+
+
+def _problem(where: str, text: str, data: dict[str, Any], loc: tuple[Any, ...], sentence: str) -> str:
+    line = f":{_locate(text, loc)}" if text and loc and str(loc[0]) in data else ""
+    context = _context(data, loc)
+    return f"{where}{line}: {context}{sentence}"
+
+
+def _context(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    """Which table a nested key sits in, in the file's words: `[[sources]] "vk_main" options: `."""
+    parents = loc[:-1]
+    if not parents:
+        return ""
+    if parents[0] == "sources" and len(parents) >= 2 and isinstance(parents[1], int):
+        sources = data.get("sources")
+        item = sources[parents[1]] if isinstance(sources, list) and parents[1] < len(sources) else None
+        name = item.get("name") if isinstance(item, dict) else None
+        label = f'[[sources]] "{name}"' if name else f"[[sources]] #{parents[1] + 1}"
+        rest = ".".join(str(p) for p in parents[2:])
+        return f"{label}{' ' + rest if rest else ''}: "
+    return ".".join(str(p) for p in parents) + ": "
+
+
+def _options_problems(where: str, text: str, data: dict[str, Any], sources: list[tuple[int, Any]]) -> list[str]:
+    """Each source's options against its connector's model (connectors/<platform>/options.py)."""
+    from connectors.options import options_model
+
+    problems = []
+    for i, src in sources:
+        if not isinstance(src, dict) or not isinstance(src.get("options", {}), dict):
+            continue
+        try:
+            model = options_model(str(src.get("platform")))
+        except KeyError:
+            continue  # an unknown platform is reported by the settings themselves
+        try:
+            model.model_validate(src.get("options") or {})
+        except ValidationError as exc:
+            for e in exc.errors():
+                loc = ("sources", i, "options", *e["loc"])
+                problems.append(_problem(where, text, data, loc, explain(e, model_at(model, tuple(e["loc"])[:-1]))))
+    return problems
 
 
 class _FileFirstSettings(Settings):

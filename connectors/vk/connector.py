@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from connectors.base import Connector, WebhookRefused, WebhookResult, same_secret
+from connectors.base import Advice, Connector, WebhookRefused, WebhookResult, same_secret
 from connectors.errors import AuthFailed, ConnectorError, Fatal, Malformed
 from connectors.parsing import UNREADABLE, integer, map_each, total
 from connectors.vk import mapping, reconcile
@@ -498,19 +498,19 @@ class VkConnector(Connector):
                 problems.append(f"cannot read the Long Poll settings: {exc}")
         rest = self.rest
         if rest is None:
-            problems.append(
+            problems.append(Advice(
                 "no service_token or user_token: wall and board events lost in a long poll gap "
                 "cannot be re-read, and no backfill is possible"
-            )
+            ))
         else:
             try:
                 await rest.read("wall.get", owner_id=-gid, count=1)
             except ConnectorError as exc:
                 problems.append(f"REST token ({rest.kind}): {exc}")
         if self.user is None:
-            problems.append(
+            problems.append(Advice(
                 "no user_token: replies to board topics cannot be posted (VK allows them to users only)"
-            )
+            ))
         return problems
 
     # -- normalize ---------------------------------------------------------------------------------

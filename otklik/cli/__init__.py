@@ -11,6 +11,7 @@ from otklik.exceptions import OtklikError
 
 COMMAND_MODULES = (
     "otklik.cli.core",
+    "otklik.cli.init",
     "otklik.cli.admin",
     "otklik.cli.directory",  # after admin: it adds to admin's `users` group
     "otklik.cli.login",
@@ -25,6 +26,7 @@ COMMAND_MODULES = (
     "otklik.cli.deadlines",
     "otklik.cli.sandbox",
     "otklik.cli.stop",
+    "otklik.cli.backup",
     "otklik.cli.forecast",
     "otklik.cli.categories",
     "otklik.cli.report",  # after directory: it adds `users email`

@@ -136,26 +136,23 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_check(args: argparse.Namespace) -> int:
-    from connectors.errors import ConnectorError
-    from connectors.registry import connector_class
+    """Per source: its options, its secrets (required and optional) and what the platform says.
+    Exit 1 only when something required is missing or refused."""
+    from otklik.sourcecheck import check_source
 
     settings = load_settings()
     if not settings.sources:
-        print("no sources configured", file=sys.stderr)
+        print("no sources configured ([[sources]] in otklik.toml)", file=sys.stderr)
         return 1
 
     async def check_all() -> int:
-        bad = 0
+        failed = 0
         for src in settings.sources:
-            connector = connector_class(src.platform.value)(settings.resolve_source(src))
-            try:
-                problems = await connector.check()
-            except ConnectorError as exc:
-                problems = [f"{exc.kind}: {exc}"]
-            finally:
-                await connector.aclose()
-            bad += bool(problems)
-            print(f"{src.name} ({src.platform.value}): " + ("OK" if not problems else "; ".join(problems)))
-        return 1 if bad else 0
+            report = await check_source(settings, src)
+            failed += report.failed
+            print(report.headline())
+            for line in report.lines:
+                print(f"  {line}")
+        return 1 if failed else 0
 
     return asyncio.run(check_all())

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -76,8 +79,10 @@ def _actor(args: argparse.Namespace, session: Session) -> Actor:
 
 def cmd_list(args: argparse.Namespace) -> int:
     rows = _with(args, lambda s, actor: cases.listing(s, actor, state=args.state, executor=args.executor))
+    tz = _zone()
     for d in rows:
-        print(f"#{d['id']:<6} {d['state']:<17} {d['importance']:<6} due {d['answer_by'] or '-':<32} "
+        due = _local(d["answer_by"], tz) if d["answer_by"] else "-"
+        print(f"#{d['id']:<6} {d['state']:<17} {d['importance']:<6} due {due:<25} "
               f"{d['topic_group'] or '-'} → {', '.join(d['executors']) or '(not routed)'}")
     return 0
 
@@ -87,7 +92,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         out = cases.show(s, actor, args.id)
         out["audit"] = cases.audit_trail(s, actor, args.id)
         return out
-    print(json.dumps(_with(args, go), ensure_ascii=False, indent=2, default=_plain))
+    print(json.dumps(local_times(_with(args, go), _zone()), ensure_ascii=False, indent=2, default=_plain))
     return 0
 
 
@@ -136,6 +141,42 @@ def _with(args: argparse.Namespace, fn):
         return services.run(db, lambda s: fn(s, _actor(args, s)))
     finally:
         db.dispose()
+
+
+def _zone() -> ZoneInfo:
+    """The municipality's time zone (its regulation profile's calendar): people read local times."""
+    from regulation.profiles import load_profile
+
+    return load_profile(load_settings().profile).calendar.tz
+
+
+def _local(value: str, tz: ZoneInfo) -> str:
+    """An ISO 8601 time from the database (UTC; naive from SQLite) in `tz`, with its offset."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz).isoformat(timespec="seconds")
+
+
+TIME_KEY = re.compile(r"(^|_)(at|by|until)$")
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
+def local_times(value: Any, tz: ZoneInfo, key: str = "", in_deadlines: bool = False) -> Any:
+    """Every time in the case's JSON (`…_at`, `…_by`, `…_until`, and all those of the deadlines)
+    shown in the municipality's time zone."""
+    if isinstance(value, dict):
+        return {k: local_times(v, tz, k, in_deadlines or key == "deadlines") for k, v in value.items()}
+    if isinstance(value, list):
+        return [local_times(v, tz, key, in_deadlines) for v in value]
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    if isinstance(value, str) and (TIME_KEY.search(key) or in_deadlines) and ISO_TIME.match(value):
+        return _local(value, tz)
+    return value
 
 
 def _plain(value):

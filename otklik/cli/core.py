@@ -148,11 +148,18 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     problems: list[str] = []
     if not settings.sources:
         problems.append("no [[sources]] configured: the daemon will poll nothing")
+    from otklik.settings import secret_hint
+    from otklik.sourcecheck import missing_required_secrets
+
     for src in settings.sources:
         cfg = settings.resolve_source(src)
         for key, ref in src.secrets.items():
             if key not in cfg.secrets:
                 problems.append(f"source {src.name}: secret {key!r} not found ({ref})")
+        for key in missing_required_secrets(settings, src):
+            if key not in src.secrets:
+                problems.append(f"source {src.name}: the required secret {key!r} is not found; "
+                                f"{secret_hint(src, key)}")
     try:
         from regulation.profiles import load_profile
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -37,4 +38,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.summary_json:
         args.summary_json.write_text(text, encoding="utf-8")
     print(text)
+    print(f"Итог: от жителей {summary['received']}, сохранено {summary['stored']}, "
+          f"потеряно {summary['lost']}, ответов опубликовано {summary['published']}, "
+          f"опубликовано дважды {summary['duplicates_posted']}", file=sys.stderr)
     return 0 if summary["lost"] == 0 and summary["duplicates_posted"] == 0 else 1

@@ -51,7 +51,11 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     def announce(line: str) -> None:
         print(line, flush=True)
 
-    started = _traffic(args.traffic, args.seed, args.feedback) if args.traffic else None
+    traffic = _traffic(args.traffic, args.seed, args.feedback) if args.traffic else None
+
+    def started(running):
+        _print_config({r.name: r.url for r in running})
+        return traffic(running) if traffic else None
 
     async def serve() -> dict[str, str]:
         # Ctrl-C and SIGTERM (systemd, docker stop, a background job) stop the emulators cleanly.
@@ -68,6 +72,18 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         if not asyncio.run(serve()):
             return 1
     return 0
+
+
+def _print_config(urls: dict[str, str]) -> None:
+    """The configuration that points otklik at these emulators, to paste (`otklik init --sandbox`
+    writes the same for the default ports)."""
+    from sandbox import config
+
+    print("\n# otklik.toml for these emulators (or: otklik init --sandbox):", flush=True)
+    print("\n".join(config.config_toml(urls).splitlines()[2:]).replace(
+        f'secrets_dir = "{config.SECRETS_DIR}"', "# secrets: the export lines below"), flush=True)
+    print("# their tokens (made up, the emulators'):", flush=True)
+    print("\n".join(config.env_lines(list(urls))) + "\n", flush=True)
 
 
 def _traffic(rate: float, seed: int, feedback: float):

@@ -221,7 +221,7 @@ class Demo:
 
 
 def run_demo(opts: DemoOptions, view=None) -> dict:
-    from otklik.demo.summary import collect
+    from otklik.demo.summary import collect, feed
 
     demo = Demo(opts)
     if threading.current_thread() is threading.main_thread():
@@ -257,8 +257,10 @@ def run_demo(opts: DemoOptions, view=None) -> dict:
             try:
                 humans.work_once()
                 summary = collect(db, demo, feeder)
+                if view:
+                    summary["feed"] = feed(db)
             except Exception as exc:  # noqa: BLE001 - a child being killed mid-request is the point of --chaos
-                print(f"demo: {type(exc).__name__} while the children restart; going on", file=sys.stderr)
+                print(f"демонстрация: {type(exc).__name__}, пока процессы перезапускаются; продолжаем", file=sys.stderr)
                 if elapsed > opts.duration + opts.drain + 60:
                     raise
                 time.sleep(0.5)

@@ -68,6 +68,9 @@ def collect(db, demo, feeder) -> dict:
         "failed_target_deleted": failed_target_deleted,
         "replies_on_platforms": len(replies),
         "duplicates_posted": duplicates_posted(replies),
+        # Sent to an emulator but not yet polled: in flight while the demo runs. Only what is still
+        # missing once everything settled (the final summary) is lost.
+        "in_flight": max(0, received - stored),
         "lost": max(0, received - stored),
         "stored_twice": max(0, stored - received),
         "settled": stored >= received and unprocessed == 0 and open_deliveries == 0
@@ -75,6 +78,44 @@ def collect(db, demo, feeder) -> dict:
         "traffic_errors": feeder.errors,
         "sla": sla,
     }
+
+
+FEED_SIZE = 5
+VERDICTS = {"accept": "принято", "drop": "отклонено модерацией"}
+
+
+def feed(db, size: int = FEED_SIZE) -> list[dict]:
+    """The latest citizens' messages and what became of each: the moderation verdict, the route
+    (topic group and departments), the case's state and the reply posted. The texts are the demo's
+    own generated ones, never a real citizen's."""
+    with db.session() as s:
+        messages = s.execute(select(MessageRow.id, MessageRow.platform, MessageRow.text)
+                             .order_by(MessageRow.id.desc()).limit(size)).all()
+        ids = [m.id for m in messages]
+        verdicts = dict(s.execute(select(VerdictRow.message_id, VerdictRow.decision)
+                                  .where(VerdictRow.message_id.in_(ids))).all())
+        reasons = dict(s.execute(select(VerdictRow.message_id, VerdictRow.reasons)
+                                 .where(VerdictRow.message_id.in_(ids))).all())
+        cases = {c.message_id: c for c in s.execute(select(CaseRow).where(CaseRow.message_id.in_(ids))).scalars()}
+        replies = {}
+        for message_id, reply, status in s.execute(select(OutboxRow.message_id, OutboxRow.reply, OutboxRow.status)
+                                                   .where(OutboxRow.message_id.in_(ids)).order_by(OutboxRow.id)):
+            replies[message_id] = ((reply or {}).get("text") if isinstance(reply, dict) else None, status)
+    out = []
+    for m in messages:
+        case = cases.get(m.id)
+        verdict = verdicts.get(m.id)
+        why = ", ".join(reasons.get(m.id) or []) if verdict == "drop" else ""
+        reply_text, reply_status = replies.get(m.id, (None, None))
+        out.append({
+            "message_id": m.id, "platform": m.platform, "text": m.text,
+            "verdict": VERDICTS.get(verdict, "в обработке") + (f" ({why})" if why else ""),
+            "route": (f"{case.topic_group or '—'} → {', '.join(case.executors or []) or 'не назначено'}"
+                      if case else ""),
+            "state": case.state if case else "",
+            "reply": reply_text, "reply_status": reply_status,
+        })
+    return out
 
 
 def timeliness(db, profile: str = "severny") -> list[dict]:

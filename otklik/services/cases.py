@@ -427,4 +427,16 @@ def as_dict(row: CaseRow) -> dict[str, Any]:
             "topic": row.topic, "confidence": row.confidence, "needs_manual": row.needs_manual,
             "executors": row.executors, "responsible": row.record.get("responsible"), "location": row.location,
             "answer_by": row.answer_by.isoformat() if row.answer_by else None,
-            "deadlines": row.record.get("deadlines"), "created_at": row.created_at.isoformat()}
+            "deadlines": in_lifecycle_order(row.record.get("deadlines")), "created_at": row.created_at.isoformat()}
+
+
+def in_lifecycle_order(deadlines: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stored deadlines in the order a case lives them (route, take, …, draft, approve, publish,
+    answer), not as the database returns the keys (PostgreSQL's JSONB sorts them: approve_by
+    before draft_by); keys the model does not know keep their place at the end."""
+    if not isinstance(deadlines, dict):
+        return deadlines
+    from regulation.deadlines import Deadlines
+
+    order = list(Deadlines.model_fields)
+    return dict(sorted(deadlines.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))

@@ -169,3 +169,34 @@ def test_passwd_from_the_terminal(db, database_url, tmp_path):
     assert r.returncode == 0, r.stderr
     with db.session() as s:
         assert [a.action for a in audit.trail(s, "user", 1)][-1] == "password_changed"
+
+
+def test_list_and_show_speak_local_time_in_lifecycle_order(db, database_url, tmp_path):
+    """Times as the municipality reads them (its profile's zone, with the offset); the deadlines in
+    the order the case lives them; the drafts' texts and their quality check in `show`."""
+    from regulation.profiles import load_profile
+
+    zone = load_profile("severny").calendar.tz
+    with db.session() as s:
+        case_id = open_case(s)
+        cases.route(s, Actor(login="cur", role="curator", via="cli"), case_id, executors=["dorogi"])
+        auth.create_user(s, "exe", "executor", password=PASSWORD, department="dorogi")
+        answer_by = s.get(__import__("storage.tables", fromlist=["CaseRow"]).CaseRow, case_id).answer_by
+    exe = login(database_url, tmp_path, "exe")
+    text = "Здравствуйте! Ямы на Садовой засыплем до пятницы."
+    assert cli(database_url, "draft", str(case_id), text, session_file=exe).returncode == 0
+    offset = datetime.now(zone).strftime("%z")
+    offset = f"{offset[:3]}:{offset[3:]}"
+    local_due = (answer_by if answer_by.tzinfo else answer_by.replace(tzinfo=UTC)).astimezone(zone)
+    listing = cli(database_url, "list", session_file=exe).stdout
+    assert f"due {local_due.isoformat(timespec='seconds')}" in listing, listing
+    shown = json.loads(cli(database_url, "show", str(case_id), session_file=exe).stdout)
+    assert shown["created_at"].endswith(offset) and shown["answer_by"].endswith(offset)
+    assert all(v is None or v.endswith(offset) for k, v in shown["deadlines"].items() if isinstance(v, str))
+    assert all(v.endswith(offset) for v in shown["deadlines"]["counted_from"].values())
+    steps = [k for k in shown["deadlines"] if k.endswith("_by")]
+    assert steps.index("draft_by") < steps.index("approve_by") < steps.index("answer_by")
+    assert steps.index("route_by") < steps.index("draft_by")
+    draft = shown["drafts"][-1]
+    assert draft["text"] == text and isinstance(draft["quality"], list)
+    assert all(a["at"].endswith(offset) for a in shown["audit"])

@@ -18,8 +18,8 @@ def test_errors_name_file_and_line(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_settings(path)
     lines = str(err.value).splitlines()
-    assert f"{path}:2: http_port:" in lines[0]
-    assert f"{path}:10: sources.1.platform:" in lines[1]
+    assert f"{path}:2: http_port must be at most 65535, not 99999" in lines[0]
+    assert f'{path}:10: [[sources]] "vk": platform must be one of' in lines[1]
 
 
 def test_secret_in_file_is_refused(tmp_path):
