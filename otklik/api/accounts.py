@@ -137,7 +137,9 @@ class Accounts:
         from otklik.services import staff
 
         body = await _body(request, DismissalBody)
-        profile = self.api.daemon.settings.profile
+        from otklik.settings import get_settings
+
+        profile = get_settings().profile
         out = await self.api._db(lambda s: staff.dismiss(s, actor, login, dismissed_on=body.dismissed_on,
                                                          profile=profile))
         return web.json_response(out)

@@ -338,7 +338,8 @@ def publish_after_regional_approval(session: Session, row: CaseRow) -> OutboxRow
     social = _social_target(msg)
     if social is None:
         return None
-    approved = session.execute(select(DraftRow).where(DraftRow.case_id == row.id, DraftRow.status == "approved")
+    approved = session.execute(select(DraftRow).where(DraftRow.case_id == row.id, DraftRow.status == "approved",
+                                                      DraftRow.kind != extensions.KIND)
                                .order_by(DraftRow.id.desc())).scalars().first()
     if approved is None:
         return None

@@ -290,12 +290,38 @@ async def test_every_action_is_on_the_api_with_4xx_for_bad_input_and_refusals(db
         r = await c.post("/api/messages/manual", json={"text": "Нет света на Лесной", "network": "vk",
                                                        "url": "https://vk.com/wall-1_77"}, headers=cur)
         assert r.status == 409
+        r = await c.post("/api/users/exe_a/dismiss", json={"dismissed_on": "2020-13-01"}, headers=cur)
+        assert r.status in (400, 403)  # a bad date, and curators do not run the directory
+        r = await c.post("/api/users/exe_a/dismiss", json={"dismissed_on": "2026-01-01"}, headers=cur)
+        assert r.status == 403
         spec = await (await c.get("/api/openapi.json")).json()
         for path in ("term", "final-term", "responsible", "coexecutor-input", "repeat", "importance", "location",
                      "close"):
             op = spec["paths"][f"/api/cases/{{id}}/{path}"]["post"]
             assert {"400", "401", "403", "404", "409"} <= set(op["responses"])
         assert "/api/messages/manual" in spec["paths"]
+
+
+async def test_000_s9_dismissal_on_the_api_by_an_admin(db, monkeypatch):
+    from otklik.settings import Settings
+
+    monkeypatch.setattr("otklik.settings.get_settings", lambda: Settings(profile="sobolevo"))
+    with db.session() as s:
+        secrets = staff_users(s)
+    async with TestClient(TestServer(http.build_app(AppDaemon(db)))) as c:
+        r = await c.post("/api/login", json={"login": "adm", "password": PASSWORD,
+                                             "otp": pyotp.TOTP(secrets["adm"]).now()})
+        adm = {"Authorization": f"Bearer {(await r.json())['token']}"}
+        today = access.local_today().isoformat()
+        r = await c.post("/api/users/exe_a/dismiss", json={"dismissed_on": "yesterday"}, headers=adm)
+        assert r.status == 400
+        r = await c.post("/api/users/exe_a/dismiss", json={"dismissed_on": today}, headers=adm)
+        assert r.status == 200, await r.text()
+        assert (await r.json())["clause"] == "000 §9"
+        r = await c.post("/api/users/nobody/dismiss", json={"dismissed_on": today}, headers=adm)
+        assert r.status == 404
+    with db.session() as s:
+        assert s.query(AlertRow).filter_by(kind="dismissal").count() == 1
 
 
 def test_the_actions_from_the_terminal(db, database_url, tmp_path):
