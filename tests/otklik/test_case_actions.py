@@ -344,3 +344,18 @@ def test_the_actions_from_the_terminal(db, database_url, tmp_path):
         assert s.query(MessageRow).filter_by(source="manual").count() == 1
         assert {a.actor for a in s.query(AuditRow).filter(AuditRow.action.in_(
             ("set_importance", "set_location", "close", "message_entered")))} == {"cur"}
+
+
+def test_000_s9_dismissal_from_the_terminal(db, database_url, monkeypatch):
+    monkeypatch.setenv("OTKLIK_PROFILE", "sobolevo")
+    with db.session() as s:
+        staff_users(s)
+    r = cli(database_url, "dismiss", "exe_b", "--on", "not-a-date", command="users")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    r = cli(database_url, "dismiss", "exe_b", "--on", access.local_today().isoformat(), command="users")
+    assert r.returncode == 0, r.stderr
+    assert "куратор уведомлён" in r.stderr
+    with db.session() as s:
+        alert = s.query(AlertRow).filter_by(kind="dismissal").one()
+        assert alert.data["login"] == "exe_b" and alert.data["late"] is False
+        assert s.query(UserRow).filter_by(login="exe_b").one().active is False
