@@ -127,3 +127,46 @@ def test_000_app2_s2_5_a_platform_granted_extension_is_not_refused_as_system():
     action, data = feedback.platform_action(change.status, change.raw)
     new, entry = transition(case, action, actor_role=role, at=change.at, profile=p, **data)
     assert new.extension.granted is True and new.platform_deadline == datetime.fromisoformat(NEW_DEADLINE)
+
+
+# The recorded exchanges of each regional platform's status changes (fixtures/<platform>/status_changes.json).
+RECORDED = {
+    "incident_management": ("tashtagol", "im", lambda body: [c for item in body["items"]
+                                                             for c in map_incident(item, "im")[1]]),
+    "kamchatka": ("sobolevo", "kamchatka", lambda body: [c for item in body["data"] for c in kamchatka_changes(item)]),
+    "pos": ("tashtagol", "pos", lambda body: [c for item in body["content"] for c in pos_changes(item)]),
+    "kuzbass_online": ("tashtagol", "kuzbass_online", lambda body: [c for item in body["items"]
+                                                                    for c in kuzbass_changes(item)]),
+}
+NOT_CASE_STEPS = {"approved", "solved", "explained"}  # regional approval → posting; a result we reported
+
+
+@pytest.mark.parametrize("platform", list(RECORDED))
+def test_every_recorded_status_change_is_understood_and_moves_a_published_case(platform):
+    import json
+    from pathlib import Path
+
+    profile_name, channel, changes_of = RECORDED[platform]
+    p = load_profile(profile_name)
+    recorded = json.loads((Path(__file__).parents[2] / "fixtures" / platform / "status_changes.json").read_text())
+    changes = [c for i in recorded["interactions"] if isinstance(i["response"].get("json"), dict)
+               and i["request"]["path"] != "/user-service/oauth/token" for c in changes_of(i["response"]["json"])]
+    assert changes, "the recording holds status changes"
+    moved = set()
+    for change in changes:
+        found = feedback.platform_action(change.status, change.raw)
+        if change.status in NOT_CASE_STEPS:
+            assert found is None
+            continue
+        assert found is not None, change.status
+        action, data = found
+        case = published(p, channel)
+        if action == "decide_extension":
+            case = transition(case.model_copy(update={"state": S.ROUTED}), "request_extension",
+                              actor_role="executor", at=T0, profile=p, days=3, comment="поставка")[0]
+        role = access.platform_role(action, profile_name, channel)
+        at = max(change.at, T0 + timedelta(hours=2))
+        new, _ = transition(case, action, actor_role=role, at=at, profile=p, comment=change.comment or "",
+                            rating=change.rating, **data)
+        moved.add((change.status, new.state))
+    assert moved
