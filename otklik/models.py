@@ -133,11 +133,13 @@ class Reply(BaseModel):
     thread: Thread
     in_reply_to: str | None = None  # external id of the citizen's message
     text: str
-    kind: Literal["answer", "intermediate", "clarify", "first_response"] = "answer"
+    # "extension_request": not a post, a request to the platform (otklik/services/extensions.py)
+    kind: Literal["answer", "intermediate", "clarify", "first_response", "extension_request"] = "answer"
     attachments: list[Attachment] = Field(default_factory=list)
     # Regional platforms: the answer type and dates they want with it.
     outcome: str | None = None  # solved | not_solved | postponed | rejected | explained
     postponed_until: datetime | None = None
+    extension_days: int | None = None  # an extension request: how many more days
     # An Incident Management incident found in a social network is answered in that network; the
     # incident is then marked answered with the link (connector.mirror of this source).
     mirror_source: str | None = None

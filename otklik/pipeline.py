@@ -147,7 +147,8 @@ class Pipeline:
                                                  MessageRow.external_id == ev.external_id)).scalar_one_or_none()
         case = cases.by_message(s, msg.id) if msg is not None else None
         if case is not None:
-            cases.apply_platform_status(s, case, ev.status, comment=ev.comment, rating=ev.rating, at=ev.at)
+            cases.apply_platform_status(s, case, ev.status, comment=ev.comment, rating=ev.rating, at=ev.at,
+                                        raw=ev.raw)
 
     def _event_failed(self, s, ev: PlatformEventRow, exc: Exception) -> None:
         reason = quarantine.reason_of(exc)

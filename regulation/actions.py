@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 from otklik.exceptions import InvalidTransition
 from regulation.case import CaseRecord, CaseState, CoExecutor, Extension, FeedbackEntry
 from regulation.deadlines import Importance, Milestones, compute_deadlines
 from regulation.durations import Fraction
-from regulation.profiles import Feedback, Profile
+from regulation.profiles import Feedback, FeedbackKind, Profile
 
 S = CaseState
 CLOSE_REASONS = (
@@ -22,8 +22,10 @@ CLOSE_REASONS = (
     "repeat_answered",
     "duplicate",
     "withdrawn",
+    "forwarded",  # sent to another body (with its name): not ours to answer
     "other",
 )
+FEEDBACK_KINDS = get_args(FeedbackKind)
 DEFAULT_FEEDBACK = Feedback(
     clause="000 §20, 001 §17, 002 §15, 003 §13",
     note="a citizen who disputes a posted answer is answered again, as a repeat",
@@ -278,12 +280,12 @@ def _feedback(
     kind: str,
     rating: int | None = None,
     comment: str | None = None,
+    platform_deadline: datetime | None = None,
     **_: Any,
 ) -> None:
     fb = profile.channel(c.channel).feedback or DEFAULT_FEEDBACK
-    known = ("confirm", "rate", "comment", "negative_comment", "dispute", "rework", "silence", "closed")
-    if kind not in known:
-        raise InvalidTransition(f"unknown feedback {kind!r}; known: {', '.join(known)}")
+    if kind not in FEEDBACK_KINDS:
+        raise InvalidTransition(f"unknown feedback {kind!r}; known: {', '.join(FEEDBACK_KINDS)}")
     if kind == "silence" and (c.deadlines.feedback_until is None or at < c.deadlines.feedback_until):
         raise InvalidTransition(
             "the citizen's time to react has not run out"
@@ -291,14 +293,21 @@ def _feedback(
         )
     c.feedback = {"kind": kind, "rating": rating, "comment": comment, "at": at.isoformat()}
     c.feedback_history.append(FeedbackEntry(kind=kind, at=at, rating=rating, comment=comment))
-    if kind in fb.reopen_on:
+    # "reopened" and "accepted" are the platform's own decision with no finer kind: it is
+    # authoritative whatever the profile lists (the case must follow the platform's state).
+    if kind in fb.reopen_on or kind == "reopened":
         # Back to the same executors at once (000 прил. 2 §2.8), the answer term counted anew from
         # the citizen's request, as for a repeat message (000 §20, 001 §17 …).
         c.reopened += 1
         c.milestones = Milestones(routed_at=at, reopened_at=at)
         c.draft_kind, c.intermediate_at = None, None
+        # The platform's term of the first answer has run; a new one comes with the event or not at all.
+        if platform_deadline is not None and platform_deadline > at:
+            c.platform_deadline = platform_deadline
+        elif c.platform_deadline is not None and c.platform_deadline <= at:
+            c.platform_deadline = None
         c.state = S.ROUTED if c.executors else S.IDENTIFIED
-    elif kind in fb.accept_on:
+    elif kind in fb.accept_on or kind == "accepted":
         c.state = S.ACCEPTED
 
 
@@ -377,12 +386,23 @@ def _request_extension(
     c.extension = Extension(days=int(days), comment=comment, requested_at=at)
 
 
-def _decide_extension(c: CaseRecord, *, at: datetime, profile: Profile, granted: bool, **_: Any) -> None:
+def _decide_extension(
+    c: CaseRecord,
+    *,
+    at: datetime,
+    profile: Profile,
+    granted: bool,
+    platform_deadline: datetime | None = None,
+    **_: Any,
+) -> None:
     if c.extension is None or c.extension.granted is not None:
         raise InvalidTransition("no extension request is waiting")
     c.extension.granted, c.extension.decided_at = bool(granted), at
     if granted:
         c.extension_days_granted += c.extension.days
+        if platform_deadline is not None:
+            # The platform's new date is the term (000 прил. 2 §2.5): it replaces its old one.
+            c.platform_deadline = platform_deadline
 
 
 def _decide_repeat(
@@ -397,10 +417,21 @@ def _link_repeat(c: CaseRecord, *, at: datetime, profile: Profile, repeat_of: in
 
 
 def _close(
-    c: CaseRecord, *, at: datetime, profile: Profile, reason: str, comment: str = "", **_: Any
+    c: CaseRecord,
+    *,
+    at: datetime,
+    profile: Profile,
+    reason: str,
+    comment: str = "",
+    forwarded_to: str | None = None,
+    **_: Any,
 ) -> StepDue | None:
     if reason not in CLOSE_REASONS:
         raise InvalidTransition(f"reason {reason!r} is not one of {', '.join(CLOSE_REASONS)}")
+    if reason == "forwarded":
+        if not (forwarded_to or "").strip():
+            raise InvalidTransition("a forwarded message names the body it went to (forwarded_to)")
+        c.forwarded_to = forwarded_to.strip()
     c.closed_reason = reason
     c.state = S.CLOSED
     # 003 §6: the authorised person returns what is not the district's competence to the ЦУР curator.

@@ -88,6 +88,7 @@ class CaseRecord(BaseModel):
     feedback_history: list[FeedbackEntry] = Field(default_factory=list)
     reopened: int = 0
     closed_reason: str | None = None
+    forwarded_to: str | None = None  # closed as forwarded: the body it went to
     escalations_sent: list[str] = Field(default_factory=list)  # kept by the watcher
 
     @property

@@ -20,7 +20,8 @@ PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 CHANNELS = ("social", "im", "pos", "kamchatka", "kuzbass_online", "governor")
 Role = Literal["curator", "executor", "approver", "head", "system"]
 FeedbackKind = Literal[
-    "confirm", "rate", "comment", "negative_comment", "dispute", "rework", "silence", "closed"
+    "confirm", "rate", "comment", "negative_comment", "dispute", "rework", "silence", "closed",
+    "reopened", "accepted",  # the platform itself reopened or accepted it, saying no finer kind
 ]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -129,6 +129,9 @@ async def start_all(
                     ) from None
                 raise
             running.append(Running(name, emulator, url, runner))
+        from sandbox import shared
+
+        shared.link({r.name: r.emulator for r in running})  # one world: incidents name real posts
     except BaseException:
         await stop_all(running)
         raise

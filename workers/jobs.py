@@ -18,7 +18,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ra
 from connectors.base import Connector
 from connectors.errors import AuthFailed, ConnectorError, Fatal, RateLimited, Transient
 from otklik.models import Delivery, Reply
-from otklik.services import cases
+from otklik.services import cases, extensions
 from storage import audit, outbox
 from workers.context import get_context
 
@@ -41,6 +41,10 @@ async def _send(connector: Connector, reply: Reply) -> Delivery:
 
 
 async def _deliver(connector: Connector, reply: Reply, resumed: bool) -> Delivery | str:
+    if reply.kind == extensions.KIND:
+        # Not a post: the platform dedupes the request by its idempotency key (our outbox id), so a
+        # resumed attempt simply asks again and gets the first request back.
+        return await extensions.send(connector, reply)
     if resumed:
         found = await connector.find_posted(reply)
         if found is not None:
@@ -107,7 +111,8 @@ def _publish(ctx, outbox_id: str, source: str, reply: Reply, resumed: bool) -> s
     with ctx.db.session() as s:
         row = outbox.record_delivery(s, outbox_id, result)
         cases.record_published(s, row, result)
-        audit.append(s, actor="worker", action="reply_posted", entity="outbox", entity_id=outbox_id,
+        audit.append(s, actor="worker", action="extension_requested" if reply.kind == extensions.KIND
+                     else "reply_posted", entity="outbox", entity_id=outbox_id,
                      data={"external_id": result.external_id, "url": result.url,
                            "already_posted": result.already_posted})
     if reply.mirror_source:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -23,6 +23,10 @@ class LoginBody(BaseModel):
     login: str = Field(max_length=200)
     password: str = Field(max_length=1000)
     otp: str | None = Field(None, max_length=100)
+
+
+class DismissalBody(BaseModel):
+    dismissed_on: date  # the dismissal order's date
 
 
 class StepUpBody(BaseModel):
@@ -119,12 +123,26 @@ class Accounts:
         actor = await self.api.user(request)
         login = request.match_info["login"]
         action = request.match_info["action"]
+        if action == "dismiss":
+            return await self._dismiss(request, actor, login)
         fn = {"deactivate": auth.deactivate, "unlock": auth.unlock,
               "revoke-sessions": auth.revoke_sessions_of}.get(action)
         if fn is None:
             raise _fail(web.HTTPNotFound, f"no action {action}")
         result = await self.api._db(lambda s: fn(s, login, by=actor))
         return web.json_response({"ok": True, "sessions_ended": result} if isinstance(result, int) else {"ok": True})
+
+    async def _dismiss(self, request: web.Request, actor, login: str) -> web.Response:
+        """A dismissal (000 §9): `{"dismissed_on": "YYYY-MM-DD"}`, the order's date."""
+        from otklik.services import staff
+
+        body = await _body(request, DismissalBody)
+        from otklik.settings import get_settings
+
+        profile = get_settings().profile
+        out = await self.api._db(lambda s: staff.dismiss(s, actor, login, dismissed_on=body.dismissed_on,
+                                                         profile=profile))
+        return web.json_response(out)
 
     async def audit(self, request: web.Request) -> web.Response:
         actor = await self.api.user(request)

@@ -11,7 +11,7 @@ import asyncio
 import getpass
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from otklik.settings import load_settings
 from storage.db import Database
@@ -35,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = users.add_parser(name, help=text)
         p.add_argument("login")
         p.set_defaults(func=cmd_user_action, action=name)
+
+    p = users.add_parser("dismiss", help="record a dismissal: access ends, the curator gets the notice (000 §9)")
+    p.add_argument("login")
+    p.add_argument("--on", required=True, type=date.fromisoformat, help="the dismissal order's date (YYYY-MM-DD)")
+    p.set_defaults(func=cmd_user_dismiss)
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
     p = audit.add_parser("list", help="audit entries, newest first, as JSON lines")
@@ -73,6 +78,18 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         print(provisioning_uri(made.totp_secret, args.login))
         print("коды восстановления (каждый действует один раз вместо кода из приложения; показаны только сейчас):")
         print("  " + "  ".join(made.recovery_codes))
+    return 0
+
+
+def cmd_user_dismiss(args: argparse.Namespace) -> int:
+    from otklik.services import staff
+
+    settings = load_settings()
+    with Database.connect(settings.database_url).session() as s:
+        out = staff.dismiss(s, operator(), args.login, dismissed_on=args.on, profile=settings.profile)
+    print(f"{args.login}: увольнение записано, куратор уведомлён"
+          + (f" (срок уведомления — до {out['notice_by']}{', пропущен' if out['late'] else ''})"
+             if out["notice_by"] else ""), file=sys.stderr)
     return 0
 
 

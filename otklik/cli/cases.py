@@ -60,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     addr.add_argument("--clear", action="store_true", help="answer where the citizen wrote again")
     _identity(addr)
     addr.set_defaults(func=cmd_reply_address)
+    from otklik.cli import case_actions
+
+    case_actions.register(acts, _identity)
 
 
 def _identity(p: argparse.ArgumentParser) -> None:

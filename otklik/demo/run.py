@@ -135,6 +135,9 @@ class Demo:
                 for rule in FAULTS:
                     emulator.faults.add(rule)
             self.servers[name] = ThreadedServer(emulator).__enter__()
+        from sandbox import shared
+
+        shared.link({name: server.emulator for name, server in self.servers.items()})  # one world
         port = free_port()
         self.api_url = f"http://127.0.0.1:{port}"
         config = var / "otklik.toml"

@@ -35,7 +35,10 @@ CASE_ROLES = frozenset({"curator", "approver", "head", "executor", "system"})
 ROLES = ("curator", "executor", "approver", "head", "admin")
 
 # Steps of the regulated lifecycle: who may take them depends on the case's profile and channel.
-LIFECYCLE = ("route", "return", "submit_draft", "request_extension", "approve", "send_back")
+LIFECYCLE = ("route", "return", "submit_draft", "request_extension", "approve", "send_back",
+             # the regulated actions of otklik/services/case_actions.py
+             "set_term", "set_final_term", "set_responsible", "coexecutor_input", "decide_repeat",
+             "set_importance", "close")
 # Actions that are not lifecycle steps, and the roles that may take them.
 OTHER: dict[str, frozenset[str]] = {
     "read": CASE_ROLES,  # list, show, audit trail, attachments, exports
@@ -48,10 +51,20 @@ OTHER: dict[str, frozenset[str]] = {
     # Where the answer goes by e-mail (004 §2.4, or a citizen who asked): the curator, who reads
     # the letter or the call that gave the address.
     "set_reply_address": frozenset({"curator"}),
+    # The place a message is about, as the curator reads it (the router's guess corrected).
+    "set_location": frozenset({"curator"}),
+    # A message found by manual monitoring (000 §8, 004 Положение: ручной мониторинг) is entered
+    # by the curator, who runs the monitoring.
+    "enter_message": frozenset({"curator"}),
     # An admin runs the directory (users, departments, substitutes) and approves nothing unless
     # it also holds an approving role.
     "manage_directory": frozenset({"admin"}),
 }
+# Decisions a regional platform takes itself and reports back. The platform's word is
+# authoritative: «Камчатка в порядке»'s coordinator grants or refuses an extension on the platform
+# (000 прил. 2 §2.5), so the platform (acting as "system") takes the decision in the role the
+# profile gives it, instead of being refused as if it were a person without that role.
+PLATFORM_AUTHORITATIVE = frozenset({"decide_extension"})
 # Posting in the municipality's name needs a second factor proven within `step_up_seconds`.
 STEP_UP = frozenset({"approve", "retry_delivery", "redirect_delivery"})
 
@@ -239,3 +252,12 @@ def record_refusal(session: Session, exc: Refused | OutOfScope) -> None:
     audit.append(session, actor=exc.actor.login, action="refused", entity=exc.entity, entity_id=exc.entity_id,
                  data={"action": exc.action, "reason": exc.reason, "via": exc.actor.via,
                        "roles": sorted(exc.actor.roles)})
+
+
+def platform_role(action: str, profile_name: str, channel: str) -> str:
+    """The role a regional platform's reported decision is applied in: "system", or for a decision
+    the platform takes itself (PLATFORM_AUTHORITATIVE) the role its profile names for it."""
+    if action not in PLATFORM_AUTHORITATIVE:
+        return "system"
+    allowed = roles_for(action, load_profile(profile_name), channel)
+    return "system" if "system" in allowed or not allowed else sorted(allowed)[0]

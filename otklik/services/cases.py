@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from otklik.actor import PIPELINE, PLATFORM, ROUTER, WATCHER, WORKER, Actor
 from otklik.exceptions import InvalidTransition, NotFound, PermissionDenied
 from otklik.models import Reply, Thread
-from otklik.services import access, assignments
+from otklik.services import access, assignments, extensions, feedback, staff
 from regulation import lifecycle
 from regulation.profiles import load_profile
 from regulation.quality import check_answer
@@ -170,6 +170,7 @@ def show(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
             "reply_address": row.reply_address,
             "drafts": [{"id": d.id, "kind": d.kind, "text": d.text, "status": d.status,
                         "quality": d.quality, "comment": d.comment} for d in drafts],
+            "working_on": staff.working_on(session, case_id),  # substitutes for the absent (000 §9)
             "assignments": [{"department": a.department, "role": a.role, "assigned_at": a.assigned_at.isoformat(),
                              "unassigned_at": a.unassigned_at.isoformat() if a.unassigned_at else None}
                             for a in assignments.history(session, case_id)]}
@@ -209,8 +210,11 @@ def return_case(session: Session, actor: Actor, case_id: int, *, comment: str) -
 
 
 def request_extension(session: Session, actor: Actor, case_id: int, *, days: int, comment: str) -> CaseRow:
+    """Recorded on the case and, where the platform decides (000 прил. 2 §2.5), sent to it through
+    the outbox in this same transaction (otklik/services/extensions.py)."""
     permit = access.case_for(session, actor, case_id, "request_extension")
     _apply(session, permit.case, "request_extension", actor=actor, role=permit.role, days=days, comment=comment)
+    extensions.queue_request(session, permit.case, days=days, comment=comment, by=actor.login)
     return permit.case
 
 
@@ -250,6 +254,10 @@ def approve(session: Session, actor: Actor, case_id: int) -> OutboxRow:
     row = permit.case
     draft = current_draft(session, case_id)
     email = _email_target(row)  # before the transition: a case with nowhere to go is not approved
+    if email is None and session.get(MessageRow, row.message_id).source == "manual":
+        raise InvalidTransition("the message was entered from manual monitoring: otklik cannot post by its "
+                                f"link; set the citizen's e-mail address (otklik cases reply-address {row.id} "
+                                "ADDRESS) or post the answer by hand")
     _apply(session, row, "approve", actor=actor, role=permit.role)
     draft.status, draft.decided_at, draft.decided_by = "approved", now(), actor.login
     msg = session.get(MessageRow, row.message_id)
@@ -338,7 +346,8 @@ def publish_after_regional_approval(session: Session, row: CaseRow) -> OutboxRow
     social = _social_target(msg)
     if social is None:
         return None
-    approved = session.execute(select(DraftRow).where(DraftRow.case_id == row.id, DraftRow.status == "approved")
+    approved = session.execute(select(DraftRow).where(DraftRow.case_id == row.id, DraftRow.status == "approved",
+                                                      DraftRow.kind != extensions.KIND)
                                .order_by(DraftRow.id.desc())).scalars().first()
     if approved is None:
         return None
@@ -376,43 +385,39 @@ def _social_target(msg: MessageRow) -> tuple[str, str, Thread] | None:
 def is_approved_for_publishing(session: Session, row: OutboxRow) -> bool:
     draft = session.get(DraftRow, row.draft_id)
     case = session.get(CaseRow, row.case_id)
+    if draft is not None and draft.kind == extensions.KIND:
+        return draft.status == "approved" and case is not None and extensions.is_pending(case)
     return draft is not None and draft.status == "approved" and case is not None and \
         case.state in ("approved", "published", "final_due", "awaiting_feedback", "accepted")
 
 
 def record_published(session: Session, row: OutboxRow, delivery) -> None:
     case = session.get(CaseRow, row.case_id)
+    if row.reply.get("kind") == extensions.KIND:
+        return  # a request to the platform, not the answer: the case waits for its decision
     if case.state in ("approved", "publishing"):
         _apply(session, case, "published", actor=WORKER, role="system",
                url=delivery.url, external_id=delivery.external_id)
 
 
-# Platform-neutral statuses (connectors' StatusChange) -> the lifecycle action and its data.
-PLATFORM_STATUS = {
-    "returned": ("platform_returned", {}),
-    "reopened": ("feedback", {"kind": "reopened"}),
-    "disputed": ("feedback", {"kind": "dispute"}),
-    "rework": ("feedback", {"kind": "rework"}),
-    "accepted": ("feedback", {"kind": "accepted"}),
-    "confirmed": ("feedback", {"kind": "confirm"}),
-    "rated": ("feedback", {"kind": "rate"}),
-    "extension_granted": ("decide_extension", {"granted": True}),
-    "extension_denied": ("decide_extension", {"granted": False}),
-}
-
-
 def apply_platform_status(session: Session, row: CaseRow, status: str, *, comment: str | None = None,
-                          rating: int | None = None, at: datetime | None = None) -> bool:
-    """Apply a regional platform's status change; one the case cannot take now is only audited."""
+                          rating: int | None = None, at: datetime | None = None,
+                          raw: dict[str, Any] | None = None) -> bool:
+    """Apply a regional platform's status change (`feedback.platform_action` reads what it means);
+    one the case cannot take now is only audited."""
     if status == "approved":
         return publish_after_regional_approval(session, row) is not None
-    action, data = PLATFORM_STATUS.get(status, (None, {}))
-    if action is None:
+    found = feedback.platform_action(status, raw)
+    if found is None:
         audit.append(session, actor=PLATFORM.login, action=f"status:{status}", entity="case", entity_id=row.id,
                      data={"comment": comment})
         return False
+    action, data = found
+    role = access.platform_role(action, row.profile, row.channel)
+    if role != "system":
+        data = {**data, "decided_by": "platform"}  # audited: the platform decided, in that role
     try:
-        _apply(session, row, action, actor=PLATFORM, role="system", at=at, comment=comment or "", rating=rating,
+        _apply(session, row, action, actor=PLATFORM, role=role, at=at, comment=comment or "", rating=rating,
                **data)
         return True
     except InvalidTransition as exc:

@@ -83,6 +83,9 @@ class World:
         self._next_answer = 5000
         self.idempotency: dict[str, tuple[int, int]] = {}  # key -> (incident id, answer id)
         self._last_event = 0.0
+        # network -> finder(text, author_id, author_name) -> {"thread", "post_url"}: the message as it
+        # exists in that network's emulator (sandbox/shared.py); without one, ids are invented.
+        self.finders: dict[str, Callable[[str, int, str], dict[str, Any]]] = {}
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _event(self, inc: dict[str, Any], type_: str, actor: str, **data: Any) -> dict[str, Any]:
@@ -157,6 +160,9 @@ class World:
             "history": [],
             "revision": 0,
         }
+        finder = self.finders.get(network)
+        if finder is not None:
+            inc["source"].update(finder(text, author_id, author_name))
         self.incidents[inc["id"]] = inc
         self._event(inc, "created", "monitoring")
         return inc
