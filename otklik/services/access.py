@@ -48,10 +48,15 @@ OTHER: dict[str, frozenset[str]] = {
     # Where the answer goes by e-mail (004 §2.4, or a citizen who asked): the curator, who reads
     # the letter or the call that gave the address.
     "set_reply_address": frozenset({"curator"}),
+    # Files with an answer (photos, videos, documents): the executor whose department holds the
+    # case now, who writes the answer, or the curator (001 §18, 002 §17, ПОС §16, Камчатка §2.5).
+    "attach": frozenset({"curator", "executor"}),
     # An admin runs the directory (users, departments, substitutes) and approves nothing unless
     # it also holds an approving role.
     "manage_directory": frozenset({"admin"}),
 }
+# Actions outside the lifecycle that an executor may take only while its department holds the case.
+HOLDING = frozenset({"attach"})
 # Posting in the municipality's name needs a second factor proven within `step_up_seconds`.
 STEP_UP = frozenset({"approve", "retry_delivery", "redirect_delivery"})
 
@@ -177,7 +182,11 @@ def case_for(session: Session, actor: Actor, case_id: int, action: str, *,
     if not sc.municipal and not _in_scope(session, sc, case_id):
         raise OutOfScope(actor=actor, action=action, case_id=case_id)
     if action not in LIFECYCLE:
-        return Permit(case=row, role=_primary(actor, sc.roles & allowed_roles(action)), scope=sc)
+        role = _primary(actor, sc.roles & allowed_roles(action))
+        if action in HOLDING and role == "executor" and held_department(session, sc, case_id) is None:
+            raise Refused(f"case {case_id} is not with your department now", actor=actor, action=action,
+                          entity_id=case_id, reason="assignment")
+        return Permit(case=row, role=role, scope=sc)
     profile = load_profile(row.profile)
     allowed = roles_for(action, profile, row.channel)
     candidates = sc.roles & allowed

@@ -4,6 +4,7 @@ report_runs refuses a second run of the same (kind, period); down and up again. 
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from storage.db import make_engine
 from storage.migrate import alembic_config, current, upgrade
@@ -11,13 +12,14 @@ from storage.migrate import alembic_config, current, upgrade
 
 def test_upgrade_with_a_user_then_down_and_up(database_url):
     engine = make_engine(database_url)
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()  # later migrations chain on
     try:
         upgrade(engine, "0002_email")
         with engine.begin() as conn:
             conn.execute(sa.text("INSERT INTO users (login, role, roles, password_hash, active, created_at) "
                                  "VALUES ('glava', 'head', '[]', 'x', true, CURRENT_TIMESTAMP)"))
         upgrade(engine)
-        assert current(engine) == "0003_reports"
+        assert current(engine) == head
         with engine.begin() as conn:
             assert conn.execute(sa.text("SELECT email FROM users WHERE login = 'glava'")).scalar_one() is None
             run = ("INSERT INTO report_runs (kind, period, claimed_at, recipients, summary) "
@@ -28,6 +30,6 @@ def test_upgrade_with_a_user_then_down_and_up(database_url):
         command.downgrade(alembic_config(engine), "0002_email")
         assert current(engine) == "0002_email"
         upgrade(engine)
-        assert current(engine) == "0003_reports"
+        assert current(engine) == head
     finally:
         engine.dispose()
