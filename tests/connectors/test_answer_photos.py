@@ -143,3 +143,27 @@ async def test_an_answer_with_two_photos_arrives_by_email_as_mime_attachments(st
     assert [p.get_filename() for p in parts] == ["до.jpg", "после.png"]
     assert [p.get_content_type() for p in parts] == ["image/jpeg", "image/png"]
     assert [p.get_content() for p in parts] == [default_store().get(k) for k in keys]
+
+
+async def test_a_vk_answer_retried_after_a_crash_uploads_again_but_posts_once(stored):
+    """The worker died after VK took the comment but before the delivery was recorded: the retry
+    uploads the photos again (an unused copy in the album at worst) and the comment's guid makes VK
+    answer with the first comment instead of posting a second one."""
+    attachments, keys = stored
+    emulator = emulator_class("vk")()
+    with serving(emulator) as server:
+        config = SourceConfig(name="src", platform="vk", base_url=server.url, secrets=emulator.demo_secrets(),
+                              options=emulator.demo_options())
+        async with httpx.AsyncClient(timeout=30) as client:
+            conn = connector_class("vk")(config, client=client)
+            cursor = (await conn.fetch(None)).next_cursor
+            server.call(emulator.inject, INJECT["vk"])
+            msg = await _message(conn, "Яма у дома 5", cursor)
+            reply = Reply(id="r-vk-retry", source="src", platform="vk", thread=msg.thread,
+                          in_reply_to=msg.external_id, text=TEXT, attachments=attachments)
+            first = await conn.send(reply)
+            again = await conn.send(reply)
+    assert first.external_id == again.external_id
+    comments = [r for r in emulator.replies if r["method"] == "wall.createComment"]
+    assert len(comments) == 1 and arrived("vk", comments[0]) == keys
+    assert len(emulator.uploads.saved) == 4  # two uploads per attempt
