@@ -33,6 +33,7 @@ INJECT = {
     "max": {"text": "Яма у дома 5 на Лесной", "author_id": 31},
     "kamchatka": {"text": "Яма у дома 5 на Лесной"},
     "kuzbass_online": {"text": "Яма у дома 5 на Лесной"},
+    "incident_management": {"text": "Яма у дома 5 на Лесной"},
 }
 
 
@@ -80,12 +81,13 @@ def arrived(platform: str, record: dict) -> list[str]:
         return record["files"]
     if platform == "kamchatka":
         return _keys_of_links(record["photos"])
-    if platform == "kuzbass_online":
+    if platform in ("kuzbass_online", "incident_management"):
         return _keys_of_links([a["url"] for a in record["attachments"]])
     raise AssertionError(platform)
 
 
-@pytest.mark.parametrize("platform", ["telegram", "vk", "vk_message", "max", "kamchatka", "kuzbass_online"])
+@pytest.mark.parametrize("platform", ["telegram", "vk", "vk_message", "max", "kamchatka", "kuzbass_online",
+                                      "incident_management"])
 async def test_an_answer_with_two_photos_arrives_on_each_platform(platform, stored):
     attachments, keys = stored
     real = "vk" if platform.startswith("vk") else platform
