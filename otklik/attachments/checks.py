@@ -24,7 +24,9 @@ MAX_PIXELS = 40_000_000  # a 40-megapixel photo is larger than any phone takes; 
 GPS_IFD = 0x8825
 
 # Image formats we take, as Pillow names them -> MIME type.
-IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+# MPO: phones' JPEGs with a second (depth or preview) picture, which Pillow reads as their own format.
+IMAGE_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
+                 "GIF": "image/gif"}
 OFFICE = {"word/": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
           "xl/": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")}
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif",
@@ -123,12 +125,15 @@ def _image(data: bytes, mime: str, keep_location: bool) -> Accepted:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise Rejected("the image decompresses to too many pixels", 413) from None
-    except (OSError, SyntaxError, ValueError, EOFError, Image.UnidentifiedImageError, MemoryError):
+    except Exception:  # noqa: BLE001 - a hostile file makes decoders raise anything (struct.error, IndexError …)
         raise Rejected("the image does not decode (truncated or corrupt)", 422) from None
     if keep_location or GPS_IFD not in exif:
         return Accepted(data=data, mime=mime, kind="photo", width=width, height=height)
-    return Accepted(data=_without_location(data, fmt), mime=mime, kind="photo", width=width, height=height,
-                    location_removed=True)
+    try:
+        stripped = _without_location(data, fmt)
+    except Exception:  # noqa: BLE001 - as above: whatever the encoder trips on is the file's fault
+        raise Rejected("the photo's location cannot be removed from it (a damaged EXIF block)", 422) from None
+    return Accepted(data=stripped, mime=mime, kind="photo", width=width, height=height, location_removed=True)
 
 
 def _without_location(data: bytes, fmt: str) -> bytes:
@@ -141,6 +146,9 @@ def _without_location(data: bytes, fmt: str) -> bytes:
         options: dict = {"exif": exif.tobytes()}
         if fmt == "JPEG":
             options.update(quality="keep", subsampling="keep")
+        elif fmt == "MPO":  # the main picture re-encoded finely; the second one goes with the location
+            fmt = "JPEG"
+            options.update(quality=95)
         if fmt == "GIF":
             options = {}  # GIF carries no EXIF to write back
         img.save(out, format=fmt, **options)

@@ -24,13 +24,16 @@ from storage import audit
 from storage.tables import AttachmentRow, CaseRow, DraftRow, now
 
 MAX_PER_ANSWER = 10  # Telegram's media group and VK's attachments both stop at 10
+# An answer being posted, or a case that is over, takes no files; after an intermediate answer or a
+# citizen's rework the next answer may bring its own.
+FROZEN = frozenset({"approved", "publishing", "accepted", "closed"})
 
 
 def add(session: Session, actor: Actor, case_id: int, data: bytes, filename: str | None, *,
         keep_location: bool = False, store: Store | None = None) -> dict[str, Any]:
     """Check the file (checks.Rejected: 413/415/422), store its bytes, and add it to the case's answer."""
     permit = access.case_for(session, actor, case_id, "attach")
-    if permit.case.state in ("approved", "publishing", "published", "closed"):
+    if permit.case.state in FROZEN:
         raise InvalidTransition(f"case {case_id} is {permit.case.state}: its answer's files can no longer change")
     pending = session.execute(select(AttachmentRow).where(*_answer_files(case_id), AttachmentRow.draft_id.is_(None))
                               ).scalars().all()

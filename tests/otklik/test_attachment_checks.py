@@ -8,6 +8,8 @@ import io
 import zipfile
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from otklik.attachments import checks
 from otklik.attachments.store import DiskStore, key_of
@@ -108,3 +110,33 @@ def test_the_store_is_content_addressed_and_refuses_foreign_keys(tmp_path):
     (tmp_path / key[:2] / key[2:]).write_bytes(b"tampered")
     with pytest.raises(FileNotFoundError):
         store.get(key)
+
+
+def test_a_phones_mpo_jpeg_is_taken_and_its_location_stripped():
+    from PIL import Image
+
+    from tests.otklik.files import GPS_IFD
+    frames = [Image.new("RGB", (40, 30), (200, 0, 0)), Image.new("RGB", (40, 30), (0, 0, 200))]
+    exif = Image.Exif()
+    exif[GPS_IFD] = {1: "N", 2: (53.0, 1.0, 0.0)}
+    out = io.BytesIO()
+    frames[0].save(out, format="MPO", save_all=True, append_images=frames[1:], exif=exif.tobytes())
+    data = out.getvalue()
+    with Image.open(io.BytesIO(data)) as img:
+        assert img.format == "MPO"
+    accepted = checks.inspect(data)
+    assert accepted.mime == "image/jpeg" and accepted.location_removed and gps_of(accepted.data) == {}
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=st.sampled_from([jpeg(gps=True), png()]), cuts=st.lists(st.tuples(st.integers(0, 2000), st.binary(
+    min_size=0, max_size=8)), max_size=6))
+def test_mutated_photos_are_taken_or_refused_with_a_status_never_a_crash(base, cuts):
+    data = bytearray(base)
+    for at, junk in cuts:
+        at = min(at, len(data))
+        data[at:at + len(junk)] = junk
+    try:
+        checks.inspect(bytes(data))
+    except checks.Rejected as exc:
+        assert exc.status in (413, 415, 422)
