@@ -279,6 +279,9 @@ async def run_poll(
 
     with respx.mock(assert_all_called=False) as router:
         mount(router, cassette, BASE_URLS[platform])
+        # The reply's photo, for the connectors that fetch it to upload it (a 1x1 GIF).
+        router.get("https://example.test/a.jpg").respond(
+            200, content=b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", headers={"content-type": "image/gif"})
         cursor = cassette.get("cursor")
         for _ in range(steps):
             batch = await attempt(lambda c=cursor: conn.fetch(c))

@@ -12,6 +12,7 @@ import signal
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -19,6 +20,8 @@ from connectors.base import Connector
 from connectors.ratelimit import LocalLimiter
 from connectors.registry import connector_class
 from otklik import health, http, metrics
+from otklik.attachments.citizen import CitizenFiles
+from otklik.attachments.store import DiskStore
 from otklik.exceptions import OtklikError, StorageUnavailable
 from otklik.pipeline import Pipeline
 from otklik.poller import PollLoop
@@ -234,6 +237,9 @@ class Daemon:
                  asyncio.create_task(self._loop("watcher", self.leased("watcher", lambda: watch_ttl, watcher.step))),
                  asyncio.create_task(self._loop("health", self._health_step)),
                  asyncio.create_task(self._loop("reports", ReportScheduler(self.db, self.settings).step))]
+        if self.settings.citizen_files:
+            files = CitizenFiles(self.db, self.connectors, DiskStore(Path(self.settings.var_dir) / "attachments"))
+            tasks.append(asyncio.create_task(self._loop("citizen_files", files.step)))
         for name, conn in self.connectors.items():
             poller = PollLoop(conn, self.db, on_stored=self.wake_pipeline.set, on_alert=self.pipeline.alert_async)
             self.pollers[name] = poller

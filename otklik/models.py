@@ -46,7 +46,11 @@ class Author(BaseModel):
 class Attachment(BaseModel):
     type: str  # photo, video, doc, link, audio, sticker, ...
     url: str | None = None
-    id: str | None = None
+    id: str | None = None  # the platform's id; "sha256:<hex>" for a file in our attachment store
+    # Our stored files (an answer's): the name and type the recipient sees, and the size.
+    name: str | None = None
+    mime: str | None = None
+    size: int | None = None
 
 
 class Thread(BaseModel):

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     # A session ends after this long without a request, and in any case this long after login.
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(12, ge=1, le=24 * 30)
+    # The daemon's address as the regional platforms reach it (https://otklik.adm.example): they take
+    # an answer's photos as links, which point at signed /files/… URLs there (otklik.attachments.links).
+    public_url: str | None = None
+    # Fetch citizens' photos and files from the URLs their platforms give (otklik.attachments.citizen).
+    citizen_files: bool = True
     sources: list[SourceSettings] = Field(default_factory=list)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     mail: MailSettings = Field(default_factory=MailSettings)  # SMTP for answers by e-mail, notices, reports

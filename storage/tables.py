@@ -421,3 +421,30 @@ class LeaseRow(Base):
     holder: Mapped[str] = mapped_column(String(200))  # host:pid:random of the daemon holding it
     expires_at: Mapped[datetime]
     acquired_at: Mapped[datetime] = mapped_column(default=now)
+class AttachmentRow(Base):
+    """A file with an answer (origin `answer`: added to the case by its executor or the curator,
+    bound to the draft it was submitted with) or a citizen's own (origin `citizen`: fetched from the
+    message's platform URL). The bytes are in the attachment store under `sha256`
+    (otklik/attachments/store.py); the row says what they are and whose they are."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("message_id", "source_url", name="uq_attachments_message_url"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    origin: Mapped[str] = mapped_column(String(10))  # answer | citizen
+    kind: Mapped[str] = mapped_column(String(10))  # photo | video | doc
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    location_kept: Mapped[bool] = mapped_column(Boolean, default=False)  # EXIF GPS kept on purpose
+    source_url: Mapped[str | None] = mapped_column(String(1000))  # where a citizen's file came from
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    removed_at: Mapped[datetime | None]
+    removed_by: Mapped[str | None] = mapped_column(String(100))

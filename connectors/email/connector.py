@@ -24,8 +24,7 @@ from pathlib import PurePosixPath
 from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
+from connectors import media
 from connectors.base import Connector
 from connectors.errors import AuthFailed, Fatal, Malformed, Transient
 from otklik import mail
@@ -131,26 +130,18 @@ class EmailConnector(Connector):
         return Delivery(reply_id=reply.id, external_id=message_id, url=None, posted_at=datetime.now(UTC))
 
     async def _attachments(self, reply: Reply) -> list[mail.Attachment]:
-        """The reply's files, fetched by URL. A file that is gone (4xx) or too big fails the
-        delivery (Fatal: the answer must not go without its photos); a server error is retried."""
+        """The reply's files: ours from the attachment store, others fetched by URL. A file that is
+        gone (4xx) or too big fails the delivery (Fatal: the answer must not go without its photos);
+        a server error is retried."""
         out: list[mail.Attachment] = []
         total = 0
         for i, att in enumerate(reply.attachments, 1):
-            if not att.url:
+            if not att.url and not media.is_stored(att):
                 raise Fatal(f"attachment {i} has no URL", platform=PLATFORM)
-            try:
-                resp = await self.http.get(att.url, follow_redirects=True)
-            except httpx.HTTPError as exc:
-                raise Transient(f"attachment {i} unreachable: {type(exc).__name__}", platform=PLATFORM) from None
-            if resp.status_code >= 500:
-                raise Transient(f"attachment {i}: HTTP {resp.status_code}", platform=PLATFORM,
-                                code=resp.status_code)
-            if resp.status_code >= 400:
-                raise Fatal(f"attachment {i}: HTTP {resp.status_code}", platform=PLATFORM, code=resp.status_code)
-            content = resp.content
-            total += len(content)
-            if len(content) > MAX_ATTACHMENT_BYTES or total > MAX_TOTAL_BYTES:
+            blob = await media.load(att, self.http, platform=PLATFORM, index=i, limit=MAX_ATTACHMENT_BYTES)
+            total += len(blob.data)
+            if len(blob.data) > MAX_ATTACHMENT_BYTES or total > MAX_TOTAL_BYTES:
                 raise Fatal(f"attachment {i} too large for e-mail", platform=PLATFORM)
-            mime = resp.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
-            out.append(mail.Attachment(_filename(att.url, att.id, i), content, mime or "application/octet-stream"))
+            name = blob.name if media.is_stored(att) or att.name else _filename(att.url or "", att.id, i)
+            out.append(mail.Attachment(name, blob.data, blob.mime or "application/octet-stream"))
         return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from connectors import media
 from connectors.errors import Fatal, Malformed
 from connectors.parsing import iso_time, total
 from otklik.models import Author, EventKind, Message, Platform, Reply, StatusChange, Thread
@@ -147,7 +148,8 @@ def answer_body(reply: Reply) -> dict[str, Any]:
             )
         body["postponed_until"] = reply.postponed_until.isoformat()
     if reply.attachments:
-        body["attachments"] = [{"type": a.type, "url": a.url} for a in reply.attachments if a.url]
+        body["attachments"] = [{"type": a.type, "url": media.web_url(a, platform=PLATFORM, index=i)}
+                               for i, a in enumerate(reply.attachments, 1) if a.url or media.is_stored(a)]
     return body
 
 

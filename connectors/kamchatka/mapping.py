@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from connectors import media
 from connectors.errors import Fatal, Malformed
 from connectors.parsing import iso_time, total
 from otklik.models import Attachment, Author, EventKind, Message, Platform, Reply, StatusChange, Thread
@@ -101,7 +102,8 @@ def answer_body(reply: Reply, no_photo_reason: str | None = None) -> dict[str, A
             platform=PLATFORM,
             code="kind",
         )
-    photos = [a.url for a in reply.attachments if a.url and a.type in ("photo", "image", "file", "doc")]
+    photos = [media.web_url(a, platform=PLATFORM, index=i) for i, a in enumerate(reply.attachments, 1)
+              if (a.url or media.is_stored(a)) and a.type in ("photo", "image", "file", "doc")]
     body: dict[str, Any] = {"kind": kind, "text": reply.text, "photos": photos, "client_reference": reply.id}
     if kind == "answer" and not photos and no_photo_reason:
         body["no_photo_reason"] = no_photo_reason

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from connectors import media
 from connectors.errors import Fatal, Malformed
 from connectors.parsing import integer, iso_time, total
 from otklik.models import Attachment, Author, EventKind, Message, Platform, Reply, StatusChange, Thread
@@ -126,7 +127,9 @@ def answer_body(reply: Reply) -> dict[str, Any]:
     if result is None:
         raise Fatal("004 §2.3: the answer needs its result, решено or разъяснено", platform=PLATFORM,
                     code="result")
-    attachments = [{"url": a.url, "name": a.url.rsplit("/", 1)[-1]} for a in reply.attachments if a.url]
+    attachments = [{"url": media.web_url(a, platform=PLATFORM, index=i),
+                    "name": a.name or (a.url or "").rsplit("/", 1)[-1] or f"file{i}"}
+                   for i, a in enumerate(reply.attachments, 1) if a.url or media.is_stored(a)]
     return {"text": reply.text, "result": result, "attachments": attachments, "client_reference": reply.id}
 
 

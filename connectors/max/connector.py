@@ -26,6 +26,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from connectors import media
 from connectors.base import Connector, WebhookRefused, WebhookResult, same_secret
 from connectors.errors import AuthFailed, ConnectorError, Fatal, Malformed
 from connectors.max.client import MaxClient, raise_for_error
@@ -239,18 +240,23 @@ class MaxConnector(Connector):
         kind = UPLOAD_TYPES.get(attachment.type, "file")
         url = attachment.url or ""
         parsed = urlparse(url)
-        if parsed.scheme in ("http", "https"):
+        if media.is_stored(attachment):  # a file of our answer: from the attachment store
+            blob = await media.load(attachment, None, platform=PLATFORM)
+            data, name = blob.data, blob.name
+        elif parsed.scheme in ("http", "https"):
             if kind != "image":
                 raise Fatal("MAX takes only images by URL: give other attachments as local files",
                             platform=PLATFORM)
             return {"type": "image", "payload": {"url": url}}
-        path = Path(parsed.path if parsed.scheme == "file" else url)
-        if not url or not path.is_file():
-            raise Fatal("an attachment without a readable file or URL", platform=PLATFORM)
+        else:
+            path = Path(parsed.path if parsed.scheme == "file" else url)
+            if not url or not path.is_file():
+                raise Fatal("an attachment without a readable file or URL", platform=PLATFORM)
+            data, name = path.read_bytes(), path.name
         slot = await self.client.request("POST", "/uploads", params={"type": kind})
         with reading(PLATFORM, "POST /uploads answer"):
             upload_url, token = slot["url"], slot.get("token")
-        answer = await self.client.upload_bytes(upload_url, path.read_bytes(), path.name)
+        answer = await self.client.upload_bytes(upload_url, data, name)
         with reading(PLATFORM, "upload answer"):
             if token is None and isinstance(answer, dict):
                 if isinstance(answer.get("photos"), dict):  # images: {"photos": {"<key>": {"token"}}}

@@ -156,6 +156,9 @@ class OkConnector(Connector):
             if found is not None:
                 self._uncertain.discard(reply.id)
                 return found.model_copy(update={"already_posted": True})
+        if reply.attachments:  # never post the answer without the photos it was approved with
+            raise Fatal("OK answers cannot carry files yet (no photo upload): post this one by hand, or send "
+                        "the draft back and remove its files", platform="ok")
         try:
             delivery = await (
                 self._send_chat(reply) if reply.thread.kind == "chat" else self._send_comment(reply)

@@ -103,12 +103,20 @@ class TelegramClient:
         """getUpdates: Telegram holds the request up to `wait` seconds, so our timeout is longer."""
         return await self.read("getUpdates", http_timeout=wait + self.request_timeout, timeout=wait, **params)
 
-    async def call(self, method: str, *, http_timeout: float | None = None, **params: Any) -> Any:
-        """One request, no retry; returns `result` or raises the classified error."""
+    async def call(self, method: str, *, http_timeout: float | None = None,
+                   files: dict[str, tuple[str, bytes, str]] | None = None, **params: Any) -> Any:
+        """One request, no retry; returns `result` or raises the classified error. With `files`
+        (field -> (name, bytes, mime)) it is sent as multipart/form-data, objects JSON-encoded, as
+        the Bot API takes uploads."""
         payload = {k: v for k, v in params.items() if v is not None}
         url = f"{self.base}/bot{self.token}/{method}"
         try:
-            r = await self.http.post(url, json=payload, timeout=http_timeout or self.request_timeout)
+            if files:
+                form = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in payload.items()}
+                r = await self.http.post(url, data=form, files=files,
+                                         timeout=(http_timeout or self.request_timeout) * 3)
+            else:
+                r = await self.http.post(url, json=payload, timeout=http_timeout or self.request_timeout)
         except httpx.TimeoutException as exc:
             raise Transient(f"{method} timed out", platform=PLATFORM) from exc
         except httpx.TransportError as exc:  # the message never names the URL, so no token leaks

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from connectors import media
 from connectors.base import Connector, WebhookRefused, WebhookResult, same_secret
 from connectors.errors import AuthFailed, ConnectorError, Fatal, Malformed
 from connectors.parsing import map_each, reading, total
@@ -40,6 +41,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # windows and Telegram's are measured at two ends of the wire, so we keep a small margin.
 PER_CHAT_WINDOW = 1.1
 GROUP_PER_MINUTE = 19
+MAX_CAPTION = 1024  # a photo's or album's caption (Bot API)
 
 
 class TelegramConnector(Connector):
@@ -213,11 +215,41 @@ class TelegramConnector(Connector):
             }
         if ids.get("message_thread_id"):
             params["message_thread_id"] = int(ids["message_thread_id"])
+        method, files = "sendMessage", None
+        if reply.attachments:
+            method, files = await self._with_media(reply, params)
         async with self._chat_turn(chat_id):
             await self._wait_for_limits(chat_id)
-            sent = await self.client.call("sendMessage", **params)
-        with reading("telegram", "sendMessage answer"):
+            sent = await self.client.call(method, files=files, **params)
+        with reading("telegram", f"{method} answer"):
+            if isinstance(sent, list):  # an album: the first message stands for the answer
+                sent = sent[0]
             return self._delivery(reply, chat_id, sent)
+
+    async def _with_media(self, reply: Reply, params: dict[str, Any]) -> tuple[str, dict]:
+        """The answer with its files as ONE post, so it is still sent once: one file by sendPhoto /
+        sendVideo / sendDocument, several as an album (sendMediaGroup), the text as the caption.
+        The files are read before anything is posted; a caption over 1024 characters fails the
+        delivery rather than splitting the answer into two posts."""
+        text = params.pop("text")
+        if len(text) > MAX_CAPTION:
+            raise Fatal(f"an answer with photos goes as their caption, which Telegram limits to {MAX_CAPTION} "
+                        f"characters; this one has {len(text)}: shorten it", platform="telegram")
+        if len(reply.attachments) > 10:
+            raise Fatal("Telegram takes at most 10 files in one album", platform="telegram")
+        blobs = [await media.load(a, self.http, platform="telegram", index=i)
+                 for i, a in enumerate(reply.attachments, 1)]
+        kinds = [{"photo": "photo", "video": "video"}.get(b.kind, "document") for b in blobs]
+        if "document" in kinds and set(kinds) != {"document"}:
+            raise Fatal("Telegram does not mix documents with photos or videos in one album", platform="telegram")
+        files = {f"file{i}": (b.name, b.data, b.mime) for i, b in enumerate(blobs)}
+        if len(blobs) == 1:
+            params[kinds[0]] = "attach://file0"
+            params["caption"] = text
+            return "send" + kinds[0].capitalize(), files
+        params["media"] = [{"type": k, "media": f"attach://file{i}", **({"caption": text} if i == 0 else {})}
+                           for i, k in enumerate(kinds)]
+        return "sendMediaGroup", files
 
     def _delivery(self, reply: Reply, chat_id: int | str, sent: Any) -> Delivery:
         chat = sent.get("chat") or {"id": chat_id}

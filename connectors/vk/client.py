@@ -201,6 +201,26 @@ class VkClient:
             raise Transient(f"{method}: VK answered without a response", platform="vk")
         return body["response"]
 
+    async def upload(self, url: str, field: str, name: str, data: bytes, mime: str) -> dict:
+        """POST a file to an upload server a `*.get*UploadServer` method gave (not a method call:
+        VK's limits do not count it). Retried on transient errors: an upload posts nothing."""
+        async def once() -> dict:
+            try:
+                r = await self.http.post(url, files={field: (name, data, mime)}, timeout=120.0)
+            except httpx.HTTPError as exc:
+                raise Transient(f"VK upload failed: {type(exc).__name__}", platform="vk") from exc
+            if r.status_code >= 500:
+                raise Transient(f"VK upload answered HTTP {r.status_code}", platform="vk", code=r.status_code)
+            try:
+                body = r.json()
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise Fatal(f"VK upload answered HTTP {r.status_code}, not JSON", platform="vk") from None
+            if not isinstance(body, dict) or body.get("error"):
+                raise Fatal("VK upload server refused the file", platform="vk")
+            return body
+
+        return await self._retrying(once)
+
     async def _retrying(self, fn, *args, **kw) -> Any:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(Transient),

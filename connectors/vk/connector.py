@@ -24,6 +24,7 @@ from connectors.base import Advice, Connector, WebhookRefused, WebhookResult, sa
 from connectors.errors import AuthFailed, ConnectorError, Fatal, Malformed
 from connectors.parsing import UNREADABLE, integer, map_each, total
 from connectors.vk import mapping, reconcile
+from connectors.vk import uploads as vk_uploads
 from connectors.vk.client import VkClient, classify, guid, random_id
 from connectors.vk.reconcile import ReconcileState
 from otklik import safejson
@@ -288,6 +289,8 @@ class VkConnector(Connector):
         now = datetime.now(UTC)
         if kind in ("wall", "wall_comment", "wall_post"):
             owner, post = int(ids["owner_id"]), int(ids["post_id"])
+            files = await vk_uploads.attachments(reply, target="wall", group_id=gid, community=self.community,
+                                                 user=self.user)
             got = await self.community.call(
                 "wall.createComment",
                 owner_id=owner,
@@ -296,6 +299,7 @@ class VkConnector(Connector):
                 reply_to_comment=ids.get("comment_id"),
                 from_group=gid,
                 guid=guid(reply.id),
+                attachments=files,
             )
             cid = int(got["comment_id"])
             return Delivery(
@@ -304,6 +308,8 @@ class VkConnector(Connector):
                 posted_at=now,
                 url=f"https://vk.com/wall{owner}_{post}?reply={cid}",
             )
+        if reply.attachments and kind != "message":  # wall kinds returned above
+            raise Fatal(f"files go with VK wall comments and messages, not with a {kind} reply", platform="vk")
         if kind == "board":
             user = self.user
             if user is None:  # VK: board.createComment takes user tokens only
@@ -341,6 +347,8 @@ class VkConnector(Connector):
                 "random_id": random_id(reply.id),
                 "message": reply.text,
             }
+            params["attachment"] = await vk_uploads.attachments(
+                reply, target="messages", group_id=gid, community=self.community, user=self.user, peer_id=peer)
             if ids.get("conversation_message_id"):  # works in chats too, where message ids are 0
                 params["forward"] = {
                     "peer_id": peer,

@@ -49,7 +49,16 @@ def _path_problem(request: web.Request) -> web.Response | None:
     return None
 
 
+def _is_upload(request: web.Request) -> bool:
+    """A file upload (multipart, far larger than JSON bodies) is streamed and limited by its handler
+    (otklik/api/attachments.py: 413 over the size limit, 415 when it is not multipart)."""
+    return request.method == "POST" and request.path.startswith("/api/cases/") and \
+        request.path.endswith("/attachments")
+
+
 async def _body_problem(request: web.Request) -> web.Response | None:
+    if _is_upload(request):
+        return None
     if request.method not in BODY_METHODS or not request.body_exists:
         return None
     if request.content_length is not None and request.content_length > API_MAX_BYTES:

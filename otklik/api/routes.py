@@ -270,6 +270,7 @@ def setup(app: web.Application, daemon) -> None:
     r.add_post("/api/cases/{id:\\d+}/reply-address", api.reply_address)
     r.add_post("/api/cases/{id:\\d+}/extension", api.extension)
     r.add_get("/api/cases/{id:\\d+}/audit", api.audit_trail)
+    __import__("otklik.api.attachments", fromlist=["setup"]).setup(app, api)  # files with answers, citizens' photos
     r.add_get("/api/messages/dropped", api.dropped)
     r.add_post("/api/messages/{id:\\d+}/overrule", api.overrule)
     r.add_get("/api/alerts", api.alerts)

@@ -12,6 +12,7 @@ import json
 import re
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,6 +64,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     from otklik.cli import case_actions
 
     case_actions.register(acts, _identity)
+    att = acts.add_parser("attach", help="add a photo, video or document to the case's answer")
+    att.add_argument("id", type=int)
+    att.add_argument("file", help="path of the file")
+    att.add_argument("--keep-location", action="store_true",
+                     help="keep the photo's EXIF location (removed by default)")
+    _identity(att)
+    att.set_defaults(func=cmd_attach)
 
 
 def _identity(p: argparse.ArgumentParser) -> None:
@@ -134,6 +142,30 @@ def cmd_reply_address(args: argparse.Namespace) -> int:
         print(f"обращение #{args.id}: ответ будет отправлен на e-mail заявителя", file=sys.stderr)
     else:
         print(f"обращение #{args.id}: ответ будет опубликован там, где написал заявитель", file=sys.stderr)
+    return 0
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    from otklik.attachments import checks
+    from otklik.services import attachments
+
+    path = Path(args.file)
+    try:
+        if path.stat().st_size > checks.MAX_UPLOAD:
+            print(f"файл больше {checks.MAX_UPLOAD // checks.MB} МБ", file=sys.stderr)
+            return 2
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"не удалось прочитать файл: {exc.strerror or type(exc).__name__}", file=sys.stderr)
+        return 2
+    try:
+        row = _with(args, lambda s, actor: attachments.add(s, actor, args.id, data, path.name,
+                                                           keep_location=args.keep_location))
+    except checks.Rejected as exc:
+        print(f"файл не принят ({exc.status}): {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(row, ensure_ascii=False))
+    print(f"обращение #{args.id}: файл {row['filename']} добавлен к ответу", file=sys.stderr)
     return 0
 
 

@@ -151,7 +151,9 @@ class Demo:
         return env
 
     def _config(self, port: int) -> str:
-        lines = ['profile = "severny"', f"http_port = {port}", "relay_interval = 0.2", "watch_interval = 5", ""]
+        # citizen_files off: the emulators' photos link to the real platforms' hosts, which the demo never calls
+        lines = ['profile = "severny"', f"http_port = {port}", "relay_interval = 0.2", "watch_interval = 5",
+                 "citizen_files = false", ""]
         for name, server in self.servers.items():
             lines += ["[[sources]]", f'name = "demo_{name}"', f'platform = "{name}"', f'base_url = "{server.url}"',
                       "poll_interval = 0.5", ""]

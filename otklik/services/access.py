@@ -56,6 +56,9 @@ OTHER: dict[str, frozenset[str]] = {
     # A message found by manual monitoring (000 §8, 004 Положение: ручной мониторинг) is entered
     # by the curator, who runs the monitoring.
     "enter_message": frozenset({"curator"}),
+    # Files with an answer (photos, videos, documents): the executor whose department holds the
+    # case now, who writes the answer, or the curator (001 §18, 002 §17, ПОС §16, Камчатка §2.5).
+    "attach": frozenset({"curator", "executor"}),
     # An admin runs the directory (users, departments, substitutes) and approves nothing unless
     # it also holds an approving role.
     "manage_directory": frozenset({"admin"}),
@@ -65,6 +68,8 @@ OTHER: dict[str, frozenset[str]] = {
 # (000 прил. 2 §2.5), so the platform (acting as "system") takes the decision in the role the
 # profile gives it, instead of being refused as if it were a person without that role.
 PLATFORM_AUTHORITATIVE = frozenset({"decide_extension"})
+# Actions outside the lifecycle that an executor may take only while its department holds the case.
+HOLDING = frozenset({"attach"})
 # Posting in the municipality's name needs a second factor proven within `step_up_seconds`.
 STEP_UP = frozenset({"approve", "retry_delivery", "redirect_delivery"})
 
@@ -190,7 +195,11 @@ def case_for(session: Session, actor: Actor, case_id: int, action: str, *,
     if not sc.municipal and not _in_scope(session, sc, case_id):
         raise OutOfScope(actor=actor, action=action, case_id=case_id)
     if action not in LIFECYCLE:
-        return Permit(case=row, role=_primary(actor, sc.roles & allowed_roles(action)), scope=sc)
+        role = _primary(actor, sc.roles & allowed_roles(action))
+        if action in HOLDING and role == "executor" and held_department(session, sc, case_id) is None:
+            raise Refused(f"case {case_id} is not with your department now", actor=actor, action=action,
+                          entity_id=case_id, reason="assignment")
+        return Permit(case=row, role=role, scope=sc)
     profile = load_profile(row.profile)
     allowed = roles_for(action, profile, row.channel)
     candidates = sc.roles & allowed

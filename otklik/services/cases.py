@@ -24,6 +24,7 @@ from otklik.actor import PIPELINE, PLATFORM, ROUTER, WATCHER, WORKER, Actor
 from otklik.exceptions import InvalidTransition, NotFound, PermissionDenied
 from otklik.models import Reply, Thread
 from otklik.services import access, assignments, extensions, feedback, staff
+from otklik.services import attachments as files
 from regulation import lifecycle
 from regulation.profiles import load_profile
 from regulation.quality import check_answer
@@ -229,12 +230,14 @@ def submit_draft(session: Session, actor: Actor, case_id: int, *, text: str, kin
            contacted_author=contacted_author)
     msg = session.get(MessageRow, row.message_id)
     repeat = bool(row.record.get("repeat_of"))  # the answer to a repeat must report the measures taken
-    quality = [q.model_dump() for q in check_answer(text, platform=msg.platform, author_name=msg.author_name,
-                                                    has_photos=False, kind=kind, repeat=repeat)]
     draft = DraftRow(case_id=row.id, kind=kind, text=text, author=actor.login, status="submitted",
-                     quality=quality, created_at=now())
+                     quality=[], created_at=now())
     session.add(draft)
     session.flush()
+    bound = files.bind_to_draft(session, row.id, draft.id)  # the case's answer files go with this draft
+    has_photos = any(f.kind == "photo" for f in bound)
+    draft.quality = [q.model_dump() for q in check_answer(text, platform=msg.platform, author_name=msg.author_name,
+                                                          has_photos=has_photos, kind=kind, repeat=repeat)]
     log.info("draft submitted", extra={"stage": "draft", "case_id": row.id, "message_id": row.message_id,
                                        "draft_id": draft.id, "kind": kind, "by": actor.login})
     return draft
@@ -261,7 +264,8 @@ def approve(session: Session, actor: Actor, case_id: int) -> OutboxRow:
     _apply(session, row, "approve", actor=actor, role=permit.role)
     draft.status, draft.decided_at, draft.decided_by = "approved", now(), actor.login
     msg = session.get(MessageRow, row.message_id)
-    reply = build_reply(msg, draft, outcome=row.record.get("outcome"), email=email)
+    reply = build_reply(msg, draft, outcome=row.record.get("outcome"), email=email,
+                        attachments=files.for_reply(files.of_draft(session, draft.id)))
     out = outbox.add(session, case_id=row.id, draft_id=draft.id, message_id=msg.id, reply=reply)
     log.info("reply approved", extra={"stage": "approval", "case_id": row.id, "message_id": msg.id,
                                       "draft_id": draft.id, "outbox_id": out.id, "by": actor.login})
@@ -300,6 +304,7 @@ def send_back(session: Session, actor: Actor, case_id: int, *, comment: str) -> 
     draft = current_draft(session, case_id)
     _apply(session, permit.case, "send_back", actor=actor, role=permit.role, comment=comment)
     draft.status, draft.decided_at, draft.decided_by, draft.comment = "returned", now(), actor.login, comment
+    files.release_from_draft(session, draft.id)
     return draft
 
 
@@ -308,7 +313,7 @@ EMAIL_CHANNELS = frozenset({"governor"})  # 004 §2.4
 
 
 def build_reply(msg: MessageRow, draft: DraftRow, outcome: str | None = None,
-                email: tuple[str, Thread] | None = None) -> Reply:
+                email: tuple[str, Thread] | None = None, attachments: list | None = None) -> Reply:
     """The approved draft as a Reply, where the citizen wrote or by e-mail (`email`: the e-mail
     source and thread); an answer carries the case's outcome where the channel's regulation asks for
     one (Кузбасс Онлайн: the platform's result status, 004 §2.3)."""
@@ -316,10 +321,10 @@ def build_reply(msg: MessageRow, draft: DraftRow, outcome: str | None = None,
     if email is not None:
         source, thread = email
         return Reply(id=outbox.new_id(), source=source, platform="email", thread=thread,
-                     in_reply_to=msg.external_id, text=draft.text, kind=kind)
+                     in_reply_to=msg.external_id, text=draft.text, kind=kind, attachments=attachments or [])
     return Reply(id=outbox.new_id(), source=msg.source, platform=msg.platform,
                  thread=Thread.model_validate(msg.thread), in_reply_to=msg.external_id, text=draft.text, kind=kind,
-                 outcome=outcome if kind == "answer" else None)
+                 outcome=outcome if kind == "answer" else None, attachments=attachments or [])
 
 
 def _email_target(row: CaseRow) -> tuple[str, Thread] | None:
@@ -358,7 +363,8 @@ def publish_after_regional_approval(session: Session, row: CaseRow) -> OutboxRow
     session.flush()
     source, platform, thread = social
     reply = Reply(id=outbox.new_id(), source=source, platform=platform, thread=thread, text=approved.text,
-                  in_reply_to=msg.external_id, mirror_source=msg.source, mirror_external_id=msg.external_id)
+                  in_reply_to=msg.external_id, mirror_source=msg.source, mirror_external_id=msg.external_id,
+                  attachments=files.for_reply(files.of_draft(session, approved.id)))
     audit.append(session, actor=PLATFORM.login, action="regional_approval", entity="case", entity_id=row.id,
                  data={"post_to": source})
     return outbox.add(session, case_id=row.id, draft_id=copy.id, message_id=msg.id, reply=reply)

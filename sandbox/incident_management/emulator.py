@@ -240,6 +240,7 @@ class IncidentManagementEmulator(Emulator):
                     "kind": answer["kind"],
                     "outcome": answer["outcome"],
                     "text": answer["text"],
+                    "attachments": answer.get("attachments") or [],
                     "client_reference": answer["client_reference"],
                 }
             )

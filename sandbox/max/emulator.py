@@ -15,6 +15,7 @@ POST /_sandbox/demote {"chat_id"} (the bot loses its admin rights there).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections import deque
 from typing import Any
@@ -266,7 +267,7 @@ class MaxEmulator(Emulator):
             target = self.world.messages.get(body["link"]["mid"])
             if target is None or target["recipient"]["chat_id"] != chat_id:
                 return error(404, "not.found", "Message for reply not found")
-        attachments = []
+        attachments, files = [], []  # files: what arrived by upload, by SHA-256, for tests to compare
         for a in body.get("attachments") or []:
             if a.get("type") == "image" and isinstance((a.get("payload") or {}).get("url"), str):
                 attachments.append({"type": "image", "payload": {"url": a["payload"]["url"]}})
@@ -279,6 +280,7 @@ class MaxEmulator(Emulator):
                 self.not_ready_answers += 1
                 return error(400, "attachment.not.ready", "Key: errors.process.attachment.file.not.processed")
             attachments.append({"type": a["type"], "payload": {"token": upload["token"]}})
+            files.append(upload.get("sha256"))
         if not self._take(f"chat:{chat_id}", PER_CHAT_PER_SECOND):
             self._limited("chat")
             return error(429, "too.many.requests", "the number of requests is exceeded")
@@ -291,7 +293,8 @@ class MaxEmulator(Emulator):
             self._changed()
         self.record_reply({"chat_id": chat_id, "chat_type": chat_type, "mid": sent["body"]["mid"],
                            "reply_to": target["body"]["mid"] if target else None, "post_id": None,
-                           "text": sent["body"]["text"], "attachments": [a["type"] for a in attachments]})
+                           "text": sent["body"]["text"], "attachments": [a["type"] for a in attachments],
+                           "files": files})
         return web.json_response({"message": sent})
 
     async def get_message(self, request: web.Request) -> web.Response:
@@ -380,7 +383,8 @@ class MaxEmulator(Emulator):
         data = form.get("data")
         if data is None or not hasattr(data, "file"):
             return web.Response(status=400, text="no data")
-        upload["size"] = len(data.file.read())
+        content = data.file.read()
+        upload["size"], upload["sha256"] = len(content), hashlib.sha256(content).hexdigest()
         self.tokens[upload["token"]] = upload
         if upload["type"] == "image":
             return web.json_response({"photos": {self.world.hex(8): {"token": upload["token"]}}})

@@ -1,7 +1,9 @@
 """Telegram Bot API emulator: `/bot<token>/<method>` with the real envelopes, offsets and limits.
 
 Methods (GET query, POST form or JSON, names case-insensitive, as the real Bot API takes them):
-getMe, getUpdates, setWebhook, deleteWebhook, getWebhookInfo, sendMessage. What they model is
+getMe, getUpdates, setWebhook, deleteWebhook, getWebhookInfo, sendMessage, and sendPhoto / sendVideo /
+sendDocument / sendMediaGroup with files uploaded as multipart (`attach://<field>` in an album; the
+bytes are kept in `files` by SHA-256, and each reply record lists them). What they model is
 described in world.py (chats, updates), limits.py (flood limits) and webhook.py (deliveries).
 
 Deliberate differences from the real service: a webhook URL may be plain http on any port (the real
@@ -14,6 +16,7 @@ token (every call then gets 401), POST /_sandbox/block {"chat_id"} makes the use
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import deque
 from typing import Any
@@ -36,6 +39,7 @@ from sandbox.telegram.world import (  # noqa: F401  (re-exported for tests and t
 )
 
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
 
 
 def error(code: int, description: str, retry_after: int | None = None) -> web.Response:
@@ -78,6 +82,7 @@ class TelegramEmulator(Emulator):
         self.rate_limited = 0  # 429s answered by the limits themselves (not injected faults)
         self.calls: deque[tuple[float, str]] = deque(maxlen=200_000)  # (clock, method): what benches count
         self._last_served: list[dict] = []
+        self.files: dict[str, bytes] = {}  # uploaded media by SHA-256, for tests to compare
         self._methods = {name[2:].lower(): getattr(self, name) for name in dir(self) if name.startswith("m_")}
 
     def _now(self) -> float:
@@ -257,13 +262,19 @@ class TelegramEmulator(Emulator):
         return ok(self.webhook.info(len(self.world.queue.pending(10_000))))
 
     async def m_sendMessage(self, request: web.Request, params: dict) -> web.Response:
-        if params.get("chat_id") in (None, ""):
-            return error(400, "Bad Request: chat_id is empty")
         text = str(params.get("text") or "")
         if not text.strip():
             return error(400, "Bad Request: message text is empty")
         if len(text) > MAX_TEXT:
             return error(400, "Bad Request: message is too long")
+        return await self._post(params, text=text)
+
+    async def _post(self, params: dict, *, text: str = "", caption: str | None = None,
+                    media: list[dict] | None = None) -> web.Response:
+        """Post one message (or an album, `media` with more than one item) in the chat the
+        parameters name, with the checks sendMessage and the send* methods share."""
+        if params.get("chat_id") in (None, ""):
+            return error(400, "Bad Request: chat_id is empty")
         chat = self.world.chat_by_ref(params["chat_id"])
         if chat is None:
             return error(400, "Bad Request: chat not found")
@@ -298,14 +309,97 @@ class TelegramEmulator(Emulator):
         extra: dict[str, Any] = {}
         if thread_id and target is None:
             extra["message_thread_id"] = int(thread_id)
-        sent = self.world.new_message(chat, BOT, text, reply_to=target, **extra)
+        items = media or [None]
+        group = f"{len(self.replies) + 1}{abs(chat_id)}" if media and len(media) > 1 else None
+        sent_all = []
+        for i, item in enumerate(items):
+            body = text if item is None else ""
+            sent = self.world.new_message(chat, BOT, body, reply_to=target, **extra)
+            if item is not None:
+                sent.pop("text", None)
+                sent[item["type"]] = item["object"]
+                if i == 0 and caption:
+                    sent["caption"] = caption
+                if group:
+                    sent["media_group_id"] = group
+            sent_all.append(sent)
+        first = sent_all[0]
         self.record_reply(
             {
                 "chat_id": chat_id,
-                "message_id": sent["message_id"],
+                "message_id": first["message_id"],
                 "reply_to": f"{target['chat']['id']}:{target['message_id']}" if target else None,
-                "message_thread_id": sent.get("message_thread_id"),
-                "text": text,
+                "message_thread_id": first.get("message_thread_id"),
+                "text": text if media is None else (caption or ""),
+                "attachments": [{"type": m["type"], "name": m["name"], "size": m["size"], "sha256": m["sha256"]}
+                                for m in media or []],
             }
         )
-        return ok(sent)
+        return ok(sent_all if media and len(media) > 1 else first)
+
+    # -- media: files uploaded as multipart/form-data (`attach://<name>` in an album) -------------
+    async def _file(self, request: web.Request, ref: Any, kind: str) -> dict | str:
+        """The uploaded file a parameter names (the field itself, or `attach://field`), as the
+        item we keep; a string is the error description."""
+        form = await request.post()
+        field = ref[len("attach://"):] if isinstance(ref, str) and ref.startswith("attach://") else None
+        upload = form.get(field) if field else None
+        if not isinstance(upload, web.FileField):
+            return "Bad Request: there is no file in the request" if field or ref is None else \
+                "Bad Request: wrong remote file identifier specified"
+        data = upload.file.read()
+        if not data:
+            return "Bad Request: file must be non-empty"
+        if kind == "photo" and len(data) > 10 * 1024 * 1024:
+            return "Bad Request: file is too big"
+        digest = hashlib.sha256(data).hexdigest()
+        self.files[digest] = data
+        unique = digest[:16]
+        if kind == "photo":
+            obj: Any = [{"file_id": f"AgAC{unique}", "file_unique_id": unique, "file_size": len(data),
+                         "width": 1, "height": 1}]
+        else:
+            obj = {"file_id": f"BQAC{unique}", "file_unique_id": unique, "file_size": len(data),
+                   "file_name": upload.filename}
+        return {"type": kind, "object": obj, "name": upload.filename, "size": len(data), "sha256": digest}
+
+    async def _send_one(self, request: web.Request, params: dict, kind: str) -> web.Response:
+        form = await request.post()
+        ref = f"attach://{kind}" if isinstance(form.get(kind), web.FileField) else params.get(kind)
+        item = await self._file(request, ref, kind)
+        if isinstance(item, str):
+            return error(400, item)
+        caption = str(params.get("caption") or "")
+        if len(caption) > MAX_CAPTION:
+            return error(400, "Bad Request: message caption is too long")
+        return await self._post(params, caption=caption or None, media=[item])
+
+    async def m_sendPhoto(self, request: web.Request, params: dict) -> web.Response:
+        return await self._send_one(request, params, "photo")
+
+    async def m_sendVideo(self, request: web.Request, params: dict) -> web.Response:
+        return await self._send_one(request, params, "video")
+
+    async def m_sendDocument(self, request: web.Request, params: dict) -> web.Response:
+        return await self._send_one(request, params, "document")
+
+    async def m_sendMediaGroup(self, request: web.Request, params: dict) -> web.Response:
+        media = _json_param(params.get("media"))
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            return error(400, "Bad Request: wrong number of media specified (2-10)")
+        kinds = {m.get("type") for m in media if isinstance(m, dict)}
+        if "document" in kinds and kinds != {"document"}:
+            return error(400, "Bad Request: documents can't be mixed with other media types")
+        items, caption = [], None
+        for m in media:
+            if not isinstance(m, dict) or m.get("type") not in ("photo", "video", "document"):
+                return error(400, "Bad Request: can't parse InputMedia")
+            item = await self._file(request, m.get("media"), m["type"])
+            if isinstance(item, str):
+                return error(400, item)
+            if m.get("caption"):
+                if len(str(m["caption"])) > MAX_CAPTION:
+                    return error(400, "Bad Request: message caption is too long")
+                caption = caption or str(m["caption"])
+            items.append(item)
+        return await self._post(params, caption=caption, media=items)

@@ -36,6 +36,7 @@ from sandbox.vk.callback import CALLBACK_SECRET, CONFIRMATION_CODE, CallbackServ
 from sandbox.vk.inject import inject_event
 from sandbox.vk.media import KEYS as MEDIA_KEYS
 from sandbox.vk.media import Media
+from sandbox.vk.uploads import Uploads
 from sandbox.vk.world import ADMIN_USER_ID, GROUP_ID, VkApiError, World
 
 COMMUNITY_TOKEN = "vk1.a.sandbox-community-token-for-the-emulator-only"
@@ -63,6 +64,14 @@ ACCESS: dict[str, frozenset[str]] = {  # VK's access_token_type of each method (
     "photos.createComment": frozenset({"user"}),
     "video.createComment": frozenset({"user"}),
     "market.createComment": frozenset({"user"}),
+    # Uploads (uploads.py): the wall's photo server takes user tokens only, messages' any.
+    "photos.getWallUploadServer": frozenset({"user"}),
+    "photos.saveWallPhoto": frozenset({"user"}),
+    "photos.getMessagesUploadServer": frozenset({"community", "user"}),
+    "photos.saveMessagesPhoto": frozenset({"community", "user"}),
+    "docs.getWallUploadServer": frozenset({"community", "user"}),
+    "docs.getMessagesUploadServer": frozenset({"community", "user"}),
+    "docs.save": frozenset({"community", "user"}),
 }
 WRONG_TYPE = {
     "community": (27, "Group authorization failed: method is unavailable with group auth."),
@@ -112,6 +121,7 @@ class VkEmulator(Emulator):
         self.rng = random.Random(seed)
         self.world = World(self.clock)
         self.media = Media(self.world.now)
+        self.uploads = Uploads(lambda: self._hex())
         self.tokens: dict[str, str] = {
             COMMUNITY_TOKEN: "community",
             SERVICE_TOKEN: "service",
@@ -227,6 +237,7 @@ class VkEmulator(Emulator):
     def setup_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/method/{name}", self.method)
         app.router.add_route("*", "/whp/{group_id}", self.long_poll)
+        app.router.add_post("/_vk_upload/{id}", self.uploads.receive)
         app.router.add_post("/_sandbox/vk/errors", self._admin_errors)
         app.router.add_post("/_sandbox/vk/revoke", self._admin_revoke)
         app.router.add_post("/_sandbox/vk/longpoll", self._admin_longpoll)
@@ -405,6 +416,7 @@ class VkEmulator(Emulator):
         if owner != -GROUP_ID:
             raise VkApiError(15, "Access denied: a community token comments on its own wall only")
         text = self._text(params)
+        attached = self.uploads.resolve(params)
         self._flood(token)
         reply_to = int(params["reply_to_comment"]) if params.get("reply_to_comment") else None
         comment, event = self.world.add_comment(post_id, author, text, reply_to=reply_to)
@@ -423,6 +435,7 @@ class VkEmulator(Emulator):
                 "reply_to": target,
                 "from_id": author,
                 "text": text,
+                "attachments": attached,
             }
         )
         return result
@@ -509,6 +522,7 @@ class VkEmulator(Emulator):
         text = self._text(params)
         if len(text) > MAX_MESSAGE:
             raise VkApiError(914, "Message is too long")
+        attached = self.uploads.resolve(params)
         conv = self.world.conversations.get(peer)
         if conv is None or not conv["allowed"]:
             raise VkApiError(901, "Can't send messages for users without permission")
@@ -533,9 +547,41 @@ class VkEmulator(Emulator):
                 "reply_to": f"msg{peer}_{reply_cmid}" if reply_cmid else None,
                 "random_id": rid,
                 "text": text,
+                "attachments": attached,
             }
         )
         return msg["id"]
+
+    # -- uploads (uploads.py) ------------------------------------------------------------------------
+    def _upload_owner(self, params: dict) -> int:
+        group = methods._int(params, "group_id", 0)
+        if group and group != GROUP_ID:
+            raise VkApiError(15, "Access denied: no access to this group")
+        return -GROUP_ID
+
+    def m_photos_getWallUploadServer(self, params: dict, caller: dict, token: str) -> dict:
+        return self.uploads.server(self._base, "photo", "wall", self._upload_owner(params))
+
+    def m_photos_saveWallPhoto(self, params: dict, caller: dict, token: str) -> list:
+        self._upload_owner(params)
+        return [self.uploads.save("photo", "wall", self.uploads.photo_token(params))]
+
+    def m_photos_getMessagesUploadServer(self, params: dict, caller: dict, token: str) -> dict:
+        return self.uploads.server(self._base, "photo", "messages", -GROUP_ID)
+
+    def m_photos_saveMessagesPhoto(self, params: dict, caller: dict, token: str) -> list:
+        return [self.uploads.save("photo", "messages", self.uploads.photo_token(params))]
+
+    def m_docs_getWallUploadServer(self, params: dict, caller: dict, token: str) -> dict:
+        return self.uploads.server(self._base, "doc", "wall", self._upload_owner(params))
+
+    def m_docs_getMessagesUploadServer(self, params: dict, caller: dict, token: str) -> dict:
+        return self.uploads.server(self._base, "doc", "messages", -GROUP_ID)
+
+    def m_docs_save(self, params: dict, caller: dict, token: str) -> dict:
+        token_ = params.get("file")
+        kind = self.uploads.pending.get(token_ or "", {}).get("target", "messages")
+        return self.uploads.save("doc", kind, token_)
 
     # -- Bots Long Poll ------------------------------------------------------------------------------
     async def long_poll(self, request: web.Request) -> web.Response:
