@@ -42,6 +42,11 @@ OTHER: dict[str, frozenset[str]] = {
     "read_dropped": frozenset({"curator", "head"}),
     "overrule_drop": frozenset({"curator"}),
     "read_alerts": frozenset({"curator", "head"}),
+    # The head's dashboard (overdue and near-due by department, alerts, today's volume); the
+    # curator, who runs the day, sees it too.
+    "read_dashboard": frozenset({"head", "curator"}),
+    # Sources' health and their quarantine counts (no payloads): who keeps the intake running.
+    "read_sources": frozenset({"curator", "admin"}),
     "read_deliveries": frozenset({"curator"}),
     "retry_delivery": frozenset({"curator"}),
     "redirect_delivery": frozenset({"curator"}),
