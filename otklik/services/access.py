@@ -35,7 +35,7 @@ CASE_ROLES = frozenset({"curator", "approver", "head", "executor", "system"})
 ROLES = ("curator", "executor", "approver", "head", "admin")
 
 # Steps of the regulated lifecycle: who may take them depends on the case's profile and channel.
-LIFECYCLE = ("route", "return", "submit_draft", "request_extension", "approve", "send_back")
+LIFECYCLE = ("route", "return", "submit_draft", "request_extension", "approve", "send_back", "set_importance")
 # Actions that are not lifecycle steps, and the roles that may take them.
 OTHER: dict[str, frozenset[str]] = {
     "read": CASE_ROLES,  # list, show, audit trail, attachments, exports

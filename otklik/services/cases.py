@@ -220,15 +220,19 @@ def submit_draft(session: Session, actor: Actor, case_id: int, *, text: str, kin
     row = permit.case
     _apply(session, row, "submit_draft", actor=actor, role=permit.role, kind=kind, outcome=outcome,
            contacted_author=contacted_author)
-    msg = session.get(MessageRow, row.message_id)
-    repeat = bool(row.record.get("repeat_of"))  # the answer to a repeat must report the measures taken
-    quality = [q.model_dump() for q in check_answer(text, platform=msg.platform, author_name=msg.author_name,
-                                                    has_photos=False, kind=kind, repeat=repeat)]
+    quality = draft_quality(row, session.get(MessageRow, row.message_id), text, kind)
     draft = DraftRow(case_id=row.id, kind=kind, text=text, author=actor.login, status="submitted",
                      quality=quality, created_at=now())
     session.add(draft)
     session.flush()
     return draft
+
+
+def draft_quality(row: CaseRow, msg: MessageRow, text: str, kind: str) -> list[dict[str, Any]]:
+    """The quality check of a draft (the approver sees it; the console shows it while typing)."""
+    repeat = bool(row.record.get("repeat_of"))  # the answer to a repeat must report the measures taken
+    return [q.model_dump() for q in check_answer(text, platform=msg.platform, author_name=msg.author_name,
+                                                 has_photos=False, kind=kind, repeat=repeat)]
 
 
 def current_draft(session: Session, case_id: int) -> DraftRow:

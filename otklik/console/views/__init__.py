@@ -1,0 +1,6 @@
+"""Console pages, one module per noun. Each module has `setup(router)` adding its routes; list it
+in ROUTE_MODULES."""
+
+from otklik.console.views import auth, cases, inbox, search
+
+ROUTE_MODULES = [auth, inbox, cases, search]
