@@ -32,6 +32,7 @@ import pyotp  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from aiohttp import web  # noqa: E402
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
 
 from otklik import http  # noqa: E402
 from otklik.api import auth  # noqa: E402
@@ -145,6 +146,8 @@ class _AppDaemon:
 
 
 def main() -> int:
+    # A key of this run's own for the TOTP secrets it creates: nothing written under var/.
+    os.environ.setdefault("OTKLIK_SECRET_KEY", Fernet.generate_key().decode())
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=100_000)
     ap.add_argument("--samples", type=int, default=60)

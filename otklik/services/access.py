@@ -172,6 +172,12 @@ def require(session: Session, actor: Actor, action: str, *, entity: str = "-",
     return sc
 
 
+def may(session: Session, actor: Actor, action: str) -> bool:
+    """Whether any role of the actor's may take `action` (gate 1, without refusing): pages use it
+    to offer only the controls that would not answer 403."""
+    return bool(scope(session, actor).roles & allowed_roles(action))
+
+
 def case_for(session: Session, actor: Actor, case_id: int, action: str, *,
              at: datetime | None = None) -> Permit:
     """The case, if the actor may take `action` on it; else Refused (403) or NotFound (404)."""
