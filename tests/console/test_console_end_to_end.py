@@ -1,8 +1,7 @@
 """The whole way in a real browser against a real daemon, a real RQ worker and the Telegram
 emulator: a message injected into the emulator appears in the curator's open inbox without a
 reload; the curator routes it, the executor drafts (a quality hint shows while typing), the
-approver approves with the second factor, and the reply arrives on the emulator. Also: keyboard-only
-login, and the pages at phone width."""
+approver approves with the second factor, and the reply arrives on the emulator."""
 
 from __future__ import annotations
 
@@ -129,25 +128,3 @@ def test_message_to_reply_through_the_console(stack_ui, daemon_stack):
         time.sleep(0.5)
     expect(ui.page.locator("h1")).to_contain_text("ответ опубликован")
     ui.shot("case-after-reply")
-
-
-def test_keyboard_login_and_phone_width(browser, daemon_stack, request):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU", is_mobile=True)
-    page = context.new_page()
-    ui = Ui(page=page, base=daemon_stack["url"], shots_dir=SHOTS / request.node.name)
-    cur = daemon_stack["people"]["cur"]
-    ui.goto("/console/login", "phone-login")
-    assert page.evaluate("document.activeElement.id") == "f-login"  # focused on arrival
-    page.keyboard.type(cur.login)
-    page.keyboard.press("Tab")
-    page.keyboard.type(cur.password)
-    page.keyboard.press("Tab")
-    page.keyboard.type(cur.code())
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
-    expect(page.get_by_role("heading", name="Входящие")).to_be_visible()
-    for path in ("/console/inbox", "/console/search?q=фонарь"):
-        ui.goto(path, "phone-" + path)
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{path} scrolls sideways at phone width by {overflow}px"
-    context.close()
