@@ -7,6 +7,7 @@ STATES = {
     "awaiting_feedback": "ждёт отзыва", "accepted": "принято", "closed": "закрыто",
 }
 IMPORTANCE = {"normal": "обычная", "high": "высокая"}
+DRAFT_STATUS = {"submitted": "на согласовании", "approved": "согласован", "returned": "возвращён на доработку"}
 DRAFT_KINDS = {"answer": "ответ", "intermediate": "промежуточный ответ", "clarify": "уточняющий вопрос"}
 STEPS = {
     "route_by": "маршрутизация", "take_by": "принятие в работу", "first_response_by": "первый ответ",

@@ -35,7 +35,7 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "X-Content
            "Referrer-Policy": "same-origin"}
 TITLES = {400: "Неверный запрос", 401: "Нужно войти", 403: "Нет доступа", 404: "Не найдено",
           405: "Так нельзя", 409: "Сейчас это сделать нельзя", 413: "Слишком большой запрос",
-          429: "Слишком много попыток"}
+          429: "Слишком много попыток", 500: "Ошибка на сервере"}
 EXPLAIN = {
     400: "В форме что-то заполнено неверно. Вернитесь назад и проверьте поля.",
     403: "У вашей роли нет права на это действие.",
@@ -44,6 +44,7 @@ EXPLAIN = {
     409: "Обращение сейчас в состоянии, в котором этот шаг невозможен.",
     413: "Запрос больше допустимого размера.",
     429: "Подождите немного и попробуйте снова.",
+    500: "Страница не открылась из-за ошибки в программе. Она записана в журнал; сообщите администратору.",
 }
 STEP_UP_TEXT = "Это действие требует подтверждения одноразовым кодом из приложения-аутентификатора."
 
@@ -111,6 +112,12 @@ async def console_guard(request: web.Request, handler: Handler) -> web.StreamRes
     except (OtklikError, ValueError) as exc:
         log.info("console request refused", extra={"path": request.path, "error": type(exc).__name__})
         response = error_page(request, 400)
+    except (ConnectionResetError, TimeoutError, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug: logged (type only: no message text), a Russian page
+        log.error("console page failed", extra={"path": request.path, "error": type(exc).__name__},
+                  exc_info=True)
+        response = error_page(request, 500)
     for key, value in HEADERS.items():
         response.headers.setdefault(key, value)
     if not request.path.startswith(console_app.STATIC_PREFIX):

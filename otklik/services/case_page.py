@@ -23,8 +23,8 @@ from storage.tables import CaseRow, MessageRow, now
 STEPS_ON_PAGE = ("route", "return", "submit_draft", "approve", "send_back", "request_extension",
                  "set_importance", "set_reply_address")
 # Which milestone marks a deadline's step as done (regulation.deadlines.Milestones).
-DONE_BY = {"route_by": ("routed_at",), "return_by": ("returned_at", "routed_at"),
-           "draft_by": ("submitted_at",), "joint_draft_by": ("submitted_at",), "revise_by": ("submitted_at",),
+DONE_BY = {"route_by": ("routed_at",), "return_by": ("returned_at",),
+           "draft_by": ("submitted_at",), "joint_draft_by": ("submitted_at",),
            "approve_by": ("approved_at",), "publish_by": ("published_at",),
            "first_response_by": ("intermediate_at", "published_at"), "answer_by": ("published_at",),
            "final_by_after_intermediate": ("published_at",), "coexecutor_input_by": ("coexecutors_done_at",)}
@@ -44,6 +44,9 @@ def timeline(record: dict[str, Any], at: datetime) -> list[dict[str, Any]]:
             continue
         due_at = datetime.fromisoformat(due)
         done = next((milestones[m] for m in DONE_BY.get(step, ()) if milestones.get(m)), None)
+        if step == "revise_by":  # a revision is done by a draft submitted after the send-back
+            sent_back, submitted = milestones.get("sent_back_at"), milestones.get("submitted_at")
+            done = submitted if sent_back and submitted and submitted > sent_back else None
         done_at = datetime.fromisoformat(done) if done else None
         out.append({"step": step, "due": due_at, "clause": clauses.get(step), "done": done_at,
                     "late": (done_at or at) > due_at})

@@ -75,9 +75,9 @@ def search(session: Session, actor: Actor, q: str, filters: Filters | None = Non
         stmt = stmt.where(CaseRow.id.in_(_matching_cases(session, q)))
     start, end = _utc_bounds(profile, period or Period())
     if start is not None:
-        stmt = stmt.where(CaseRow.created_at >= start)
+        stmt = stmt.where(MessageRow.created_at >= start)  # when the citizen wrote
     if end is not None:
-        stmt = stmt.where(CaseRow.created_at < end)
+        stmt = stmt.where(MessageRow.created_at < end)
     stmt = stmt.order_by(CaseRow.created_at.desc(), CaseRow.id.desc()).limit(limit)
     t = now()
     return [as_row(case, msg, t) for case, msg in session.execute(stmt).all()]

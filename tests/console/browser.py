@@ -65,6 +65,14 @@ def open_case(db, text: str, *, external_id: str, executors: list[str] | None = 
         return cases.open_or_update(s, msg, routing, channel="social", profile_name="severny").id
 
 
+# Every visible form control has a label (a <label for>, aria-label, or a button's own text).
+UNLABELLED_JS = """() => Array.from(document.querySelectorAll('input, select, textarea, button'))
+  .filter(el => el.type !== 'hidden')
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+  .map(el => el.outerHTML.slice(0, 80))"""
+
+
 class ServedApp:
     """An aiohttp app on 127.0.0.1:<free port>, its event loop in a background thread, so that
     synchronous Playwright can drive it from the test's thread."""
@@ -123,6 +131,8 @@ class Ui:
         path = self.shots_dir / f"{len(self.taken) + 1:02d}-{slug}.png"
         self.page.screenshot(path=str(path), full_page=True)
         self.taken.append(path)
+        unlabelled = self.page.evaluate(UNLABELLED_JS)
+        assert not unlabelled, f"controls without a label on {self.page.url}: {unlabelled}"
         return path
 
     def login(self, person: Person, *, code: str | None = None) -> None:

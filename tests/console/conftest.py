@@ -29,13 +29,19 @@ class Site:
     url: str
     db: object
     people: dict[str, Person]
+    var_dir: object
 
 
 @pytest.fixture
-def console_site(db):
+def console_site(db, tmp_path, monkeypatch):
+    from otklik.settings import get_settings
+
+    monkeypatch.setenv("OTKLIK_VAR_DIR", str(tmp_path))  # the router's corrections file, key files
+    get_settings.cache_clear()
     people = seed_people(db)
     with ServedApp(http.build_app(AppDaemon(db))) as served:
-        yield Site(url=served.url, db=db, people=people)
+        yield Site(url=served.url, db=db, people=people, var_dir=tmp_path)
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import expect
 
-from tests.console.browser import open_case
+from tests.console.browser import SHOTS, Ui, open_case
 
 
 def test_login_needs_the_second_factor_and_sets_a_strict_cookie(ui, console_site):
@@ -74,3 +74,25 @@ def test_inbox_scope_order_and_live_feed(ui, console_site):
     expect(ui.page.locator("#inbox tbody tr")).to_have_count(1)
     expect(ui.page.locator("#inbox tbody tr").first).to_contain_text(f"№ {other}")
     ui.shot("inbox-filtered")
+
+
+def test_keyboard_login_and_phone_width(browser, console_site, request):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU", is_mobile=True)
+    page = context.new_page()
+    ui = Ui(page=page, base=console_site.url, shots_dir=SHOTS / request.node.name)
+    cur = console_site.people["cur"]
+    ui.goto("/console/login", "phone-login")
+    assert page.evaluate("document.activeElement.id") == "f-login"  # focused on arrival
+    page.keyboard.type(cur.login)
+    page.keyboard.press("Tab")
+    page.keyboard.type(cur.password)
+    page.keyboard.press("Tab")
+    page.keyboard.type(cur.code())
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    expect(page.get_by_role("heading", name="Входящие")).to_be_visible()
+    for path in ("/console/inbox", "/console/search?q=фонарь"):
+        ui.goto(path, "phone-" + path)
+        overflow = page.evaluate("document.documentElement.scrollWidth") - 390
+        assert overflow <= 0, f"{path} scrolls sideways at phone width by {overflow}px"
+    context.close()

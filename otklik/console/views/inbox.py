@@ -43,10 +43,18 @@ async def events(request: web.Request) -> web.StreamResponse:
         last = max(0, int(request.query.get("after", "0")))
     except ValueError:
         last = 0
-    token = session.session_token(request)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
+    try:
+        await _feed(request, response, console, actor, f, last)
+    except ConnectionResetError:
+        pass  # the tab was closed or navigated away: the stream simply ends
+    return response
+
+
+async def _feed(request: web.Request, response: web.StreamResponse, console, actor, f, last: int) -> None:
+    token = session.session_token(request)
     await response.write(b"retry: 2000\n\n")
     env = aiohttp_jinja2.get_env(request.app)
     row_template = env.get_template("_inbox_row.html")
@@ -68,7 +76,6 @@ async def events(request: web.Request) -> web.StreamResponse:
             await response.write(b": ping\n\n")  # a closed tab shows up as a failed write, and the loop ends
         await asyncio.sleep(FEED_INTERVAL)
         since_check += FEED_INTERVAL
-    return response
 
 
 def setup(router: web.UrlDispatcher) -> None:
