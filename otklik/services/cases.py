@@ -144,7 +144,9 @@ def listing(session: Session, actor: Actor, *, state: str | None = None,
     if executor:
         stmt = stmt.where(CaseRow.id.in_(select(CaseAssignmentRow.case_id).where(
             CaseAssignmentRow.department == executor, CaseAssignmentRow.unassigned_at.is_(None))))
-    stmt = stmt.order_by(CaseRow.answer_by.is_(None), CaseRow.answer_by, CaseRow.id).limit(LIST_LIMIT)
+    # NULLS LAST rather than ORDER BY answer_by IS NULL: the same order, and PostgreSQL walks the
+    # answer_by index instead of sorting every case (bench/console.py: 244 ms → 16 ms at 100,000).
+    stmt = stmt.order_by(CaseRow.answer_by.asc().nulls_last(), CaseRow.id).limit(LIST_LIMIT)
     t = now()
     out = []
     for row in session.execute(stmt).scalars():

@@ -264,3 +264,16 @@ def test_users_listing_is_the_admins(db):
     assert [u["login"] for u in services.run(db, lambda s: users.listing(s, ADMIN))] == ["exe"]
     with pytest.raises(access.Refused):
         services.run(db, lambda s: users.listing(s, CUR))
+
+
+def test_case_list_puts_the_nearest_deadline_first_and_none_last(db):
+    from otklik.services import cases
+
+    t = now()
+    with db.session() as s:
+        ensure_departments(s, ["dorogi"])
+        insert_cases(s, [Spec(identified=t, answer_by=None), Spec(identified=t, answer_by=t + timedelta(days=2)),
+                         Spec(identified=t, answer_by=t - timedelta(hours=1)),
+                         Spec(identified=t, answer_by=t + timedelta(hours=3))], first_id=1)
+    ids = [r["id"] for r in services.run(db, lambda s: cases.listing(s, CUR))]
+    assert ids == [3, 4, 2, 1]
