@@ -1,4 +1,5 @@
-"""The daemon's HTTP server: health, metrics, platform webhooks, and the API (otklik/api)."""
+"""The daemon's HTTP server: health, metrics, platform webhooks, the API (otklik/api) and the
+operator console (otklik/console)."""
 
 from __future__ import annotations
 
@@ -261,4 +262,7 @@ def build_app(daemon: Daemon) -> web.Application:
 
     app.middlewares.append(guards.api_guard)
     api_routes.setup(app, daemon)
+    from otklik import console
+
+    console.setup(app, daemon)  # the operator console (server-rendered pages under /console)
     return app

@@ -40,7 +40,9 @@ class DeadlineWatcher:
                 for ev in events:
                     if ev.deliver_at > t:
                         continue  # due, but not to be told before working hours (kept for the next scan)
-                    s.add(AlertRow(at=t, kind=ev.kind, text=ev.text, data=ev.model_dump(mode="json")))
+                    # The case id lets the dashboard link the alert to its case.
+                    s.add(AlertRow(at=t, kind=ev.kind, text=ev.text,
+                                   data={**ev.model_dump(mode="json"), "case_id": row.id}))
                     audit.append(s, actor="watcher", action=ev.kind, entity="case", entity_id=row.id,
                                  data={"step": ev.step})
                     sent.add(ev.key)

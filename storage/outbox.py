@@ -125,8 +125,17 @@ def retry(session: Session, outbox_id: str) -> OutboxRow:
         from otklik.exceptions import NotFound
 
         raise NotFound(f"no delivery {outbox_id}")
+    if row.status not in RETRYABLE:
+        # A posted reply retried would be posted twice; a pending or sending one is on its way.
+        from otklik.exceptions import InvalidTransition
+
+        raise InvalidTransition(f"delivery {outbox_id} is {row.status}; only failed, parked or uncertain "
+                                "ones are retried")
     row.status, row.attempts, row.not_before, row.sending_at = "pending", 0, None, None
     return row
+
+
+RETRYABLE = ("failed", "parked", "uncertain")
 
 
 # Where a private message to the author goes, per platform, when the public thread is gone

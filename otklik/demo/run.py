@@ -186,6 +186,30 @@ class Demo:
         db.dispose()
         return totp
 
+    def create_console_users(self, env: dict[str, str]) -> dict:
+        """People's own accounts for the console, beside the simulated staff (whose one-time codes
+        they would otherwise use up): a curator, an executor of the roads department (the first
+        department when there is none) and an approver."""
+        from otklik.accounts.secretbox import SecretBox, resolve_key
+        from otklik.api import auth
+
+        db = Database.connect(f"sqlite:///{Path(env['OTKLIK_VAR_DIR']) / 'otklik.db'}")
+        box = SecretBox(resolve_key(env_key=env.get("OTKLIK_SECRET_KEY"), secrets_dir=env.get("OTKLIK_SECRETS_DIR"),
+                                    var_dir=env["OTKLIK_VAR_DIR"]))
+        users = []
+        with db.session() as s:
+            departments = list(s.execute(select(DepartmentRow.id).order_by(DepartmentRow.id)).scalars())
+            dept = "dorogi" if "dorogi" in departments else (departments[0] if departments else None)
+            for login, role, department in (("console_curator", "curator", None),
+                                            ("console_executor", "executor", dept),
+                                            ("console_approver", "approver", None)):
+                _, password, secret = auth.create_user(s, login, role, password=people.DEMO_PASSWORD, box=box,
+                                                       department=department, by="demo")
+                users.append({"login": login, "password": password, "totp_secret": secret, "role": role,
+                              "department": department})
+        db.dispose()
+        return {"url": f"{self.api_url}/console/", "users": users}
+
     def start_children(self, env: dict[str, str]) -> None:
         py = [sys.executable, "-m", "otklik"]
         var = self.opts.var_dir
@@ -225,6 +249,15 @@ class Demo:
         raise KeyboardInterrupt
 
 
+def console_text(console: dict) -> str:
+    """The console's address and the people's logins, printed when the demo starts (Russian: for staff)."""
+    lines = [f"Консоль: {console['url']}  (пароль у всех: {people.DEMO_PASSWORD})"]
+    for u in console["users"]:
+        code = f", секрет TOTP {u['totp_secret']}" if u["totp_secret"] else ", без второго фактора"
+        lines.append(f"  {u['role']:<10} {u['login']}{code}")
+    return "\n".join(lines)
+
+
 def run_demo(opts: DemoOptions, view=None) -> dict:
     from otklik.demo.summary import collect, feed
 
@@ -234,6 +267,8 @@ def run_demo(opts: DemoOptions, view=None) -> dict:
             signal.signal(sig, demo.on_interrupt)
     env = demo.prepare()
     totp = demo.create_users(env)
+    console = demo.create_console_users(env)
+    print(console_text(console), file=sys.stderr)
     rng = random.Random(opts.seed)
     feeder = TrafficFeeder({n: s.url for n, s in demo.servers.items()}, seed=opts.seed, rate=opts.rate)
     stop = threading.Event()
@@ -282,6 +317,7 @@ def run_demo(opts: DemoOptions, view=None) -> dict:
         final["kills"] = {c.name: c.kills for c in demo.children}
         from otklik.demo.summary import timeliness, timeliness_text
 
+        final["console"] = console
         final["timeliness"] = timeliness(final_db)  # the report the head gets, for the demo's day
         final_db.dispose()
         print(timeliness_text(final["timeliness"]), file=sys.stderr)

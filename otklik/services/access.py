@@ -45,6 +45,11 @@ OTHER: dict[str, frozenset[str]] = {
     "read_dropped": frozenset({"curator", "head"}),
     "overrule_drop": frozenset({"curator"}),
     "read_alerts": frozenset({"curator", "head"}),
+    # The head's dashboard (overdue and near-due by department, alerts, today's volume); the
+    # curator, who runs the day, sees it too.
+    "read_dashboard": frozenset({"head", "curator"}),
+    # Sources' health and their quarantine counts (no payloads): who keeps the intake running.
+    "read_sources": frozenset({"curator", "admin"}),
     "read_deliveries": frozenset({"curator"}),
     "retry_delivery": frozenset({"curator"}),
     "redirect_delivery": frozenset({"curator"}),
@@ -183,6 +188,12 @@ def require(session: Session, actor: Actor, action: str, *, entity: str = "-",
         raise Refused(f"role {'/'.join(sorted(actor.roles))} may not {action}", actor=actor, action=action,
                       entity=entity, entity_id=entity_id)
     return sc
+
+
+def may(session: Session, actor: Actor, action: str) -> bool:
+    """Whether any role of the actor's may take `action` (gate 1, without refusing): pages use it
+    to offer only the controls that would not answer 403."""
+    return bool(scope(session, actor).roles & allowed_roles(action))
 
 
 def case_for(session: Session, actor: Actor, case_id: int, action: str, *,

@@ -109,6 +109,13 @@ def bind_to_draft(session: Session, case_id: int, draft_id: int) -> list[Attachm
     return list(rows)
 
 
+def pending_have_photo(session: Session, case_id: int) -> bool:
+    """Whether the answer being written carries a photo (the files not yet bound to a draft)."""
+    return session.execute(select(AttachmentRow.id).where(
+        *_answer_files(case_id), AttachmentRow.draft_id.is_(None), AttachmentRow.kind == "photo").limit(1)
+    ).first() is not None
+
+
 def release_from_draft(session: Session, draft_id: int) -> None:
     """A draft sent back lets its files go: the next draft carries them unless they are removed."""
     for r in session.execute(select(AttachmentRow).where(AttachmentRow.draft_id == draft_id,

@@ -30,6 +30,7 @@ from storage import audit
 from storage.tables import CaseRow, DraftRow, now
 
 MAX_LOCATION = 300
+MAX_PLACES = 20
 
 
 def _aware(value: datetime, row: CaseRow) -> datetime:
@@ -98,23 +99,31 @@ def decide_repeat(session: Session, actor: Actor, case_id: int, *, repeat_of: in
 
 def set_importance(session: Session, actor: Actor, case_id: int, *, importance: str) -> CaseRow:
     permit = access.case_for(session, actor, case_id, "set_importance")
-    _apply(session, permit.case, "set_importance", actor=actor, role=permit.role, importance=importance)
+    if permit.case.importance != importance:  # the console sends the form's value unchanged, too
+        _apply(session, permit.case, "set_importance", actor=actor, role=permit.role, importance=importance)
     return permit.case
 
 
-def set_location(session: Session, actor: Actor, case_id: int, *, location: str) -> CaseRow:
-    """The place the message is about, as the curator reads it (the router's guess replaced)."""
-    location = (location or "").strip()
-    if not location or len(location) > MAX_LOCATION:
+def set_location(session: Session, actor: Actor, case_id: int, *, location: str | list[str]) -> CaseRow:
+    """The places the message is about, as the curator reads them (the router's guess replaced): one
+    name (API, CLI) or the console's list, one place a line («ул. Ленина, д. 5»)."""
+    one = isinstance(location, str)
+    names = [n.strip() for n in ([location] if one else location) if n and n.strip()]
+    if (one and not names) or any(len(n) > MAX_LOCATION for n in names):
         raise InvalidTransition(f"a location is 1 to {MAX_LOCATION} characters")
+    if len(names) > MAX_PLACES:
+        raise InvalidTransition(f"at most {MAX_PLACES} places")
     row = access.case_for(session, actor, case_id, "set_location").case
+    before = [loc.get("name") for loc in row.location or []]
+    if names == before:
+        return row
     if row.state in ("accepted", "closed"):
         raise InvalidTransition(f"cannot set the location of a case that is {row.state}")
-    before = [loc.get("name") for loc in row.location or []]
-    row.location = [{"name": location, "kind": "manual"}]
+    kept = {loc.get("name"): loc for loc in row.location or []}
+    row.location = [kept.get(n) or {"name": n, "kind": "manual"} for n in names]
     row.updated_at = now()
     audit.append(session, actor=actor.login, action="set_location", entity="case", entity_id=row.id,
-                 data={"from": before, "to": location})
+                 data={"from": before, "to": names})
     return row
 
 

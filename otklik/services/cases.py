@@ -148,7 +148,9 @@ def listing(session: Session, actor: Actor, *, state: str | None = None,
     if executor:
         stmt = stmt.where(CaseRow.id.in_(select(CaseAssignmentRow.case_id).where(
             CaseAssignmentRow.department == executor, CaseAssignmentRow.unassigned_at.is_(None))))
-    stmt = stmt.order_by(CaseRow.answer_by.is_(None), CaseRow.answer_by, CaseRow.id).limit(LIST_LIMIT)
+    # NULLS LAST rather than ORDER BY answer_by IS NULL: the same order, and PostgreSQL walks the
+    # answer_by index instead of sorting every case (bench/console.py: 244 ms → 16 ms at 100,000).
+    stmt = stmt.order_by(CaseRow.answer_by.asc().nulls_last(), CaseRow.id).limit(LIST_LIMIT)
     t = now()
     out = []
     for row in session.execute(stmt).scalars():
@@ -229,18 +231,25 @@ def submit_draft(session: Session, actor: Actor, case_id: int, *, text: str, kin
     _apply(session, row, "submit_draft", actor=actor, role=permit.role, kind=kind, outcome=outcome,
            contacted_author=contacted_author)
     msg = session.get(MessageRow, row.message_id)
-    repeat = bool(row.record.get("repeat_of"))  # the answer to a repeat must report the measures taken
     draft = DraftRow(case_id=row.id, kind=kind, text=text, author=actor.login, status="submitted",
                      quality=[], created_at=now())
     session.add(draft)
     session.flush()
     bound = files.bind_to_draft(session, row.id, draft.id)  # the case's answer files go with this draft
     has_photos = any(f.kind == "photo" for f in bound)
-    draft.quality = [q.model_dump() for q in check_answer(text, platform=msg.platform, author_name=msg.author_name,
-                                                          has_photos=has_photos, kind=kind, repeat=repeat)]
+    draft.quality = draft_quality(row, msg, text, kind, has_photos=has_photos)
     log.info("draft submitted", extra={"stage": "draft", "case_id": row.id, "message_id": row.message_id,
                                        "draft_id": draft.id, "kind": kind, "by": actor.login})
     return draft
+
+
+def draft_quality(row: CaseRow, msg: MessageRow, text: str, kind: str, *,
+                  has_photos: bool) -> list[dict[str, Any]]:
+    """The quality check of a draft (the approver sees it; the console shows it while typing), on
+    the photos the answer really carries."""
+    repeat = bool(row.record.get("repeat_of"))  # the answer to a repeat must report the measures taken
+    return [q.model_dump() for q in check_answer(text, platform=msg.platform, author_name=msg.author_name,
+                                                 has_photos=has_photos, kind=kind, repeat=repeat)]
 
 
 def current_draft(session: Session, case_id: int) -> DraftRow:

@@ -18,6 +18,18 @@ def listing(session: Session, actor: Actor, statuses: tuple[str, ...] | None = N
     return [outbox.as_dict(r) for r in outbox.listing(session, statuses)]
 
 
+# What needs a person: parked (the platform refused for good, e.g. a closed thread), failed (ran
+# out of attempts), uncertain (posting may or may not have happened: check before retrying).
+TROUBLED = ("parked", "failed", "uncertain")
+
+
+def troubled(session: Session, actor: Actor) -> dict[str, Any]:
+    """The deliveries that need a person, and the counts of every status (for the admin page)."""
+    access.require(session, actor, "read_deliveries", entity="outbox")
+    return {"deliveries": [outbox.as_dict(r) for r in outbox.listing(session, TROUBLED)],
+            "counts": outbox.counts(session)}
+
+
 def _step_up(session: Session, actor: Actor, action: str, outbox_id: str) -> None:
     access.require(session, actor, action, entity="outbox", entity_id=outbox_id)
     access.require_fresh_second_factor(actor, now(), access.step_up_window(), action=action, entity="outbox",

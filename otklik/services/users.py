@@ -51,3 +51,13 @@ def set_email(session: Session, actor: Actor, login: str, address: str | None) -
     audit.append(session, actor=actor.login, action="email_set", entity="user", entity_id=user.id,
                  data={"login": login, "set": address is not None})  # not the address: personal data
     return address
+
+
+def listing(session: Session, actor: Actor) -> list[dict]:
+    """Every user for the admin's page: roles, department, whether a second factor and a report
+    address are set (not the address itself), active or not."""
+    access.require(session, actor, "manage_directory", entity="users")
+    return [{"login": u.login, "role": u.role, "roles": list(u.roles or [u.role]), "department": u.department,
+             "active": u.active, "two_factor": bool(u.totp_secret), "has_email": bool(u.email),
+             "created_at": u.created_at.isoformat() if u.created_at else None}
+            for u in session.execute(select(UserRow).order_by(UserRow.login)).scalars()]

@@ -10,7 +10,7 @@ from alembic import op
 import storage.tables
 
 revision = '0004_attach'
-down_revision = '0003_reports'
+down_revision = '0004_ha'
 branch_labels = None
 depends_on = None
 

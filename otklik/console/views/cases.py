@@ -1,0 +1,149 @@
+"""One case: the citizen's message and thread, routing (with the curator's corrections), the
+timeline and audit trail, and the forms of the steps this person may take now. Each POST parses
+the form, calls the same service function the API calls, and redirects back to the case."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+
+from aiohttp import web
+
+from otklik.api import auth
+from otklik.api.accounts import client_address
+from otklik.console import app as console_app
+from otklik.console import labels, session
+from otklik.console.security import bad_input, redirect
+from otklik.services import case_actions, case_page, cases, inbox
+
+MAX_DRAFT = 20_000
+MAX_COMMENT = 5_000
+KINDS = ("answer", "intermediate", "clarify")
+
+
+def _case_id(request: web.Request) -> int:
+    value = request.match_info["id"]
+    if not (value.isdecimal() and len(value) <= 18):
+        raise web.HTTPNotFound()
+    return int(value)
+
+
+def _text(form, name: str, limit: int, what: str, required: bool = True) -> str:
+    value = str(form.get(name, "")).strip()
+    if required and not value:
+        raise bad_input(f"Заполните поле «{what}».")
+    if len(value) > limit:
+        raise bad_input(f"Поле «{what}» длиннее {limit} символов.")
+    return value
+
+
+def _learn(console):
+    """How a topic correction teaches the router: the pipeline's own recorder, or (no pipeline in
+    this process) the same corrections file it reads."""
+    pipeline = getattr(console.daemon, "pipeline", None)
+    if pipeline is not None:
+        return pipeline.record_correction
+    from router.learning import record_correction
+
+    path = console.settings.var_dir / "router_corrections.jsonl"
+    return lambda text, group, topic, executor: record_correction(path, text, group, topic, executor)
+
+
+async def page(request: web.Request) -> web.Response:
+    console, actor = console_app.of(request), request[session.ACTOR]
+    case_id = _case_id(request)
+    data, options = await console.run(lambda s: (case_page.page(s, actor, case_id), inbox.choices(s, actor)))
+    return console.render(request, "case.html", {**data, "options": options, "labels": labels})
+
+
+async def route(request: web.Request) -> web.Response:
+    console, actor = console_app.of(request), request[session.ACTOR]
+    case_id = _case_id(request)
+    form = await request.post()
+    executors = [str(e) for e in form.getall("executors", []) if str(e)]
+    if not executors:
+        raise bad_input("Выберите хотя бы одного исполнителя.")
+    group = _text(form, "topic_group", 200, "Группа тем", required=False) or None
+    topic = _text(form, "topic", 300, "Тема", required=False) or None
+    importance = str(form.get("importance", "")) or None
+    places = _text(form, "places", 3000, "Место", required=False).splitlines()
+    learn = _learn(console)
+
+    def go(s):
+        if importance:
+            case_actions.set_importance(s, actor, case_id, importance=importance)
+        case_actions.set_location(s, actor, case_id, location=places)
+        cases.route(s, actor, case_id, executors=executors, topic_group=group, topic=topic, learn=learn)
+    await console.run(go)
+    return redirect(f"/console/cases/{case_id}")
+
+
+async def return_case(request: web.Request) -> web.Response:
+    console, actor = console_app.of(request), request[session.ACTOR]
+    case_id = _case_id(request)
+    comment = _text(await request.post(), "comment", MAX_COMMENT, "Причина")
+    await console.run(lambda s: cases.return_case(s, actor, case_id, comment=comment))
+    return redirect("/console/inbox")
+
+
+async def draft(request: web.Request) -> web.Response:
+    console, actor = console_app.of(request), request[session.ACTOR]
+    case_id = _case_id(request)
+    form = await request.post()
+    text = _text(form, "text", MAX_DRAFT, "Текст")
+    kind = str(form.get("kind", "answer"))
+    if kind not in KINDS:
+        raise bad_input("Неизвестный вид проекта ответа.")
+    outcome = str(form.get("outcome", "")) or None
+    contacted = form.get("contacted_author") == "on"
+    await console.run(lambda s: cases.submit_draft(s, actor, case_id, text=text, kind=kind, outcome=outcome,
+                                                   contacted_author=contacted))
+    return redirect(f"/console/cases/{case_id}#draft-report")
+
+
+async def quality(request: web.Request) -> web.Response:
+    """JSON for static/draft.js: the quality check of the text being typed."""
+    console, actor = console_app.of(request), request[session.ACTOR]
+    case_id = _case_id(request)
+    try:
+        body = await request.json()
+        text, kind = str(body.get("text", ""))[:MAX_DRAFT], str(body.get("kind", "answer"))
+    except (ValueError, AttributeError):
+        raise bad_input("Ожидался JSON с полем text.") from None
+    if kind not in KINDS:
+        kind = "answer"
+    hints = await console.run(lambda s: case_page.quality_hints(s, actor, case_id, text, kind))
+    return web.json_response({"hints": hints}, dumps=functools.partial(json.dumps, ensure_ascii=False))
+
+
+async def approve(request: web.Request) -> web.Response:
+    """Approving posts in the municipality's name: the one-time code is proven again first (the
+    API's step-up), then the same cases.approve the API calls."""
+    console, actor = console_app.of(request), request[session.ACTOR]
+    case_id = _case_id(request)
+    code = _text(await request.post(), "otp", 100, "Одноразовый код")
+    at = await console.run(lambda s: auth.step_up(s, actor, code, address=client_address(request), box=console.box))
+    if at is None:
+        raise web.HTTPForbidden(text="Неверный одноразовый код: проект не согласован.", content_type="text/x-russian")
+    confirmed = dataclasses.replace(actor, second_factor_at=at)
+    await console.run(lambda s: cases.approve(s, confirmed, case_id))
+    return redirect(f"/console/cases/{case_id}")
+
+
+async def send_back(request: web.Request) -> web.Response:
+    console, actor = console_app.of(request), request[session.ACTOR]
+    case_id = _case_id(request)
+    comment = _text(await request.post(), "comment", MAX_COMMENT, "Замечание")
+    await console.run(lambda s: cases.send_back(s, actor, case_id, comment=comment))
+    return redirect(f"/console/cases/{case_id}")
+
+
+def setup(router: web.UrlDispatcher) -> None:
+    router.add_get("/console/cases/{id}", page)
+    router.add_post("/console/cases/{id}/route", route)
+    router.add_post("/console/cases/{id}/return", return_case)
+    router.add_post("/console/cases/{id}/draft", draft)
+    router.add_post("/console/cases/{id}/quality", quality)
+    router.add_post("/console/cases/{id}/approve", approve)
+    router.add_post("/console/cases/{id}/send-back", send_back)
