@@ -44,7 +44,9 @@ def console_site(db, tmp_path, monkeypatch):
     get_settings.cache_clear()
 
 
-@pytest.fixture(scope="session")
+# One browser per module, not per session: synchronous Playwright keeps an event loop running in
+# the main thread while it is open, which would break every asyncio test collected after it.
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver (.ci/run does)")
