@@ -72,6 +72,7 @@ def test_route_draft_hint_approve_and_scope(ui, console_site):
     ui.login(people["appr"])
     ui.goto(f"/console/cases/{case_id}", "case-approver")
     expect(ui.page.locator("#message-text")).to_contain_text("огромная яма")
+    expect(ui.page.locator("#timeline")).to_contain_text("003 §")  # each step's clause of the regulation
     ui.page.get_by_label("Одноразовый код для согласования").fill("000000")
     ui.page.get_by_role("button", name="Согласовать и опубликовать").click()
     ui.page.wait_for_load_state()
