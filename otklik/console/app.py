@@ -28,13 +28,15 @@ class Console:
 
     def __init__(self, daemon) -> None:
         self.daemon = daemon
+        from otklik.settings import get_settings
+
         settings = getattr(daemon, "settings", None)
         if settings is None:
-            from otklik.settings import get_settings
-
             settings = get_settings()
         self.settings = settings
-        self.profile: str = settings.profile
+        # A stand-in daemon of a test may carry only some settings: the rest from the environment.
+        self.profile: str = getattr(settings, "profile", None) or get_settings().profile
+        self.var_dir = getattr(settings, "var_dir", None) or get_settings().var_dir
         self.lifetimes = Lifetimes.from_settings(settings)
         self._box: SecretBox | None = None
 

@@ -96,3 +96,29 @@ def test_keyboard_login_and_phone_width(browser, console_site, request):
         overflow = page.evaluate("document.documentElement.scrollWidth") - 390
         assert overflow <= 0, f"{path} scrolls sideways at phone width by {overflow}px"
     context.close()
+
+
+def test_bad_input_is_a_russian_4xx_never_a_5xx(console_site):
+    case_id = open_case(console_site.db, "Не убран снег у подъезда", external_id="9:1", executors=["dorogi"])
+    cur = console_site.people["cur"]
+    with httpx.Client(base_url=console_site.url, follow_redirects=False) as c:
+        c.get("/console/login")
+        csrf = c.cookies["otklik_csrf"]
+        r = c.post("/console/login", data={"login": cur.login, "password": cur.password, "otp": cur.code(),
+                                           "csrf": csrf})
+        assert r.status_code == 303
+        checks = [
+            (c.get("/console/cases/99999999999999999999"), 404),
+            (c.get("/console/cases/abc"), 404),
+            (c.get(f"/console/cases/{case_id + 1000}"), 404),
+            (c.post(f"/console/cases/{case_id}/route", data={"csrf": csrf}), 400),  # no executor chosen
+            (c.post(f"/console/cases/{case_id}/route", data={"csrf": csrf, "executors": "nobody"}), 409),
+            (c.post(f"/console/cases/{case_id}/draft", data={"csrf": csrf, "text": "x" * 20_001}), 400),
+            (c.post(f"/console/cases/{case_id}/approve", data={"csrf": csrf, "otp": "123"}), 403),
+            (c.post(f"/console/cases/{case_id}/quality", content=b"{", headers={"X-CSRF-Token": csrf,
+                                                                             "Content-Type": "application/json"}), 400),
+            (c.get("/console/search?from=31.12.2026"), 400),
+        ]
+        for response, status in checks:
+            assert response.status_code == status, (response.request.url, response.status_code)
+            assert "<html lang=\"ru\">" in response.text

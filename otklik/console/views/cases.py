@@ -46,7 +46,7 @@ def _learn(console):
         return pipeline.record_correction
     from router.learning import record_correction
 
-    path = console.settings.var_dir / "router_corrections.jsonl"
+    path = console.var_dir / "router_corrections.jsonl"
     return lambda text, group, topic, executor: record_correction(path, text, group, topic, executor)
 
 
