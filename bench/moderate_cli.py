@@ -4,7 +4,7 @@
     .venv/bin/python bench/moderate_cli.py [--n 40000] [--data ../shared/eval/dev] [--profile-out FILE]
 
 The input is JSON lines from the sandbox's own traffic generator (no third-party data): social
-texts are its messages as written; long appeals are several of its legitimate messages of one
+texts are its messages, joined to about 180 characters; long appeals are several of its legitimate messages of one
 author joined into one letter (or, with --data, the dev Kursk appeals' texts, read at run time).
 The figure is computed from the child's CPU time (user + system), so other processes on a shared
 machine do not lower it; wall-clock figures are printed beside. Startup (imports, the lexicon) is
@@ -33,13 +33,19 @@ from sandbox.traffic import TrafficGenerator  # noqa: E402
 csv.field_size_limit(sys.maxsize)
 
 
-def social(n: int, seed: int = 1) -> list[str]:
+def social(n: int, seed: int = 1, length: int = 150) -> list[str]:
+    """Social-network texts of about 180 characters: the generator's messages (about 90 characters
+    each, abusive ones included) joined until at least `length` characters."""
     gen = TrafficGenerator(seed=seed)
     out: list[str] = []
+    text = ""
     while len(out) < n:
         e = gen.next_event()
         if e.text:
-            out.append(e.text)
+            text = f"{text} {e.text}" if text else e.text
+            if len(text) >= length:
+                out.append(text)
+                text = ""
     return out
 
 

@@ -72,31 +72,35 @@ def features_of_normalized(norm: str) -> Features:
 MIN_SHARED_WORDS = 3  # fewer shared words say nothing about "the same problem"
 
 
-def similarity(probe: set[int], other: Features) -> tuple[float, float]:
+def kinds(feats: Features | set[int]) -> tuple[int, int]:
+    """(words and numbers, numbers) among a message's features."""
+    words = numbers = 0
+    for x in feats:
+        kind = x & 3
+        if kind != PAIR:
+            words += 1
+            numbers += kind == NUMBER
+    return words, numbers
+
+
+def similarity(
+    probe: set[int],
+    other: Features,
+    probe_kinds: tuple[int, int] | None = None,
+    other_kinds: tuple[int, int] | None = None,
+) -> tuple[float, float]:
     """How alike two messages are: as copies (Jaccard over words and word pairs, near 1 for a
     copy), and as the same problem (the share of the shorter message's words and numbers found in
     the other: a short "фонарь на Ленина 5 так и не горит" after a long first letter). Different
-    numbers and none shared (another house, another flat) make them different messages."""
+    numbers and none shared (another house, another flat) make them different messages.
+    `probe_kinds`, `other_kinds`: `kinds` of each, when the caller keeps them (the index does)."""
     if not probe or not other:
         return 0.0, 0.0
-    shared = shared_words = other_words = 0
-    numbers_here = numbers_there = shared_numbers = 0
-    for x in other:
-        kind = x & 3
-        if kind != PAIR:
-            other_words += 1
-            numbers_there += kind == NUMBER
-        if x in probe:
-            shared += 1
-            if kind != PAIR:
-                shared_words += 1
-                shared_numbers += kind == NUMBER
-    probe_words = 0
-    for x in probe:
-        kind = x & 3
-        if kind != PAIR:
-            probe_words += 1
-            numbers_here += kind == NUMBER
+    common = probe.intersection(other)  # in C; only the shared features are looked at one by one
+    shared = len(common)
+    shared_words, shared_numbers = kinds(common)
+    probe_words, numbers_here = probe_kinds or kinds(probe)
+    other_words, numbers_there = other_kinds or kinds(other)
     if numbers_here and numbers_there and not shared_numbers:
         return 0.0, 0.0
     copy = shared / (len(probe) + len(other) - shared)
@@ -128,12 +132,13 @@ class RepeatMatch:
 class _History:
     """One author's messages, oldest first, in parallel lists (compact: no object per message)."""
 
-    __slots__ = ("ids", "times", "feats", "buckets")
+    __slots__ = ("ids", "times", "feats", "kinds", "buckets")
 
     def __init__(self) -> None:
         self.ids: list[str] = []
         self.times: list[datetime | None] = []
         self.feats: list[Features] = []
+        self.kinds = array("I")  # per message: words and numbers, then numbers (`kinds`)
         self.buckets: dict[int, list[int]] | None = None
 
     def append(self, msg_id: str, created_at: datetime | None, feats: Features) -> int:
@@ -141,6 +146,7 @@ class _History:
         self.ids.append(msg_id)
         self.times.append(created_at)
         self.feats.append(feats)
+        self.kinds.extend(kinds(feats))
         if self.buckets is not None:
             self._bucket(pos)
         elif len(self.ids) >= LSH_FROM:
@@ -223,6 +229,7 @@ class RepeatIndex:
             return []
         feats = features(text_or_features) if isinstance(text_or_features, str) else text_or_features
         probe = set(feats)
+        probe_kinds = kinds(feats)
         limit = len(history.ids)
         if before is not None and self._where.get(before, ("", 0))[0] == author:
             limit = self._where[before][1]
@@ -230,7 +237,8 @@ class RepeatIndex:
         for pos in history.candidates(feats):
             if pos >= limit:
                 continue
-            copy, problem = similarity(probe, history.feats[pos])
+            other_kinds = (history.kinds[2 * pos], history.kinds[2 * pos + 1])
+            copy, problem = similarity(probe, history.feats[pos], probe_kinds, other_kinds)
             if problem >= min_problem or copy >= min_copy:
                 msg_id = history.ids[pos]
                 matches.append(
