@@ -119,6 +119,11 @@ class Connector(ABC):
         idempotency key). Default: the platform deduplicates by key, nothing to read."""
         return None
 
+    async def file_url(self, file_id: str) -> str | None:
+        """Where to download a citizen's file that the platform gives by id only (Telegram's
+        file_id), for otklik.attachments.citizen. Default: the platform gives URLs, nothing to ask."""
+        return None
+
     async def mirror(self, external_id: str, reply: Reply, delivery: Delivery) -> None:
         """Regional platforms: record that the answer to `external_id` was posted elsewhere."""
         raise NotImplementedError(f"{self.platform} does not mirror answers")

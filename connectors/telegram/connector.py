@@ -260,6 +260,16 @@ class TelegramConnector(Connector):
             posted_at=datetime.now(UTC),
         )
 
+    async def file_url(self, file_id: str) -> str | None:
+        """getFile: the download address of a citizen's photo (valid for an hour; it holds the bot
+        token, so it is used at once and never stored or logged)."""
+        found = await self.client.read("getFile", file_id=file_id)
+        with reading("telegram", "getFile answer"):
+            path = found.get("file_path")
+        if not isinstance(path, str) or not path or ".." in path:
+            raise Fatal("getFile gave no file path (a file over 20 MB)", platform="telegram")
+        return f"{self.client.base}/file/bot{self.client.token}/{path}"
+
     async def find_posted(self, reply: Reply) -> Delivery | None:
         """Always None: the Bot API cannot read a chat's history, so there is no way to look for
         our reply. A send whose outcome is unknown is parked as `uncertain` for a person."""

@@ -8,7 +8,8 @@ A daemon loop (`CitizenFiles.step`). Each (message, URL) is tried until it is st
 good: a refused file (too large, not an allowed type, gone) is kept as a removed row with the reason,
 so it is not fetched again; a server error or timeout leaves it for the next pass. The unique key
 (message_id, source_url) makes two daemons or a crash between fetch and commit harmless.
-Telegram gives file ids, not URLs (getFile would be needed): its photos are not fetched yet.
+Telegram gives file ids, not URLs: the connector's `file_url` (getFile) gives a short-lived address,
+used at once and never stored (it holds the bot token); the row keeps `file-id:<id>`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from connectors import media
-from connectors.errors import ConnectorError, Transient
+from connectors.errors import ConnectorError, Fatal, Transient
 from otklik.attachments import checks
 from otklik.attachments.store import Store, default_store
 from storage.tables import AttachmentRow, CaseRow, MessageRow, now
@@ -32,6 +33,7 @@ log = logging.getLogger("otklik.attachments")
 KINDS = {"photo": "photo", "image": "photo", "video": "video", "doc": "doc", "file": "doc"}
 RECENT = timedelta(days=30)  # older messages are not fetched any more (their links expire)
 BATCH = 20
+FILE_ID = "file-id:"
 
 
 @dataclass(frozen=True)
@@ -47,14 +49,23 @@ def wanted(session, limit: int = BATCH) -> list[Wanted]:
         select(MessageRow.id, MessageRow.source, MessageRow.attachments)
         .join(CaseRow, CaseRow.message_id == MessageRow.id)
         .where(MessageRow.stored_at >= now() - RECENT).order_by(MessageRow.id.desc()).limit(500)).all()
-    candidates = [Wanted(mid, source, a["url"]) for mid, source, atts in rows for a in atts or []
-                  if isinstance(a, dict) and KINDS.get(str(a.get("type"))) and isinstance(a.get("url"), str)
-                  and urlsplit(a["url"]).scheme in ("http", "https") and len(a["url"]) <= 1000]
+    candidates = [Wanted(mid, source, ref) for mid, source, atts in rows for a in atts or []
+                  if isinstance(a, dict) and KINDS.get(str(a.get("type"))) and (ref := _ref(a))]
     if not candidates:
         return []
     done = set(session.execute(select(AttachmentRow.message_id, AttachmentRow.source_url).where(
         AttachmentRow.message_id.in_({c.message_id for c in candidates}))).all())
     return [c for c in candidates if (c.message_id, c.url) not in done][:limit]
+
+
+def _ref(att: dict) -> str | None:
+    """What the file is known by: its URL, or `file-id:<id>` where the platform gives ids only
+    (Telegram: the connector's file_url asks for a download address, which is never stored)."""
+    url = att.get("url")
+    if isinstance(url, str) and urlsplit(url).scheme in ("http", "https") and len(url) <= 1000:
+        return url
+    ident = att.get("id")
+    return f"{FILE_ID}{ident}" if isinstance(ident, str) and ident and len(ident) <= 900 else None
 
 
 def record(session, item: Wanted, accepted: checks.Accepted | None, key: str | None, refused: str | None) -> None:
@@ -64,7 +75,7 @@ def record(session, item: Wanted, accepted: checks.Accepted | None, key: str | N
         row.kind, row.mime, row.size, row.sha256, row.filename = "doc", "application/octet-stream", 0, "", "-"
         row.removed_at, row.removed_by = now(), f"refused: {refused}"[:100]
     else:
-        name = urlsplit(item.url).path.rsplit("/", 1)[-1]
+        name = "" if item.url.startswith(FILE_ID) else urlsplit(item.url).path.rsplit("/", 1)[-1]
         row.kind, row.mime, row.size, row.sha256 = accepted.kind, accepted.mime, len(accepted.data), key
         row.filename = checks.safe_filename(name, accepted.mime)
         row.width, row.height = accepted.width, accepted.height
@@ -93,7 +104,12 @@ class CitizenFiles:
             return
         accepted, key, refused = None, None, None
         try:
-            data, _ = await media.fetch(conn.http, item.url, platform=str(conn.config.platform),
+            url = item.url
+            if url.startswith(FILE_ID):
+                url = await conn.file_url(url[len(FILE_ID):])
+                if url is None:
+                    raise Fatal("the platform gives no address for this file", platform=str(conn.config.platform))
+            data, _ = await media.fetch(conn.http, url, platform=str(conn.config.platform),
                                         what="a citizen's file", limit=checks.MAX_UPLOAD)
             accepted = checks.inspect(data)
             key = await asyncio.to_thread(self.store.put, accepted.data)

@@ -83,6 +83,7 @@ class TelegramEmulator(Emulator):
         self.calls: deque[tuple[float, str]] = deque(maxlen=200_000)  # (clock, method): what benches count
         self._last_served: list[dict] = []
         self.files: dict[str, bytes] = {}  # uploaded media by SHA-256, for tests to compare
+        self.citizen_files: dict[str, bytes] = {}  # file_id -> the bytes getFile leads to (set by tests)
         self._methods = {name[2:].lower(): getattr(self, name) for name in dir(self) if name.startswith("m_")}
 
     def _now(self) -> float:
@@ -150,6 +151,7 @@ class TelegramEmulator(Emulator):
     # -- HTTP ----------------------------------------------------------------------------------
     def setup_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self.dispatch)
+        app.router.add_get("/file/bot{token}/{path:.+}", self.download)
         app.router.add_post("/_sandbox/revoke", self._admin_revoke)
         app.router.add_post("/_sandbox/block", self._admin_block)
 
@@ -336,6 +338,22 @@ class TelegramEmulator(Emulator):
             }
         )
         return ok(sent_all if media and len(media) > 1 else first)
+
+    # -- citizens' files: getFile, then the download path it names -------------------------------
+    async def m_getFile(self, request: web.Request, params: dict) -> web.Response:
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self.citizen_files:
+            return error(400, "Bad Request: invalid file_id")
+        data = self.citizen_files[file_id]
+        return ok({"file_id": file_id, "file_unique_id": hashlib.sha256(data).hexdigest()[:16],
+                   "file_size": len(data), "file_path": f"photos/{file_id}.jpg"})
+
+    async def download(self, request: web.Request) -> web.StreamResponse:
+        token, path = request.match_info["token"], request.match_info["path"]
+        file_id = path.removeprefix("photos/").removesuffix(".jpg")
+        if token not in self.tokens or token in self.revoked or file_id not in self.citizen_files:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=self.citizen_files[file_id], content_type="image/jpeg")
 
     # -- media: files uploaded as multipart/form-data (`attach://<name>` in an album) -------------
     async def _file(self, request: web.Request, ref: Any, kind: str) -> dict | str:

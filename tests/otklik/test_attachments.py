@@ -4,6 +4,7 @@ answers for hostile files."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 import aiohttp
@@ -30,6 +31,7 @@ EXE = Actor(login="exe", role="executor", department="dorogi", via="cli")
 OTHER = Actor(login="other", role="executor", department="zhkh", via="cli")
 APPROVER = Actor(login="appr", role="approver", via="cli")
 PASSWORD = "Kamchatka-foto-2026"
+IDS = itertools.count(1)
 TEXT = "Здравствуйте! Яму на Садовой засыпали 5 декабря, фотографии выполненных работ прилагаем."
 
 
@@ -46,7 +48,7 @@ def config(tmp_path, monkeypatch):
 
 
 def open_case(s, *, platform: str = "kamchatka", source: str = "kam", channel: str = "kamchatka") -> int:
-    msg = MessageRow(source=source, platform=platform, external_id=f"{datetime.now(UTC).timestamp()}",
+    msg = MessageRow(source=source, platform=platform, external_id=f"m{next(IDS)}",
                      author_id="9", author_name="Анна", thread={"kind": "message", "ids": {"message_id": 5}},
                      text="Яма на Садовой", created_at=datetime.now(UTC), attachments=[], raw={}, processed=True)
     s.add(msg)

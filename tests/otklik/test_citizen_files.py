@@ -74,7 +74,7 @@ async def test_a_citizens_photos_are_fetched_stored_without_location_and_shown_t
         case_id = cases.open_or_update(s, msg, routing, channel="social", profile_name="severny").id
         cases.route(s, CUR, case_id, executors=["dorogi"])
     async with httpx.AsyncClient(timeout=10) as client:
-        conn = SimpleNamespace(http=client, config=SimpleNamespace(platform="vk"))
+        conn = SimpleNamespace(http=client, config=SimpleNamespace(platform="vk"), file_url=None)
         fetcher = CitizenFiles(db, {"vk_main": conn})
         await fetcher.step()
         first = sorted(hits)
@@ -98,3 +98,39 @@ async def test_a_citizens_photos_are_fetched_stored_without_location_and_shown_t
 def _sha(db, attachment_id: int) -> str:
     with db.session() as s:
         return s.get(AttachmentRow, attachment_id).sha256
+
+
+async def test_a_telegram_photo_is_fetched_through_get_file_and_the_token_is_never_stored(db, site):
+    from connectors.base import SourceConfig
+    from connectors.telegram.connector import TelegramConnector
+    from sandbox.registry import emulator_class
+    from sandbox.runner import serving
+
+    emulator = emulator_class("telegram")()
+    with serving(emulator) as tg:
+        async with httpx.AsyncClient(timeout=10) as client:
+            conn = TelegramConnector(SourceConfig(name="tg", platform="telegram", base_url=tg.url,
+                                                  secrets=emulator.demo_secrets(), options={"poll_timeout": 0}),
+                                     client=client)
+            tg.call(emulator.inject, {"text": "Яма, фото прилагаю", "author_id": 701, "photo": True})
+            [msg] = (await conn.fetch(None)).messages
+            file_id = msg.attachments[0].id
+            emulator.citizen_files[file_id] = PHOTO
+            with db.session() as s:
+                row = MessageRow(source="tg", platform="telegram", external_id=msg.external_id,
+                                 author_id=msg.author.id, thread=msg.thread.model_dump(), text=msg.text,
+                                 created_at=msg.created_at, raw={}, processed=True,
+                                 attachments=[a.model_dump() for a in msg.attachments])
+                s.add(row)
+                s.flush()
+                routing = Router.load().route(row.text).model_copy(update={"needs_manual": True})
+                case_id = cases.open_or_update(s, row, routing, channel="social", profile_name="severny").id
+            await CitizenFiles(db, {"tg": conn}).step()
+    shown = services.run(db, lambda s: files.message_files(s, CUR, case_id))
+    assert len(shown) == 1 and shown[0]["kind"] == "photo"
+    _, data = services.run(db, lambda s: files.download(s, CUR, shown[0]["id"]))
+    assert gps_of(data) == {}
+    with db.session() as s:
+        stored = s.get(AttachmentRow, shown[0]["id"]).source_url
+    token = emulator.demo_secrets()["token"]
+    assert stored == f"file-id:{file_id}" and token not in stored
