@@ -74,8 +74,10 @@ class Settings(BaseSettings):
     router_model: Path | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(8700, ge=0, le=65535)
-    # The address people reach this server at (behind a proxy: the proxy's), for links in
-    # notifications; unset: http://http_host:http_port.
+    # The address people and the regional platforms reach this server at (behind a proxy: the
+    # proxy's): links in notifications; the signed /files/… links by which the regional platforms
+    # take an answer's photos (otklik.attachments.links). Unset: http://http_host:http_port for
+    # notifications, and no file links.
     public_url: str | None = Field(None, pattern=r"^https?://[^\s]+$")
     # Reverse proxies (CIDRs) whose X-Forwarded-For / X-Real-IP we believe for webhook address
     # checks (sources' `webhook_allowed_ips`); from anyone else those headers are ignored.
@@ -91,9 +93,6 @@ class Settings(BaseSettings):
     # A session ends after this long without a request, and in any case this long after login.
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(12, ge=1, le=24 * 30)
-    # The daemon's address as the regional platforms reach it (https://otklik.adm.example): they take
-    # an answer's photos as links, which point at signed /files/… URLs there (otklik.attachments.links).
-    public_url: str | None = None
     # Fetch citizens' photos and files from the URLs their platforms give (otklik.attachments.citizen).
     citizen_files: bool = True
     sources: list[SourceSettings] = Field(default_factory=list)
