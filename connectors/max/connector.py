@@ -8,7 +8,9 @@ signs platform-api2.max.ru; default: the system store), `poll_timeout` (s, 0–9
 /webhooks/<source>, fetch does nothing), `webhook_url` (what `check` expects to be subscribed),
 `chat_ids` (group chats and channels `check` verifies the bot administers with read_all_messages),
 `rps` (requests per second overall, default 28 < MAX's 30), `read_attempts` (3), `retry_backoff`
-(s, 0.5), `request_timeout` (s, 20). Secrets: `token`, `webhook_secret` (webhook mode).
+(s, 0.5), `request_timeout` (s, 20), `backfill_channels` (channel chat ids whose latest posts'
+comments are read through the REST API once per start, to catch comments missed while offline),
+`backfill_posts` (posts per channel, 1–100, default 10). Secrets: `token`, `webhook_secret` (webhook mode).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class MaxConnector(Connector):
         self._me: int | None = None
         self._chat_locks: dict[str, asyncio.Lock] = {}
         self._chat_sent: dict[str, float] = {}
+        self._backfilled = False
 
     @property
     def bot_key(self) -> str:
@@ -106,8 +109,15 @@ class MaxConnector(Connector):
     # -- receiving -----------------------------------------------------------------------------
     @total(PLATFORM)
     async def fetch(self, cursor: str | None) -> Batch:
+        backfilled: list[Message] = []
+        rejected: list[Rejected] = []
+        if not self._backfilled and self.config.options.get("backfill_channels"):
+            await self.bot_user_id()
+            backfilled = await self.backfill_comments(rejected)
+            self._backfilled = True  # once per start: after the first batch is stored, updates take over
         if self.config.options.get("webhook"):
-            return Batch()  # with a subscription MAX does not serve long polling
+            # with a subscription MAX does not serve long polling
+            return Batch(messages=backfilled, rejected=rejected)
         await self.bot_user_id()
         opts = self.config.options
         timeout = max(0, min(90, int(opts.get("poll_timeout", 25))))
@@ -124,11 +134,38 @@ class MaxConnector(Connector):
         next_marker = integer(got, lo=0) if got is not None else marker
         if marker is not None and next_marker is not None:
             next_marker = max(next_marker, marker)  # an old marker again must never move us back
-        rejected: list[Rejected] = []
         messages = map_each(updates, self._map, platform=PLATFORM, rejected=rejected, id_of=update_id)
-        return Batch(messages=messages, rejected=rejected,
+        return Batch(messages=backfilled + messages, rejected=rejected,
                      next_cursor=str(next_marker) if next_marker is not None else None,
                      has_more=len(updates) >= limit)
+
+    async def backfill_comments(self, rejected: list[Rejected]) -> list[Message]:
+        """Comments on the latest posts of options.backfill_channels, read through the REST API
+        (GET /messages?chat_id= for the posts, GET /messages/{post}/comments for their comments): the
+        ones written while we were offline for longer than MAX keeps updates, or whose updates MAX
+        never delivered (reported live for a private channel). Mapped exactly as a comment_created
+        update, so a comment already stored is recognised by its mid and not stored twice."""
+        posts_per_channel = max(1, min(100, int(self.config.options.get("backfill_posts", 10))))
+        out: list[Message] = []
+        for chat_id in self.config.options.get("backfill_channels", []):
+            page = await self.client.read("/messages", chat_id=int(chat_id), count=posts_per_channel)
+            if not isinstance(page, dict) or not isinstance(page.get("messages"), list):
+                raise Malformed("GET /messages answered without a `messages` list", platform=PLATFORM)
+            for post in page["messages"]:
+                mid = post.get("body", {}).get("mid") if isinstance(post, dict) else None
+                if not isinstance(mid, str) or not mid:
+                    continue
+                # One page of the latest 100 per post (the documented maximum): a backfill, not an archive.
+                got = await self.client.read(f"/messages/{mid}/comments", count=100)
+                if not isinstance(got, dict) or not isinstance(got.get("comments"), list):
+                    raise Malformed("GET /messages/{mid}/comments answered without a `comments` list",
+                                    platform=PLATFORM)
+                out += map_each(got["comments"], self._map_comment, platform=PLATFORM, rejected=rejected,
+                                id_of=lambda c: update_id({"message": c}))
+        return out
+
+    def _map_comment(self, comment: Any) -> list[Message]:
+        return map_update({"update_type": "comment_created", "message": comment}, self.config.name, self._me)
 
     def authenticate_webhook(self, headers: Mapping[str, str], path_token: str | None) -> None:
         """The secret is a header, so a forged delivery is refused before its body is read."""

@@ -115,6 +115,7 @@ class MaxEmulator(Emulator):
         r.add_get("/me", self.get_me)
         r.add_get("/updates", self.get_updates)
         r.add_post("/messages", self.post_message)
+        r.add_get("/messages", self.get_messages)
         r.add_get("/messages/{mid}", self.get_message)
         r.add_post("/messages/{mid}/comments", self.post_comment)
         r.add_get("/messages/{mid}/comments", self.get_comments)
@@ -300,6 +301,17 @@ class MaxEmulator(Emulator):
     async def get_message(self, request: web.Request) -> web.Response:
         msg = self.world.find(request.match_info["mid"])
         return web.json_response(msg) if msg else error(404, "not.found", "Message not found")
+
+    async def get_messages(self, request: web.Request) -> web.Response:
+        """GET /messages?chat_id=&count= (≤ 100): the chat's messages, newest first (channel posts here)."""
+        try:
+            chat_id, count = int(request.query["chat_id"]), int(request.query.get("count", 50))
+        except (KeyError, ValueError):
+            return error(400, "proto.payload", "chat_id is required")
+        if not 1 <= count <= 100:
+            return error(400, "proto.payload", "count must be between 1 and 100")
+        found = [m for m in self.world.messages.values() if m["recipient"]["chat_id"] == chat_id]
+        return web.json_response({"messages": sorted(found, key=lambda m: -m["timestamp"])[:count]})
 
     async def post_comment(self, request: web.Request) -> web.Response:
         post = self.world.messages.get(request.match_info["mid"])

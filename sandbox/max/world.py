@@ -149,7 +149,8 @@ class MaxWorld:
             sender = None if payload.get("anonymous") else user
             msg = self.message(recipient, sender, payload.get("text", ""), reply_to=reply_to)
             self.comments[msg["body"]["mid"]] = msg
-            self.log.push({"update_type": "comment_created", "timestamp": msg["timestamp"], "message": msg})
+            if not payload.get("missed"):  # missed: written while the bot was away, its update long gone
+                self.log.push({"update_type": "comment_created", "timestamp": msg["timestamp"], "message": msg})
             return {"mid": msg["body"]["mid"], "chat_id": CHANNEL["chat_id"], "post_id": post["body"]["mid"],
                     "user_id": user["user_id"]}
         msg = self.message(self.recipient(chat, user), user, payload.get("text", ""),

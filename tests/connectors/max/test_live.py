@@ -238,3 +238,46 @@ def test_otklik_sources_check(tmp_path, monkeypatch, capsys):
         server.call(emulator.world.not_admin.add, GROUP["chat_id"])
         assert main(["sources", "check"]) == 1
         assert "not an administrator" in capsys.readouterr().out
+
+
+async def test_comments_missed_while_offline_are_backfilled_through_the_rest_api(mx, db):
+    """MAX.md §6, §11: comments arrive as comment_* updates, and GET /messages/{post}/comments reads
+    them back. A comment whose update we never got (written while we were away longer than MAX keeps
+    updates) is read on the next start; one already stored is not stored twice; our own reply never."""
+    server, emulator = mx
+    post = server.call(emulator.inject, {"chat": "channel_post", "text": "Пост администрации"})
+    seen = server.call(emulator.inject, {"chat": "channel_comment", "post_id": post["mid"], "text": "Где автобус?",
+                                         "author_id": 31})
+    conn = connector(server, backfill_channels=[CHANNEL["chat_id"]])
+    while (await poll_once(conn, db)).new:
+        pass
+    assert db.count_messages("max") == 1
+    await conn.send(Reply(id="own", source="max", platform="max", text="Здравствуйте! Автобус будет.",
+                          thread=_thread_of(db, seen["mid"]), in_reply_to=seen["mid"]))
+    await conn.aclose()
+    missed = [server.call(emulator.inject, {"chat": "channel_comment", "post_id": post["mid"], "missed": True,
+                                            "text": f"Пропущенный комментарий {i}", "author_id": 40 + i})
+              for i in range(3)]
+    assert server.call(lambda: len(emulator.world.log.items)) == 0  # no update will ever tell of them
+    probe = connector(server, backfill_channels=[CHANNEL["chat_id"]])  # what a restart's first fetch brings
+    got = {m.external_id: m for m in (await probe.fetch(db.get_cursor("max"))).messages}
+    await probe.aclose()
+    assert set(got) == {seen["mid"], *(m["mid"] for m in missed)}  # our reply is not among them
+    assert all(m.thread.kind == "comment" and m.thread.ids["post_id"] == post["mid"] for m in got.values())
+    restarted = connector(server, backfill_channels=[CHANNEL["chat_id"]])
+    while (await poll_once(restarted, db)).new:
+        pass
+    assert db.count_messages("max") == 4  # the known comment once, the three missed ones added
+    assert (await restarted.fetch(db.get_cursor("max"))).messages == []  # once per start
+    await restarted.aclose()
+
+
+def _thread_of(db, external_id):
+    from sqlalchemy import select
+
+    from otklik.models import Thread
+    from storage.tables import MessageRow
+
+    with db.session() as s:
+        thread = s.execute(select(MessageRow.thread).where(MessageRow.external_id == external_id)).scalar_one()
+    return Thread.model_validate(thread)
