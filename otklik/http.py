@@ -78,10 +78,11 @@ def _pipeline_and_leases(daemon: Daemon) -> dict:
     except Exception:  # noqa: BLE001 - the database's own state is reported above
         log.warning("pipeline backlog unreadable")
         return out
-    holder = getattr(daemon, "holder", None)
-    mine = sorted(name for name, lease in held.items() if lease["holder"] == holder and lease["valid"])
-    # active: runs at least one singleton job; standby: another daemon runs them all.
-    out["ha"] = {"holder": holder, "role": "active" if mine else "standby", "leases": held}
+    # active: runs at least one singleton job (poller, relay, watcher); standby: others run them all.
+    # On SQLite (one daemon per var dir) no lease is written: the daemon runs them all.
+    mine = getattr(daemon, "leases", set())
+    out["ha"] = {"holder": getattr(daemon, "holder", None), "role": "active" if mine else "standby",
+                 "runs": sorted(mine), "leases": held}
     return out
 
 

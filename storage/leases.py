@@ -15,7 +15,7 @@ import socket
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -30,24 +30,20 @@ def new_holder() -> str:
 def acquire(db, name: str, holder: str, ttl: float) -> bool:
     """Take or renew the lease `name` for `ttl` seconds; True if `holder` holds it afterwards."""
     t = now()
+    current = LeaseRow.__table__.c  # the row already there, in the conflict clause
     with db.session() as s:
         insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
         stmt = insert(LeaseRow).values(name=name, holder=holder, expires_at=t + timedelta(seconds=ttl), acquired_at=t)
-        ours = LeaseRow.__table__.c.holder == holder
+        ours = current.holder == holder
         stmt = stmt.on_conflict_do_update(
             index_elements=[LeaseRow.name],
             set_={"holder": stmt.excluded.holder, "expires_at": stmt.excluded.expires_at,
                   # Kept while renewing: how long the holder has held it shows in /healthz.
-                  "acquired_at": _keep_if(ours, LeaseRow.__table__.c.acquired_at, stmt.excluded.acquired_at)},
-            where=ours | (LeaseRow.__table__.c.expires_at < t),
+                  "acquired_at": case((ours, current.acquired_at), else_=stmt.excluded.acquired_at)},
+            # Only a lease that is ours or has expired is written; otherwise nothing is returned.
+            where=ours | (current.expires_at < t),
         ).returning(LeaseRow.name)
         return s.execute(stmt).scalar_one_or_none() is not None
-
-
-def _keep_if(cond, kept, new):
-    from sqlalchemy import case
-
-    return case((cond, kept), else_=new)
 
 
 def release(db, holder: str) -> int:

@@ -110,3 +110,17 @@ def test_a_claimed_message_is_skipped_by_another_transaction(db):
             assert claim(second, message_id) is None  # SKIP LOCKED: passed by, not waited for
     with db.session() as later:
         assert claim(later, message_id) is not None  # the first transaction ended: free again
+
+
+def test_a_pipeline_learns_what_another_daemon_moderated(db):
+    """A repeat is recognised whichever daemon took the original: B's repeat index learns the
+    messages A processed."""
+    settings = Settings(sources=[{"name": "src", "platform": "telegram", "profile_channel": "social"}])
+    a, b = Pipeline.create(db, settings), Pipeline.create(db, settings)
+    db.ingest("src", Batch(messages=[_message("1", TEXTS[0])]))
+    assert a.process_pending() == 1
+    with db.session() as s:
+        message_id = s.execute(sa.select(MessageRow.id)).scalar_one()
+    assert str(message_id) not in b.moderation.index
+    assert b.process_pending() == 0  # nothing left for B, but it looked at what A did
+    assert str(message_id) in b.moderation.index

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -101,10 +102,15 @@ def test_fatal_error_is_visible_and_retryable(db, env, make_approved_reply):
     env["tg"].call(env["emulator"].blocked_chats.add, thread["ids"]["chat_id"])
     reply_id = make_approved_reply(thread=thread)
     OutboxRelay(db, env["redis_url"]).step()
-    burst(env)
+    first = burst(env)
     with db.session() as s:
         row = s.get(OutboxRow, reply_id)
         assert row.status == "failed" and "blocked" in row.last_error
+    # The worker's log says so in one line keyed by ids, without the reply's text.
+    lines = [json.loads(line) for line in first.stderr.splitlines() if line.startswith("{")]
+    failed = [e for e in lines if e.get("stage") == "failed" and e.get("outbox_id") == reply_id]
+    assert len(failed) == 1 and failed[0]["outcome"] == "failed" and failed[0]["case_id"] == row.case_id
+    assert "Здравствуйте" not in first.stderr
     env["tg"].call(env["emulator"].blocked_chats.discard, thread["ids"]["chat_id"])
     r = subprocess.run([sys.executable, "-m", "otklik", "deliveries", "retry", reply_id], env=env["env"],
                        capture_output=True, text=True, timeout=60)
