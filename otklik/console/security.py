@@ -81,6 +81,8 @@ async def _actor(request: web.Request):
 async def _handle(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method == "POST" and not await _csrf_ok(request):
         return error_page(request, 403, "Форма устарела или отправлена не с этой страницы: обновите страницу.")
+    if request.path.startswith(console_app.STATIC_PREFIX + "/"):
+        return await handler(request)  # files from the package: no session to look up
     request[session.ACTOR] = await _actor(request)
     public = request.path.startswith(PUBLIC) or request.path in ("/", "/console", "/console/")
     if request[session.ACTOR] is None and not public:

@@ -263,13 +263,13 @@ def run_demo(opts: DemoOptions, view=None) -> dict:
     env = demo.prepare()
     totp = demo.create_users(env)
     console = demo.create_console_users(env)
-    print(console_text(console), file=sys.stderr)
     rng = random.Random(opts.seed)
     feeder = TrafficFeeder({n: s.url for n, s in demo.servers.items()}, seed=opts.seed, rate=opts.rate)
     stop = threading.Event()
     try:
         demo.start_children(env)
         demo.wait_api()
+        print(console_text(console), file=sys.stderr, flush=True)  # once the address answers
         humans = people.Humans(demo.api_url, totp)
         traffic = threading.Thread(target=feeder.run, args=(stop, opts.duration), daemon=True)
         traffic.start()

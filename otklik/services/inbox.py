@@ -42,10 +42,19 @@ def filtered(stmt: Select, f: Filters) -> Select:
     return stmt
 
 
-def as_row(case: CaseRow, msg: MessageRow, t: datetime) -> dict[str, Any]:
+def department_names(session: Session) -> dict[str, str]:
+    """id -> name of every department (a short directory: read whole)."""
+    from storage.tables import DepartmentRow
+
+    return dict(session.execute(select(DepartmentRow.id, DepartmentRow.name)).all())
+
+
+def as_row(case: CaseRow, msg: MessageRow, t: datetime, names: dict[str, str] | None = None) -> dict[str, Any]:
     text = msg.text or ""
+    names = names or {}
     return {"id": case.id, "state": case.state, "importance": case.importance, "topic_group": case.topic_group,
-            "topic": case.topic, "executors": list(case.executors or []), "needs_manual": case.needs_manual,
+            "topic": case.topic, "executors": list(case.executors or []),
+            "executor_names": [names.get(e, e) for e in case.executors or []], "needs_manual": case.needs_manual,
             "answer_by": case.answer_by, "created_at": case.created_at, "source": msg.source,
             "snippet": text[:SNIPPET] + ("…" if len(text) > SNIPPET else ""),
             "seconds_left": None if case.answer_by is None else int((case.answer_by - t).total_seconds())}
@@ -62,7 +71,9 @@ def listing(session: Session, actor: Actor, filters: Filters | None = None, *, l
         stmt = stmt.where(CaseRow.id > after_id)
     stmt = stmt.order_by(CaseRow.answer_by.is_(None), CaseRow.answer_by, CaseRow.id).limit(limit)
     t = now()
-    return [as_row(case, msg, t) for case, msg in session.execute(stmt).all()]
+    rows = session.execute(stmt).all()
+    names = department_names(session) if rows else {}
+    return [as_row(case, msg, t, names) for case, msg in rows]
 
 
 def newest_id(session: Session, actor: Actor) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from otklik.actor import Actor
 from otklik.services import access
-from otklik.services.inbox import Filters, as_row, filtered
+from otklik.services.inbox import Filters, as_row, department_names, filtered
 from regulation.profiles import load_profile
 from storage.tables import CaseRow, DraftRow, MessageRow, now
 
@@ -80,4 +80,6 @@ def search(session: Session, actor: Actor, q: str, filters: Filters | None = Non
         stmt = stmt.where(MessageRow.created_at < end)
     stmt = stmt.order_by(CaseRow.created_at.desc(), CaseRow.id.desc()).limit(limit)
     t = now()
-    return [as_row(case, msg, t) for case, msg in session.execute(stmt).all()]
+    rows = session.execute(stmt).all()
+    names = department_names(session) if rows else {}
+    return [as_row(case, msg, t, names) for case, msg in rows]

@@ -72,6 +72,7 @@ def test_route_draft_hint_approve_and_scope(ui, console_site):
     ui.login(people["appr"])
     ui.goto(f"/console/cases/{case_id}", "case-approver")
     expect(ui.page.locator("#message-text")).to_contain_text("огромная яма")
+    expect(ui.page.locator("#timeline")).to_contain_text("003 §")  # each step's clause of the regulation
     ui.page.get_by_label("Одноразовый код для согласования").fill("000000")
     ui.page.get_by_role("button", name="Согласовать и опубликовать").click()
     ui.page.wait_for_load_state()
@@ -91,3 +92,36 @@ def test_route_draft_hint_approve_and_scope(ui, console_site):
         outbox = s.execute(select(OutboxRow)).scalars().all()
         assert len(outbox) == 1 and outbox[0].reply["text"] == ANSWER
     expect(ui.page.locator("#audit")).to_contain_text("согласовано")
+
+
+def test_return_send_back_and_hints_rendered_on_submit(ui, console_site):
+    db, people = console_site.db, console_site.people
+    wrong = open_case(db, "Во дворе сломали детскую горку", external_id="6:1", executors=["dorogi"])
+    case_id = open_case(db, "На перекрёстке не работает светофор", external_id="6:2", executors=["dorogi"])
+
+    ui.login(people["exe"])
+    ui.goto(f"/console/cases/{wrong}", "case-to-return")
+    ui.page.get_by_label("Причина (почему не ваша компетенция)").fill("Детские площадки — благоустройство")
+    ui.page.get_by_role("button", name="Вернуть", exact=True).click()
+    ui.page.wait_for_load_state()
+    ui.shot("after-return")
+    with db.session() as s:
+        assert s.get(CaseRow, wrong).state == "returned"
+    # A draft with problems: the report is rendered by the server with the submitted draft.
+    ui.goto(f"/console/cases/{case_id}", "case-draft-with-problems")
+    ui.page.get_by_label("Текст").fill("в рамках работ осуществляется ремонт светофора")
+    ui.page.get_by_role("button", name="Отправить на согласование").click()
+    ui.page.wait_for_load_state()
+    ui.shot("submitted-with-problems")
+    expect(ui.page.locator("#draft-quality")).to_contain_text("начните с приветствия")
+    ui.logout()
+
+    ui.login(people["appr"])
+    ui.goto(f"/console/cases/{case_id}", "approver-sees-report")
+    expect(ui.page.locator("#draft-quality")).to_contain_text("канцелярит")
+    ui.page.get_by_label("Замечание исполнителю").fill("Поздоровайтесь и напишите проще")
+    ui.page.get_by_role("button", name="Вернуть на доработку").click()
+    ui.page.wait_for_load_state()
+    ui.shot("sent-back")
+    expect(ui.page.locator("h1")).to_contain_text("на доработке")
+    expect(ui.page.locator("#audit")).to_contain_text("Поздоровайтесь и напишите проще")
