@@ -44,7 +44,10 @@ def console_site(db, tmp_path, monkeypatch):
     get_settings.cache_clear()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while sync Playwright runs, its event loop is the thread's running
+# loop, and every async test after it (pytest-asyncio) would fail with "Runner.run() cannot be
+# called from a running event loop". Closing it after each module lets the rest of the suite run.
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver (.ci/run does)")
