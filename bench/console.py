@@ -248,14 +248,14 @@ async def measure_live(url: str, n: int, person: tuple[str, str | None], tmp: Pa
             delays: list[float] = []
             missed = 0
             try:
-                async with client.get("/console/inbox/events?after=0", timeout=aiohttp.ClientTimeout(total=None)) as r:
-                    # The backlog of older cases first (after=0): skip to the newest before timing.
-                    await asyncio.sleep(3)
-                    while True:
-                        try:
-                            await next_case_event(r.content, 1.0)
-                        except TimeoutError:
-                            break
+                # As the inbox page does: the stream starts after the newest case shown, so every
+                # event is a new case (with after=0 the whole backlog would come first).
+                engine = sa.create_engine(normalize_url(url))
+                with engine.connect() as conn:
+                    newest = conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM cases")).scalar_one()
+                engine.dispose()
+                async with client.get(f"/console/inbox/events?after={newest}",
+                                      timeout=aiohttp.ClientTimeout(total=None)) as r:
                     rng = random.Random()
                     for _ in range(n):
                         # Different every time (a kept schema holds earlier runs' messages): moderation
@@ -289,7 +289,7 @@ def main() -> int:
     os.environ.setdefault("OTKLIK_SECRET_KEY", Fernet.generate_key().decode())
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=100_000)
-    ap.add_argument("--samples", type=int, default=60)
+    ap.add_argument("--samples", type=int, default=60, help="requests per page (0: skip the pages)")
     ap.add_argument("--live", type=int, default=15, help="messages timed from the emulator to the inbox (0: skip)")
     ap.add_argument("--keep", metavar="SCHEMA", help="PostgreSQL: use (and keep) this schema; seed it only if empty")
     args = ap.parse_args()
@@ -318,7 +318,8 @@ def main() -> int:
                   f"({'PostgreSQL' if pg else 'SQLite'})")
         fix_sequences(db)
         people = make_users(db)
-        asyncio.run(measure_pages(db, args.samples, people))
+        if args.samples:
+            asyncio.run(measure_pages(db, args.samples, people))
         db.dispose()
         if args.live:
             asyncio.run(measure_live(url, args.live, people["live"], tmp))
