@@ -37,3 +37,22 @@ def test_init_refuses_an_unknown_platform(tmp_path, monkeypatch, capsys):
     assert main(["init", "--platforms", "vkontakte"]) == 2
     assert "no platform vkontakte; known: telegram, vk" in capsys.readouterr().err
     assert not (tmp_path / "otklik.toml").exists()
+
+
+def test_the_readme_configuration_examples_pass_config_check(tmp_path, monkeypatch, capsys):
+    """What the README shows to copy is a configuration `config check` accepts (no duplicated key,
+    no option the connectors do not know)."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    assert blocks
+    monkeypatch.setenv("OTKLIK_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("TG_BOT_TOKEN", "123:made-up")
+    monkeypatch.setenv("SMTP_PASSWORD", "made-up")
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"example{i}.toml"
+        path.write_text(block, encoding="utf-8")
+        monkeypatch.setenv("OTKLIK_CONFIG", str(path))
+        assert main(["config", "check"]) == 0, capsys.readouterr().err
