@@ -1,4 +1,6 @@
-"""One line per platform: adding a platform touches its folder and this table."""
+"""One line per platform: adding a platform touches its folder and this table. The folder holds the
+connector and `options.py` (class `Options`: its source options and secrets, found by convention).
+"""
 
 from __future__ import annotations
 

@@ -74,8 +74,9 @@ async def check_source(settings: Settings, src: SourceSettings) -> SourceReport:
 
 
 async def _ask_platform(cfg) -> list[str]:
-    connector = connector_class(cfg.platform.value)(cfg)
+    connector = None
     try:
+        connector = connector_class(cfg.platform.value)(cfg)
         return list(await connector.check())
     except ConnectorError as exc:
         return [f"{exc.kind}: {exc}"]
@@ -83,5 +84,6 @@ async def _ask_platform(cfg) -> list[str]:
         first = (str(exc).splitlines() or [""])[0][:200]
         return [f"{type(exc).__name__}: {first}"]
     finally:
-        with contextlib.suppress(Exception):
-            await connector.aclose()
+        if connector is not None:
+            with contextlib.suppress(Exception):
+                await connector.aclose()

@@ -169,7 +169,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     for p in problems:
         print(p, file=sys.stderr)
     if not problems:
-        print(f"configuration OK: {len(settings.sources)} source(s), profile {settings.profile}, "
+        print(f"configuration OK: {len(settings.sources)} source(s) with their options and required secrets, "
+              f"profile {settings.profile}, "
               f"database {'PostgreSQL' if 'postgres' in settings.database_url else 'SQLite'}, "
               f"Redis {'external' if settings.redis_url else 'embedded'}")
     return 1 if problems else 0

@@ -21,7 +21,7 @@ import pytest
 from sandbox.incident_management.emulator import IncidentManagementEmulator
 from sandbox.runner import serving
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 TOTAL = 40
 
 

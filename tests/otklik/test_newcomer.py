@@ -17,7 +17,7 @@ import httpx
 import pyotp
 import pytest
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 def free_port() -> int:
