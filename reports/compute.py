@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 import statistics
-from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -70,7 +70,8 @@ class Timeline:
 
     def __init__(self, cases: list[CaseFacts], clock: WorkingClock) -> None:
         def arr(attr: str) -> np.ndarray:
-            return np.array([getattr(c, attr) if getattr(c, attr) is not None else np.nan for c in cases], dtype=float)
+            get = attrgetter(attr)
+            return np.array([get(c) for c in cases], dtype=float)  # numpy makes None NaN itself
 
         self.ids = np.array([c.id for c in cases], dtype=np.int64)
         self.published = arr("published_at")
@@ -232,8 +233,11 @@ def dynamics(cases: list[CaseFacts], previous: list[CaseFacts], profile: Profile
     per_day: Counter[date] = Counter()
     per_day_ids: dict[date, list[int]] = defaultdict(list)
     per_day_group: dict[tuple[date, str, str], list[int]] = defaultdict(list)
-    for c in cases:
-        d = dates[max(0, bisect_right(midnights, c.identified_at) - 1)]
+    # each case's day by one vectorised binary search instead of one bisect per case
+    positions = np.maximum(np.searchsorted(np.asarray(midnights), np.array([c.identified_at for c in cases], dtype=float),
+                                           side="right") - 1, 0).tolist()
+    for c, pos in zip(cases, positions, strict=True):
+        d = dates[pos]
         per_day[d] += 1
         per_day_ids[d].append(c.id)
         per_day_group[(d, "Группа тем", c.topic_group or "—")].append(c.id)

@@ -50,13 +50,17 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
             sheet.cell(sheet.max_row, 1).font = BOLD
             keys = [c[0] for c in table["columns"]]
             sheet.append([c[1] for c in table["columns"]])
-            for cell in sheet[sheet.max_row]:
-                cell.font = BOLD
-            for row in table["rows"]:
-                sheet.append([_cell(row.get(k)) for k in keys])
-                for cell in sheet[sheet.max_row]:
-                    if isinstance(cell.value, datetime | date):
-                        cell.number_format = "yyyy-mm-dd"
+            # cells addressed by the row number kept here: sheet.max_row is cheap, but sheet[n] walks
+            # every cell of the sheet for its width (0.7 s on a quarter's report)
+            header = sheet.max_row
+            for col in range(1, len(keys) + 1):
+                sheet.cell(header, col).font = BOLD
+            for n, row in enumerate(table["rows"], start=header + 1):
+                values = [_cell(row.get(k)) for k in keys]
+                sheet.append(values)
+                for col, value in enumerate(values, start=1):
+                    if isinstance(value, datetime | date):
+                        sheet.cell(n, col).number_format = "yyyy-mm-dd"
             sheet.append([])
         sheet.column_dimensions["A"].width = 40
     buf = io.BytesIO()
