@@ -150,9 +150,9 @@ def timeliness(cases: list[CaseFacts], clock: WorkingClock, as_of: float) -> dic
         _table("total", "Муниципалитет в целом", TIMELINESS_COLUMNS, [timeliness_row("Всего", every, tl, as_of)]),
         _table("by_department", "По подразделениям", TIMELINESS_COLUMNS,
                rows(_positions(cases, lambda c: c.departments or ["—"]))),
-        _table("by_source", "По источникам", TIMELINESS_COLUMNS, rows(_positions(cases, lambda c: [c.source]))),
+        _table("by_source", "По источникам", TIMELINESS_COLUMNS, rows(_positions_by([c.source for c in cases]))),
         _table("by_topic_group", "По группам тем", TIMELINESS_COLUMNS,
-               rows(_positions(cases, lambda c: [c.topic_group or "—"]))),
+               rows(_positions_by([c.topic_group or "—" for c in cases]))),
     ]}
 
 
@@ -221,14 +221,26 @@ def outcomes(cases: list[CaseFacts]) -> dict[str, Any]:
     ]}
 
 
-def _split(keys: np.ndarray, ids: np.ndarray) -> dict[int, list[int]]:
+def _split_arrays(keys: np.ndarray, ids: np.ndarray) -> dict[int, np.ndarray]:
     """`ids` grouped by the integer key at the same position, each group in the given order (stable sort)."""
     if not len(keys):
         return {}
     order = np.argsort(keys, kind="stable")
     ordered, grouped = keys[order], ids[order]
     cuts = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(ordered)]
-    return {int(ordered[a]): grouped[a:b].tolist() for a, b in zip(cuts, cuts[1:], strict=False)}
+    return {int(ordered[a]): grouped[a:b] for a, b in zip(cuts, cuts[1:], strict=False)}
+
+
+def _split(keys: np.ndarray, ids: np.ndarray) -> dict[int, list[int]]:
+    return {k: v.tolist() for k, v in _split_arrays(keys, ids).items()}
+
+
+def _positions_by(values: list[str]) -> dict[str, np.ndarray]:
+    """Positions of the cases per value of a one-valued attribute, by name (as _positions, without a list per case)."""
+    labels = sorted(set(values))
+    code = {name: i for i, name in enumerate(labels)}
+    keys = np.array([code[v] for v in values], dtype=np.int64)
+    return {labels[k]: idx for k, idx in _split_arrays(keys, np.arange(len(values), dtype=np.int64)).items()}
 
 
 def _change(now: int, before: int) -> tuple[int, float | None]:
