@@ -21,7 +21,7 @@ from storage.tables import CaseRow, MessageRow, now
 
 # The steps a person takes from the case page (access.LIFECYCLE plus the e-mail address).
 STEPS_ON_PAGE = ("route", "return", "submit_draft", "approve", "send_back", "request_extension",
-                 "set_importance", "set_reply_address")
+                 "set_importance", "set_reply_address", "attach")
 # Which milestone marks a deadline's step as done (regulation.deadlines.Milestones).
 DONE_BY = {"route_by": ("routed_at",), "return_by": ("returned_at",),
            "draft_by": ("submitted_at",), "joint_draft_by": ("submitted_at",),
@@ -93,7 +93,8 @@ def page(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
                      "must_contact_author": bool(rules.must_contact_author)}
     return {"case": shown, "record": row.record, "thread": thread(session, actor, msg),
             "timeline": timeline(row.record, now()), "audit": cases.audit_trail(session, actor, case_id),
-            "may": may(session, actor, row), "draft_options": draft_options}
+            "may": may(session, actor, row), "draft_options": draft_options,
+            "files": attachments.listing(session, actor, case_id)}
 
 
 def quality_hints(session: Session, actor: Actor, case_id: int, text: str, kind: str = "answer") -> list[dict]:

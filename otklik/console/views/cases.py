@@ -7,19 +7,26 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from urllib.parse import quote
 
 from aiohttp import web
 
 from otklik.api import auth
 from otklik.api.accounts import client_address
+from otklik.attachments import checks
 from otklik.console import app as console_app
 from otklik.console import labels, session
 from otklik.console.security import bad_input, redirect
-from otklik.services import case_actions, case_page, cases, inbox
+from otklik.services import attachments, case_actions, case_page, cases, inbox
 
 MAX_DRAFT = 20_000
 MAX_COMMENT = 5_000
 KINDS = ("answer", "intermediate", "clarify")
+INLINE = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})  # never SVG: it may carry script
+# The attachments service's checks (checks.Rejected.status) as Russian pages.
+REJECTED = {413: (web.HTTPRequestEntityTooLarge, "Файл слишком большой."),
+            415: (web.HTTPUnsupportedMediaType, "Можно приложить фотографию, видео или документ PDF/Office."),
+            422: (web.HTTPUnprocessableEntity, "Файл повреждён или не читается.")}
 
 
 def _case_id(request: web.Request) -> int:
@@ -48,6 +55,23 @@ def _learn(console):
 
     path = console.var_dir / "router_corrections.jsonl"
     return lambda text, group, topic, executor: record_correction(path, text, group, topic, executor)
+
+
+def _uploads(form, name: str) -> list[tuple[str | None, bytes]]:
+    """The files chosen in a file input (an empty input sends one part without a name)."""
+    out = []
+    for part in form.getall(name, []):
+        if isinstance(part, web.FileField) and part.filename:
+            out.append((part.filename, part.file.read()))
+    return out
+
+
+def _rejected(exc: checks.Rejected) -> web.HTTPException:
+    cls, text = REJECTED.get(exc.status, REJECTED[422])
+    text += " Проект ответа не отправлен: вернитесь назад и приложите другой файл."
+    if cls is web.HTTPRequestEntityTooLarge:
+        return cls(max_size=checks.MAX_UPLOAD, actual_size=0, text=text, content_type="text/x-russian")
+    return cls(text=text, content_type="text/x-russian")
 
 
 async def page(request: web.Request) -> web.Response:
@@ -97,8 +121,17 @@ async def draft(request: web.Request) -> web.Response:
         raise bad_input("Неизвестный вид проекта ответа.")
     outcome = str(form.get("outcome", "")) or None
     contacted = form.get("contacted_author") == "on"
-    await console.run(lambda s: cases.submit_draft(s, actor, case_id, text=text, kind=kind, outcome=outcome,
-                                                   contacted_author=contacted))
+    photos = _uploads(form, "photos")
+
+    def go(s):
+        # One transaction: a refused file leaves neither the other files nor the draft behind.
+        for name, data in photos:
+            attachments.add(s, actor, case_id, data, name)
+        cases.submit_draft(s, actor, case_id, text=text, kind=kind, outcome=outcome, contacted_author=contacted)
+    try:
+        await console.run(go)
+    except checks.Rejected as exc:
+        raise _rejected(exc) from None
     return redirect(f"/console/cases/{case_id}#draft-report")
 
 
@@ -139,7 +172,22 @@ async def send_back(request: web.Request) -> web.Response:
     return redirect(f"/console/cases/{case_id}")
 
 
+async def file(request: web.Request) -> web.Response:
+    """An attachment's bytes for whoever may read its case (the service decides; else 404). A photo
+    is shown inline (the case page's thumbnails); anything else only as a download, so a file from
+    outside never runs as a page of ours."""
+    console, actor = console_app.of(request), request[session.ACTOR]
+    attachment_id = _case_id(request)
+    meta, data = await console.run(lambda s: attachments.download(s, actor, attachment_id))
+    how = "inline" if meta["kind"] == "photo" and meta["mime"] in INLINE else "attachment"
+    headers = {"Content-Disposition": f"{how}; filename*=UTF-8''{quote(meta['filename'])}",
+               "Cache-Control": "private, no-store"}
+    mime = meta["mime"] if how == "inline" else "application/octet-stream"
+    return web.Response(body=data, content_type=mime, headers=headers)
+
+
 def setup(router: web.UrlDispatcher) -> None:
+    router.add_get("/console/files/{id}", file)
     router.add_get("/console/cases/{id}", page)
     router.add_post("/console/cases/{id}/route", route)
     router.add_post("/console/cases/{id}/return", return_case)
