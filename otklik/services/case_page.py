@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from otklik.actor import Actor
 from otklik.exceptions import NotFound, PermissionDenied
-from otklik.services import access, attachments, cases
+from otklik.services import access, attachments, cases, similar
 from regulation.deadlines import STEPS
 from regulation.lifecycle import RULES
 from regulation.profiles import load_profile
@@ -91,10 +91,13 @@ def page(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
     rules = load_profile(row.profile).channel(row.channel)
     draft_options = {"outcomes": list(rules.outcomes.values) if rules.outcomes is not None else [],
                      "must_contact_author": bool(rules.must_contact_author)}
+    steps = may(session, actor, row)
     return {"case": shown, "record": row.record, "thread": thread(session, actor, msg),
             "timeline": timeline(row.record, now()), "audit": cases.audit_trail(session, actor, case_id),
-            "may": may(session, actor, row), "draft_options": draft_options,
-            "files": attachments.listing(session, actor, case_id)}
+            "may": steps, "draft_options": draft_options,
+            "files": attachments.listing(session, actor, case_id),
+            # Past answers to start from: for whoever writes the draft now.
+            "similar": similar.similar_cases(session, actor, case_id) if steps["submit_draft"] else []}
 
 
 def quality_hints(session: Session, actor: Actor, case_id: int, text: str, kind: str = "answer") -> list[dict]:

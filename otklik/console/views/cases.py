@@ -78,7 +78,14 @@ async def page(request: web.Request) -> web.Response:
     console, actor = console_app.of(request), request[session.ACTOR]
     case_id = _case_id(request)
     data, options = await console.run(lambda s: (case_page.page(s, actor, case_id), inbox.choices(s, actor)))
-    return console.render(request, "case.html", {**data, "options": options, "labels": labels})
+    prefill = None
+    base = request.query.get("base")
+    if base is not None:  # «Взять за основу»: only an answer the page itself offered
+        prefill = next((c["answer"] for c in data["similar"] if str(c["case_id"]) == base), None)
+        if prefill is None:
+            raise bad_input("Этот ответ нельзя взять за основу: его нет среди похожих обращений.")
+    return console.render(request, "case.html", {**data, "options": options, "labels": labels,
+                                                 "prefill": prefill})
 
 
 async def route(request: web.Request) -> web.Response:
