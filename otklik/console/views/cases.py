@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from datetime import datetime
 from urllib.parse import quote
 
 from aiohttp import web
@@ -193,7 +194,56 @@ async def file(request: web.Request) -> web.Response:
     return web.Response(body=data, content_type=mime, headers=headers)
 
 
+CLOSE_REASONS = {"not_processed": "не подлежит обработке", "forwarded": "направлено в другой орган"}
+
+
+def _local_time(form, name: str, what: str) -> datetime:
+    """A datetime-local field: the municipality's local time (case_actions reads it so)."""
+    value = str(form.get(name, "")).strip()
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=None)
+    except ValueError:
+        raise bad_input(f"Укажите дату и время в поле «{what}».") from None
+
+
+async def action(request: web.Request) -> web.Response:
+    """The regulated actions (otklik/services/case_actions.py), one small form each."""
+    console, actor = console_app.of(request), request[session.ACTOR]
+    case_id = _case_id(request)
+    form = await request.post()
+    name = request.match_info["action"]
+    if name == "term":
+        at = _local_time(form, "answer_by", "Новый срок ответа")
+        call = functools.partial(case_actions.shorten_term, answer_by=at)
+    elif name == "final-term":
+        at = _local_time(form, "final_by", "Окончательный срок")
+        call = functools.partial(case_actions.set_final_term, final_by=at)
+    elif name == "responsible":
+        call = functools.partial(case_actions.set_responsible, responsible=_text(form, "responsible", 100, "Ответственный"))
+    elif name == "input":
+        text = _text(form, "text", MAX_DRAFT, "Предложения соисполнителя")
+        department = str(form.get("department", "")) or None
+        call = functools.partial(case_actions.coexecutor_input, text=text, department=department)
+    elif name == "repeat":
+        value = str(form.get("repeat_of", "")).strip()
+        if value and not (value.isdecimal() and len(value) <= 18):
+            raise bad_input("Номер прежнего обращения — число.")
+        call = functools.partial(case_actions.decide_repeat, repeat_of=int(value) if value else None)
+    elif name == "close":
+        reason = str(form.get("reason", ""))
+        if reason not in CLOSE_REASONS:
+            raise bad_input("Выберите причину закрытия.")
+        comment = _text(form, "comment", MAX_COMMENT, "Обоснование")
+        body = _text(form, "forwarded_to", 300, "Куда направлено", required=reason == "forwarded") or None
+        call = functools.partial(case_actions.close, reason=reason, comment=comment, forwarded_to=body)
+    else:
+        raise web.HTTPNotFound()
+    await console.run(lambda s: call(s, actor, case_id))
+    return redirect(f"/console/cases/{case_id}")
+
+
 def setup(router: web.UrlDispatcher) -> None:
+    router.add_post("/console/cases/{id}/do/{action}", action)
     router.add_get("/console/files/{id}", file)
     router.add_get("/console/cases/{id}", page)
     router.add_post("/console/cases/{id}/route", route)
