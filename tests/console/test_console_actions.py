@@ -105,3 +105,23 @@ def test_curator_enters_a_manually_found_message(ui, console_site):
     assert nav.value.status == 409
     with db.session() as s:
         assert len(s.execute(select(MessageRow).where(MessageRow.source == "manual")).all()) == 1
+
+
+
+def test_curator_decides_repeat(ui, console_site):
+    db, people = console_site.db, console_site.people
+    first = open_case(db, "Яма у школы", external_id="9:1", executors=["dorogi"], days_ago=3)
+    case_id = open_case(db, "Опять яма у школы", external_id="9:2", executors=["dorogi"])
+    ui.login(people["cur"])
+    ui.goto(f"/console/cases/{case_id}", "curator-actions")
+    ui.page.get_by_label("Повтор обращения №", exact=False).fill(str(first))
+    ui.page.get_by_role("button", name="Решить о повторности").click()
+    ui.page.wait_for_load_state()
+    ui.shot("repeat-decided")
+    expect(ui.page.locator("#audit")).to_contain_text("решено о повторности")
+    # Not a number (the browser's pattern check removed, as a hand-made request would): a 400 page.
+    ui.page.locator("#a-repeat").evaluate("el => el.removeAttribute('pattern')")
+    ui.page.get_by_label("Повтор обращения №", exact=False).fill("abc")
+    with ui.page.expect_navigation() as nav:
+        ui.page.get_by_role("button", name="Решить о повторности").click()
+    assert nav.value.status == 400
