@@ -23,4 +23,8 @@ ACTIONS = {
     "set_importance": "изменена важность", "set_location": "исправлено место",
     "request_extension": "запрошено продление", "refused": "отказано в доступе", "feedback": "отзыв жителя",
     "reply_address_set": "указан адрес эл. почты для ответа", "close": "закрыто",
+    "set_term": "сокращён срок ответа", "set_final_term": "согласован окончательный срок",
+    "set_responsible": "назначен ответственный исполнитель", "coexecutor_input": "предложения соисполнителя",
+    "decide_repeat": "решено о повторности", "attachment_added": "приложен файл",
+    "attachment_removed": "удалён файл",
 }

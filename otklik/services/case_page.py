@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from otklik.actor import Actor
 from otklik.exceptions import NotFound, PermissionDenied
-from otklik.services import access, attachments, cases
+from otklik.services import access, attachments, case_actions, cases, similar
 from regulation.deadlines import STEPS
 from regulation.lifecycle import RULES
 from regulation.profiles import load_profile
@@ -21,7 +21,9 @@ from storage.tables import CaseRow, MessageRow, now
 
 # The steps a person takes from the case page (access.LIFECYCLE plus the e-mail address).
 STEPS_ON_PAGE = ("route", "return", "submit_draft", "approve", "send_back", "request_extension",
-                 "set_importance", "set_reply_address")
+                 "set_importance", "set_reply_address", "attach",
+                 # the regulated actions of otklik/services/case_actions.py
+                 "set_term", "set_final_term", "set_responsible", "coexecutor_input", "decide_repeat", "close")
 # Which milestone marks a deadline's step as done (regulation.deadlines.Milestones).
 DONE_BY = {"route_by": ("routed_at",), "return_by": ("returned_at",),
            "draft_by": ("submitted_at",), "joint_draft_by": ("submitted_at",),
@@ -91,9 +93,15 @@ def page(session: Session, actor: Actor, case_id: int) -> dict[str, Any]:
     rules = load_profile(row.profile).channel(row.channel)
     draft_options = {"outcomes": list(rules.outcomes.values) if rules.outcomes is not None else [],
                      "must_contact_author": bool(rules.must_contact_author)}
+    steps = may(session, actor, row)
     return {"case": shown, "record": row.record, "thread": thread(session, actor, msg),
             "timeline": timeline(row.record, now()), "audit": cases.audit_trail(session, actor, case_id),
-            "may": may(session, actor, row), "draft_options": draft_options}
+            "may": steps, "draft_options": draft_options,
+            "files": attachments.listing(session, actor, case_id),
+            # Past answers to start from: for whoever writes the draft now.
+            # The co-executors' inputs, for the responsible one composing the joint answer.
+            "inputs": case_actions.inputs(session, case_id),
+            "similar": similar.similar_cases(session, actor, case_id) if steps["submit_draft"] else []}
 
 
 def quality_hints(session: Session, actor: Actor, case_id: int, text: str, kind: str = "answer") -> list[dict]:

@@ -1,7 +1,7 @@
 """The whole way in a real browser against a real daemon, a real RQ worker and the Telegram
 emulator: a message injected into the emulator appears in the curator's open inbox without a
-reload; the curator routes it, the executor drafts (a quality hint shows while typing), the
-approver approves with the second factor, and the reply arrives on the emulator."""
+reload; the curator routes it, the executor drafts with a photo (a quality hint shows while typing),
+the approver approves with the second factor, and the reply arrives on the emulator with the photo."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ from pathlib import Path
 import pyotp
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from otklik.api import auth
 from otklik.demo.run import free_port
 from sandbox.registry import emulator_class
 from sandbox.runner import serving
 from storage.db import Database
+from storage.tables import AttachmentRow
 from tests.console.browser import PASSWORD, SHOTS, Person, Ui
+from tests.console.test_console_files import photo
 from tests.otklik.test_end_to_end import _stop, _up, wait_for
 
 ANSWER = "Здравствуйте! Фонари на улице Ленина починят до конца недели. Спасибо за сигнал."
@@ -73,7 +76,7 @@ def stack_ui(browser, daemon_stack, request):
     context.close()
 
 
-def test_message_to_reply_through_the_console(stack_ui, daemon_stack):
+def test_message_to_reply_through_the_console(stack_ui, daemon_stack, tmp_path):
     ui, tg, emulator, people = stack_ui, daemon_stack["tg"], daemon_stack["emulator"], daemon_stack["people"]
     ui.login(people["cur"])
     expect(ui.page.get_by_role("heading", name="Входящие")).to_be_visible()
@@ -104,6 +107,7 @@ def test_message_to_reply_through_the_console(stack_ui, daemon_stack):
     expect(ui.page.locator("#d-hints")).to_contain_text("начните с приветствия", timeout=10_000)
     ui.shot("draft-hint")
     ui.page.get_by_label("Текст").fill(ANSWER)
+    ui.page.get_by_label("Фотографии к ответу", exact=False).set_input_files(str(photo(tmp_path / "lamp.jpg")))
     ui.page.get_by_role("button", name="Отправить на согласование").click()
     ui.page.wait_for_load_state()
     ui.shot("draft-submitted")
@@ -121,6 +125,10 @@ def test_message_to_reply_through_the_console(stack_ui, daemon_stack):
     ui.shot("approved")
     replies = wait_for(lambda: tg.call(lambda: list(emulator.replies)), 60)
     assert [r["text"] for r in replies] == [ANSWER]
+    with daemon_stack["db"].session() as s:
+        stored = s.execute(select(AttachmentRow.sha256).where(AttachmentRow.origin == "answer")).scalars().all()
+    assert len(stored) == 1
+    assert [a["sha256"] for a in replies[0]["attachments"]] == stored  # the photo arrived with the answer
     for _ in range(60):  # the worker records the publication right after posting
         ui.page.reload()
         if "ответ опубликован" in ui.page.locator("h1").inner_text():
