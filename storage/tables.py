@@ -13,15 +13,21 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import (
+    text as sql_text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
 
 from storage import case_moments
+
+_INBOX_WHERE = "state NOT IN ('published', 'awaiting_feedback', 'accepted', 'closed')"
 
 
 class UTCDateTime(TypeDecorator):
@@ -56,7 +62,9 @@ class Base(DeclarativeBase):
 
 class MessageRow(Base):
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_messages_source_external"),)
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_messages_source_external"),
+                      # One author's messages in a source, newest first (the case page's thread): 0005_perf.
+                      Index("ix_messages_thread", "source", "author_id", "created_at"))
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(100), index=True)
@@ -133,6 +141,9 @@ class VerdictRow(Base):
 
 class CaseRow(Base):
     __tablename__ = "cases"
+    # The inbox's order over the cases still worked on (otklik.services.inbox.in_inbox): 0005_perf.
+    __table_args__ = (Index("ix_cases_inbox", "answer_by", "id", postgresql_where=sql_text(_INBOX_WHERE),
+                            sqlite_where=sql_text(_INBOX_WHERE)),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
