@@ -46,3 +46,13 @@ def test_order_open_by_default_pages_feed_and_scope(db):
         assert [r["id"] for r in inbox.listing(s, CUR, after_id=ids[0], limit=2)] == [roads_sooner, undated]
         assert [r["id"] for r in inbox.listing(s, EXE)] == [roads_sooner, roads_later, undated]  # roads only
         assert inbox.newest_id(s, EXE) == answered  # where the feed starts: any state
+
+
+def test_the_partial_index_has_the_inbox_predicate():
+    """PostgreSQL uses ix_cases_inbox only when the query's state list is the index's."""
+    from storage import tables
+
+    expected = "state NOT IN (" + ", ".join(f"'{s}'" for s in inbox.DONE_STATES) + ")"
+    assert tables._INBOX_WHERE == expected
+    index = next(i for i in CaseRow.__table__.indexes if i.name == "ix_cases_inbox")
+    assert str(index.dialect_options["postgresql"]["where"]) == expected
