@@ -226,12 +226,15 @@ async def measure_live(url: str, n: int, person: tuple[str, str | None], tmp: Pa
     with serving(emulator) as tg:
         port = free_port()
         config = tmp / "otklik.toml"
-        config.write_text(f'profile = "severny"\nhttp_port = {port}\n\n[[sources]]\nname = "tg_bench"\n'
+        # A source of this run's own: a kept schema holds earlier runs' cursors, and this run's
+        # emulator counts its updates from 1 again (an old cursor would skip them all).
+        source = f"tg_bench_{uuid.uuid4().hex[:6]}"
+        config.write_text(f'profile = "severny"\nhttp_port = {port}\n\n[[sources]]\nname = "{source}"\n'
                           f'platform = "telegram"\nbase_url = "{tg.url}"\npoll_interval = 0.3\n', encoding="utf-8")
         env = {**os.environ, "OTKLIK_CONFIG": str(config), "OTKLIK_VAR_DIR": str(tmp), "DATABASE_URL": url,
                "OTKLIK_LOG_LEVEL": "WARNING"}
         for key, value in emulator.demo_secrets().items():
-            env[f"OTKLIK_SECRET_TG_BENCH_{key.upper()}"] = value
+            env[f"OTKLIK_SECRET_{source.upper()}_{key.upper()}"] = value
         log = (tmp / "daemon.log").open("wb")
         daemon = subprocess.Popen([sys.executable, "-m", "otklik", "run"], env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"

@@ -102,11 +102,13 @@ class OutboxRelay:
         """Posted replies whose regional platform has not been told yet (a failed mirror)."""
         from sqlalchemy import select
 
+        # The reply's mirror_source is looked at by the database: loading every posted reply to
+        # look at it in Python took the daemon's time twice a second at 100,000 cases.
         with self.db.session() as s:
-            rows = s.execute(select(outbox.OutboxRow.id, outbox.OutboxRow.reply).where(
+            return list(s.execute(select(outbox.OutboxRow.id).where(
                 outbox.OutboxRow.status == "posted", outbox.OutboxRow.mirrored.is_(False),
-                outbox.OutboxRow.posted_at < outbox.now() - LOST_JOB_AFTER)).all()
-        return [rid for rid, reply in rows if reply.get("mirror_source")]
+                outbox.OutboxRow.posted_at < outbox.now() - LOST_JOB_AFTER,
+                outbox.OutboxRow.reply["mirror_source"].as_string() != "")).scalars())
 
     def _unpark_healthy(self) -> None:
         healthy = {name for name, st in all_states(self.db).items() if st["status"] == "ok"}

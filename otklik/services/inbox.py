@@ -7,14 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import Session, load_only
 
 from otklik.actor import Actor
 from otklik.services import access
 from storage.tables import CaseAssignmentRow, CaseRow, MessageRow, now
 
-LIMIT = 200
+PAGE = 50  # rows per inbox page ("next" links for the rest)
+FEED_LIMIT = 200  # new rows the live feed sends per look
+# Shown by default: the cases still worked on. Answered and closed ones are reached with the state
+# filter (or "all"). The partial index ix_cases_inbox (migration 0005_perf) has exactly this predicate.
+DONE_STATES = ("published", "awaiting_feedback", "accepted", "closed")
+ALL_STATES = "all"  # the state filter's value for every state
 SNIPPET = 180  # characters of the message shown in a row
 
 
@@ -28,7 +33,7 @@ class Filters:
 
 
 def filtered(stmt: Select, f: Filters) -> Select:
-    if f.state:
+    if f.state and f.state != ALL_STATES:
         stmt = stmt.where(CaseRow.state == f.state)
     if f.importance:
         stmt = stmt.where(CaseRow.importance == f.importance)
@@ -49,6 +54,14 @@ def department_names(session: Session) -> dict[str, str]:
     return dict(session.execute(select(DepartmentRow.id, DepartmentRow.name)).all())
 
 
+def row_columns() -> tuple:
+    """Loader options: only the columns a row shows (a case's record and a message's raw payload
+    are the bulk of their rows and are not shown in a list)."""
+    return (load_only(CaseRow.id, CaseRow.state, CaseRow.importance, CaseRow.topic_group, CaseRow.topic,
+                      CaseRow.executors, CaseRow.needs_manual, CaseRow.answer_by, CaseRow.created_at),
+            load_only(MessageRow.id, MessageRow.source, MessageRow.text))
+
+
 def as_row(case: CaseRow, msg: MessageRow, t: datetime, names: dict[str, str] | None = None) -> dict[str, Any]:
     text = msg.text or ""
     names = names or {}
@@ -60,16 +73,31 @@ def as_row(case: CaseRow, msg: MessageRow, t: datetime, names: dict[str, str] | 
             "seconds_left": None if case.answer_by is None else int((case.answer_by - t).total_seconds())}
 
 
-def listing(session: Session, actor: Actor, filters: Filters | None = None, *, limit: int = LIMIT,
-            after_id: int | None = None) -> list[dict[str, Any]]:
-    """Cases in scope, nearest deadline first (those without a deadline last). `after_id`: only
-    cases opened after that one (the live feed's question: what is new?)."""
+def in_inbox(stmt: Select, f: Filters) -> Select:
+    """The inbox's default: without a state filter, the cases still worked on (matches the partial
+    index: the same literal list, so PostgreSQL can prove the index's predicate)."""
+    if f.state:
+        return stmt
+    return stmt.where(CaseRow.state.not_in(bindparam("done_states", DONE_STATES, expanding=True,
+                                                      literal_execute=True)))
+
+
+def listing(session: Session, actor: Actor, filters: Filters | None = None, *, limit: int = PAGE,
+            offset: int = 0, after_id: int | None = None) -> list[dict[str, Any]]:
+    """Cases in scope, nearest deadline first (those without a deadline last), `limit` from `offset`.
+    `after_id`: only cases opened after that one (the live feed's question: what is new?)."""
     sc = access.require(session, actor, "read", entity="cases")
-    stmt = access.visible_cases(select(CaseRow, MessageRow).join(MessageRow, MessageRow.id == CaseRow.message_id), sc)
-    stmt = filtered(stmt, filters or Filters())
+    f = filters or Filters()
+    stmt = access.visible_cases(select(CaseRow, MessageRow).join(MessageRow, MessageRow.id == CaseRow.message_id)
+                                .options(*row_columns()), sc)
+    stmt = in_inbox(filtered(stmt, f), f)
     if after_id is not None:
-        stmt = stmt.where(CaseRow.id > after_id)
-    stmt = stmt.order_by(CaseRow.answer_by.is_(None), CaseRow.answer_by, CaseRow.id).limit(limit)
+        # The feed: the newest few by id (an index range on the primary key), whatever their deadline.
+        stmt = stmt.where(CaseRow.id > after_id).order_by(CaseRow.id).limit(limit)
+    else:
+        # NULLS LAST on the bare column: the order of the (answer_by, id) index, so the first page is
+        # read from the index instead of sorting every case in scope.
+        stmt = stmt.order_by(CaseRow.answer_by.asc().nulls_last(), CaseRow.id).offset(max(0, offset)).limit(limit)
     t = now()
     rows = session.execute(stmt).all()
     names = department_names(session) if rows else {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -17,6 +18,7 @@ from otklik.services import inbox
 
 FEED_INTERVAL = 0.5  # seconds between looks for new cases: a new message shows within about a second
 RECHECK_SESSION = 30.0  # a logged-out or expired session ends its stream within this many seconds
+MAX_PAGE = 1000  # deeper pages are reached by narrowing the filters (an offset this far is slow)
 FILTER_KEYS = ("state", "importance", "topic_group", "department", "source")
 
 
@@ -27,11 +29,27 @@ def filters_of(request: web.Request) -> inbox.Filters:
 async def page(request: web.Request) -> web.Response:
     console, actor = console_app.of(request), request[session.ACTOR]
     f = filters_of(request)
-    rows, options, newest = await console.run(lambda s: (inbox.listing(s, actor, f), inbox.choices(s, actor),
-                                                         inbox.newest_id(s, actor)))
-    return console.render(request, "inbox.html", {"rows": rows, "options": options, "filters": f,
-                                                  "newest": newest, "labels": labels,
-                                                  "query": request.query_string})
+    page_no = page_of(request)
+    # One row more than a page: whether there is a next page, without counting every case in scope.
+    rows, options, newest = await console.run(lambda s: (
+        inbox.listing(s, actor, f, limit=inbox.PAGE + 1, offset=(page_no - 1) * inbox.PAGE),
+        inbox.choices(s, actor), inbox.newest_id(s, actor)))
+    has_next = len(rows) > inbox.PAGE
+    query = {k: v for k, v in request.query.items() if k in FILTER_KEYS and v}
+    return console.render(request, "inbox.html", {
+        "rows": rows[:inbox.PAGE], "options": options, "filters": f, "newest": newest, "labels": labels,
+        "query": urlencode(query), "page": page_no,
+        "prev_url": f"/console/inbox?{urlencode({**query, 'page': page_no - 1})}" if page_no > 1 else None,
+        "next_url": f"/console/inbox?{urlencode({**query, 'page': page_no + 1})}" if has_next else None})
+
+
+def page_of(request: web.Request) -> int:
+    """The page number asked for (1 for anything that is not a number from 1 to MAX_PAGE)."""
+    try:
+        n = int(request.query.get("page", "1"))
+    except ValueError:
+        return 1
+    return n if 1 <= n <= MAX_PAGE else 1
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -65,7 +83,8 @@ async def _feed(request: web.Request, response: web.StreamResponse, console, act
             if await console.run(lambda s: auth.resolve(s, token, via="console")) is None:
                 await response.write(b"event: ended\ndata: {}\n\n")
                 break
-        rows = await console.run(functools.partial(inbox.listing, actor=actor, filters=f, after_id=last))
+        rows = await console.run(functools.partial(inbox.listing, actor=actor, filters=f, after_id=last,
+                                                   limit=inbox.FEED_LIMIT))
         for row in sorted(rows, key=lambda r: r["id"]):
             html = row_template.render(row=row, labels=labels, fresh=True)
             data = json.dumps({"id": row["id"], "seconds_left": row["seconds_left"], "html": html},
