@@ -29,8 +29,13 @@ def database_url(tmp_path: Path):
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    # Each connection of the test names its schema, so that a straggler (a served app's thread still
+    # answering a request, a child process) can be ended before the schema is dropped instead of
+    # deadlocking the DROP.
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}&application_name={schema}"
     with admin.begin() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE application_name = :name AND pid <> pg_backend_pid()"), {"name": schema})
         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
 
