@@ -125,11 +125,13 @@ class Accounts:
         action = request.match_info["action"]
         if action == "dismiss":
             return await self._dismiss(request, actor, login)
-        fn = {"deactivate": auth.deactivate, "unlock": auth.unlock,
-              "revoke-sessions": auth.revoke_sessions_of}.get(action)
+        from otklik.services import users
+
+        fn = {"deactivate": users.deactivate, "unlock": users.unlock,
+              "revoke-sessions": users.revoke_sessions}.get(action)
         if fn is None:
             raise _fail(web.HTTPNotFound, f"no action {action}")
-        result = await self.api._db(lambda s: fn(s, login, by=actor))
+        result = await self.api._db(lambda s: fn(s, actor, login))
         return web.json_response({"ok": True, "sessions_ended": result} if isinstance(result, int) else {"ok": True})
 
     async def _dismiss(self, request: web.Request, actor, login: str) -> web.Response:

@@ -13,6 +13,7 @@ import json
 import sys
 from datetime import UTC, date, datetime, timedelta
 
+from otklik.exceptions import InvalidTransition, NotFound
 from otklik.settings import load_settings
 from storage.db import Database
 
@@ -66,12 +67,27 @@ def operator() -> str:
         return "shell:unknown"
 
 
-def cmd_user_add(args: argparse.Namespace) -> int:
-    from otklik.accounts.totp import provisioning_uri
-    from otklik.api import auth
+def _operator_actor():
+    """The operator at the server's shell acts as an admin (they hold the database itself)."""
+    from otklik.actor import Actor
 
-    with _db().session() as s:
-        made = auth.create_user_full(s, args.login, args.role, department=args.department, by=operator())
+    return Actor(login=operator(), role="admin", via="cli")
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from otklik import services
+    from otklik.accounts.totp import provisioning_uri
+    from otklik.services import users
+
+    db = _db()
+    try:
+        made = services.run(db, lambda s: users.add(s, _operator_actor(), args.login, args.role,
+                                                    department=args.department))
+    except (InvalidTransition, NotFound) as exc:
+        print(f"otklik: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
     print(f"пользователь {args.login} ({args.role}) создан; пароль: {made.password}")
     if made.totp_secret:
         print("нужен второй фактор: добавьте в приложение-аутентификатор:")
@@ -99,18 +115,21 @@ def cmd_user_action(args: argparse.Namespace) -> int:
     if args.action == "password":
         password = (sys.stdin.readline() if not sys.stdin.isatty() else getpass.getpass("Новый пароль: "))
         password = password.rstrip("\n")
+    from otklik.services import users
+
+    me = _operator_actor()
     with _db().session() as s:
         if args.action == "deactivate":
-            n = auth.deactivate(s, args.login, by=operator())
+            n = users.deactivate(s, me, args.login)
             print(f"{args.login} отключён; завершено сессий: {n}", file=sys.stderr)
         elif args.action == "unlock":
-            auth.unlock(s, args.login, by=operator())
+            users.unlock(s, me, args.login)
             print(f"блокировки входа для {args.login} сняты", file=sys.stderr)
         elif args.action == "revoke":
-            n = auth.revoke_sessions_of(s, args.login, by=operator())
+            n = users.revoke_sessions(s, me, args.login)
             print(f"завершено сессий {args.login}: {n}", file=sys.stderr)
         elif args.action == "recovery-codes":
-            codes = auth.regenerate_recovery_codes(s, args.login, by=operator())
+            codes = users.recovery_codes(s, me, args.login)
             print("новые коды восстановления (показаны только сейчас; прежние больше не действуют):")
             print("  " + "  ".join(codes))
         elif args.action == "password":

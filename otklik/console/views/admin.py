@@ -10,6 +10,7 @@ from datetime import date
 
 from aiohttp import web
 
+from otklik.accounts.totp import provisioning_uri
 from otklik.api import auth
 from otklik.api.accounts import client_address
 from otklik.console import app as console_app
@@ -45,8 +46,45 @@ def _int_id(request: web.Request) -> int:
 # -- users and roles ---------------------------------------------------------------------------
 async def users_page(request: web.Request) -> web.Response:
     console, actor = console_app.of(request), request[session.ACTOR]
-    rows = await console.run(lambda s: users.listing(s, actor))
-    return console.render(request, "admin_users.html", {"rows": rows, "roles": access.ROLES})
+    rows, depts = await console.run(lambda s: (users.listing(s, actor), departments.listing(s, actor)))
+    return console.render(request, "admin_users.html", {"rows": rows, "roles": access.ROLES, "departments": depts,
+                                                        "done": DONE.get(request.query.get("done", ""))})
+
+
+DONE = {"deactivate": "Пользователь отключён, его сессии завершены.", "unlock": "Блокировки входа сняты.",
+        "revoke": "Сессии пользователя завершены."}
+
+
+def _secrets_page(request: web.Request, ctx: dict) -> web.Response:
+    """A page showing a password or codes once: never cached, never logged (nothing here logs it)."""
+    response = console_app.of(request).render(request, "admin_user_secrets.html", ctx)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def add_user(request: web.Request) -> web.Response:
+    console, actor = console_app.of(request), request[session.ACTOR]
+    form = await request.post()
+    login, role = _field(form, "login", "Логин", 63), _field(form, "role", "Роль", 20)
+    department = str(form.get("department", "")).strip() or None
+    email = str(form.get("email", "")).strip()[:300] or None
+    made = await console.run(lambda s: users.add(s, actor, login, role, department, email, box=console.box))
+    uri = provisioning_uri(made.totp_secret, login) if made.totp_secret else None
+    return _secrets_page(request, {"login": login, "role": role, "password": made.password,
+                                   "totp_secret": made.totp_secret, "totp_uri": uri, "codes": made.recovery_codes})
+
+
+async def user_action(request: web.Request) -> web.Response:
+    console, actor = console_app.of(request), request[session.ACTOR]
+    login, action = request.match_info["login"], request.match_info["action"]
+    if action == "recovery-codes":
+        codes = await console.run(lambda s: users.recovery_codes(s, actor, login))
+        return _secrets_page(request, {"login": login, "password": None, "totp_secret": None, "codes": codes})
+    fn = {"deactivate": users.deactivate, "unlock": users.unlock, "revoke": users.revoke_sessions}.get(action)
+    if fn is None:
+        raise web.HTTPNotFound()
+    await console.run(lambda s: fn(s, actor, login))
+    return redirect(f"/console/admin/users?done={action}")
 
 
 async def set_roles(request: web.Request) -> web.Response:
@@ -165,7 +203,9 @@ async def redirect_delivery(request: web.Request) -> web.Response:
 
 def setup(router: web.UrlDispatcher) -> None:
     router.add_get("/console/admin/users", users_page)
+    router.add_post("/console/admin/users", add_user)
     router.add_post("/console/admin/users/{login}/roles", set_roles)
+    router.add_post("/console/admin/users/{login}/{action:deactivate|unlock|revoke|recovery-codes}", user_action)
     router.add_get("/console/admin/departments", departments_page)
     router.add_post("/console/admin/departments", add_department)
     router.add_get("/console/admin/substitutes", substitutes_page)
