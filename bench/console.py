@@ -8,9 +8,9 @@ row appearing in an open inbox (target median ≤ 2 s). A schema of its own, dro
 Seeds messages, cases, assignments, drafts and replies with bulk INSERTs (not timed; placeholder
 texts from a small vocabulary of our own, never real messages) and ANALYZEs. Pages: the daemon's
 app served in this process, each page requested `--samples` times by a logged-in curator or roads
-executor (the executor's case page is one
-the department may draft on, so the similar-past-cases lookup runs; the bench checks it shown); "server time" is taken by a middleware around every handler (request parsed → response
-ready), the client-side latency is printed beside it. Live: `otklik run` as a child process on the
+executor (the executor's case page: one the department may draft on, so the similar-past-cases
+lookup runs; the bench fails if none are shown); "server time" is taken by a middleware around every
+handler (request parsed → response ready), the client-side latency is printed beside it. Live: `otklik run` as a child process on the
 same database, polling the Telegram emulator (served in this process); a curator's inbox event
 stream is open; each of `--live` messages is injected into the emulator and timed until its row
 arrives on the stream. Without DATABASE_URL it runs on SQLite."""
