@@ -8,8 +8,9 @@ row appearing in an open inbox (target median ≤ 2 s). A schema of its own, dro
 Seeds messages, cases, assignments, drafts and replies with bulk INSERTs (not timed; placeholder
 texts from a small vocabulary of our own, never real messages) and ANALYZEs. Pages: the daemon's
 app served in this process, each page requested `--samples` times by a logged-in curator or roads
-executor; "server time" is taken by a middleware around every handler (request parsed → response
-ready), the client-side latency is printed beside it. Live: `otklik run` as a child process on the
+executor (the executor's case page: one the department may draft on, so the similar-past-cases
+lookup runs; the bench fails if none are shown); "server time" is taken by a middleware around every
+handler (request parsed → response ready), the client-side latency is printed beside it. Live: `otklik run` as a child process on the
 same database, polling the Telegram emulator (served in this process); a curator's inbox event
 stream is open; each of `--live` messages is injected into the emulator and timed until its row
 arrives on the stream. Without DATABASE_URL it runs on SQLite."""
@@ -151,12 +152,15 @@ async def measure_pages(db: Database, n_samples: int, people: dict[str, tuple[st
     await site.start()
     base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
     last_case = db_cases(db)
+    drafting = dorogi_working_cases(db)
     cur, exe = "cur", "exe"
     sessions = {who: await console_session(base, *people[who]) for who in (cur, exe)}
     api = {cur: await api_headers(base, *people["api"])}
     pages = [("console inbox (curator)", cur, "/console/inbox", False),
              ("console inbox (executor, dorogi)", exe, "/console/inbox", False),
              ("console case page (curator)", cur, "/console/cases/{case_id}", False),
+             # One the executor may draft on, so the page also looks up similar past cases.
+             ("console case page (executor, drafting)", exe, "/console/cases/{drafting_id}", False),
              ("console search (curator)", cur, "/console/search?q={word}", False),
              ("api case list (curator)", cur, "/api/cases", True),
              ("api case (curator)", cur, "/api/cases/{case_id}", True)]
@@ -164,7 +168,8 @@ async def measure_pages(db: Database, n_samples: int, people: dict[str, tuple[st
     try:
         for name, user, path, is_api in pages:
             for i in range(n_samples + 3):
-                url = path.format(case_id=random.randint(1, last_case), word=random.choice(SEARCH_WORDS))
+                url = path.format(case_id=random.randint(1, last_case), word=random.choice(SEARCH_WORDS),
+                                  drafting_id=random.choice(drafting))
                 headers = {"X-Bench": name if i >= 3 else ""}
                 started = time.perf_counter()
                 if is_api:
@@ -173,8 +178,10 @@ async def measure_pages(db: Database, n_samples: int, people: dict[str, tuple[st
                         status = r.status
                 else:
                     async with sessions[user].get(url, headers=headers, allow_redirects=False) as r:
-                        await r.read()
+                        body = await r.read()
                         status = r.status
+                    if "{drafting_id}" in path and b'id="similar"' not in body:
+                        raise SystemExit(f"{name}: {url} shows no similar cases; the lookup did not run")
                 if status != 200:
                     raise SystemExit(f"{name}: {url} answered {status}")
                 if i >= 3:  # the first requests warm caches and connections
@@ -188,6 +195,18 @@ async def measure_pages(db: Database, n_samples: int, people: dict[str, tuple[st
         st, ct = server_times.get(name, []), client_times.get(name, [])
         print(f"{name:<34} {statistics.median(st) * 1000:>9.1f}ms {percentile(st, 0.95) * 1000:>9.1f}ms "
               f"{percentile(ct, 0.95) * 1000:>9.1f}ms  ({len(st)} requests)")
+
+
+def dorogi_working_cases(db: Database) -> list[int]:
+    """Cases the roads executor may draft on now (held by the department, in a working state)."""
+    with db.engine.connect() as conn:
+        ids = conn.execute(sa.text(
+            "SELECT c.id FROM cases c JOIN case_assignments a ON a.case_id = c.id "
+            "WHERE a.department = 'dorogi' AND a.unassigned_at IS NULL AND c.state IN ('routed', 'drafting') "
+            "ORDER BY c.id DESC LIMIT 500")).scalars().all()
+    if not ids:
+        raise SystemExit("no case the roads executor may draft on")
+    return list(ids)
 
 
 def db_cases(db: Database) -> int:

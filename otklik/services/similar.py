@@ -67,19 +67,30 @@ def similar_cases(session: Session, actor: Actor, case_id: int, *, limit: int = 
     if not words:
         return []
     sc = access.require(session, actor, "read", entity="cases")
-    approved = (select(DraftRow.case_id, func.max(DraftRow.id).label("draft_id"))
-                .where(DraftRow.status == "approved", DraftRow.kind == "answer").group_by(DraftRow.case_id)
-                .subquery())
+    # Bounded early: the newest matching cases with an approved answer (EXISTS walks the cases
+    # newest first and stops at CANDIDATES, instead of grouping every approved draft per load).
+    has_approved = select(DraftRow.id).where(DraftRow.case_id == CaseRow.id, DraftRow.status == "approved",
+                                             DraftRow.kind == "answer").exists()
     stmt = access.visible_cases(
-        select(CaseRow.id, MessageRow.text, DraftRow.text)
-        .join(MessageRow, MessageRow.id == CaseRow.message_id)
-        .join(approved, approved.c.case_id == CaseRow.id)
-        .join(DraftRow, DraftRow.id == approved.c.draft_id), sc)
-    stmt = (stmt.where(CaseRow.profile == case.profile, CaseRow.id != case.id,
+        select(CaseRow.id, MessageRow.text).join(MessageRow, MessageRow.id == CaseRow.message_id), sc)
+    stmt = (stmt.where(CaseRow.profile == case.profile, CaseRow.id != case.id, has_approved,
                        CaseRow.id.in_(_matching(session, words)))
             .order_by(CaseRow.id.desc()).limit(CANDIDATES))
-    ranked = [{"case_id": cid, "text": body, "answer": answer, "score": similarity(mine, stems(body or ""))}
-              for cid, body, answer in session.execute(stmt).all()]
+    ranked = [{"case_id": cid, "text": body, "score": similarity(mine, stems(body or ""))}
+              for cid, body in session.execute(stmt).all()]
     ranked = [r for r in ranked if r["score"] > 0]
     ranked.sort(key=lambda r: (-r["score"], -r["case_id"]))
-    return ranked[:limit]
+    ranked = ranked[:limit]
+    answers = _approved_answers(session, [r["case_id"] for r in ranked])
+    return [{"case_id": r["case_id"], "text": r["text"], "answer": answers.get(r["case_id"]), "score": r["score"]}
+            for r in ranked]
+
+
+def _approved_answers(session: Session, case_ids: list[int]) -> dict[int, str | None]:
+    """The latest approved answer of each of the few final cases."""
+    if not case_ids:
+        return {}
+    latest = (select(func.max(DraftRow.id)).where(DraftRow.case_id.in_(case_ids), DraftRow.status == "approved",
+                                                 DraftRow.kind == "answer").group_by(DraftRow.case_id))
+    rows = session.execute(select(DraftRow.case_id, DraftRow.text).where(DraftRow.id.in_(latest))).all()
+    return dict(rows)

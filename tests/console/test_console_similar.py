@@ -66,3 +66,20 @@ def test_stems_and_similarity_are_pure():
     assert "здравствуйте" not in " ".join(a)
     assert similar.similarity(a, b) > 0 and similar.similarity(a, set()) == 0.0
     assert similar.similarity(a, a) == 1.0
+
+
+def test_similar_shows_the_latest_approved_answer_and_skips_cases_without_one(db):
+    """The answer is the newest approved one of its case (not a later draft sent back), and a case
+    whose drafts were never approved is not a candidate, however alike its message."""
+    twice = open_case(db, "Яма на дороге по улице Мира у школы", external_id="8:1", executors=["dorogi"], days_ago=9)
+    _approved(db, twice, "Первый согласованный ответ")
+    _approved(db, twice, "Второй согласованный ответ")
+    _approved(db, twice, "Возвращённый черновик", status="returned")
+    never = open_case(db, "Яма на дороге по улице Мира у школы снова", external_id="8:2", executors=["dorogi"],
+                      days_ago=3)
+    _approved(db, never, "Отправлен на доработку", status="returned")
+    case_id = open_case(db, "Опять яма на дороге по улице Мира", external_id="8:3", executors=["dorogi"])
+
+    exe = Actor(login="exe", role="executor", department="dorogi")
+    found = run(db, lambda s: similar.similar_cases(s, exe, case_id))
+    assert [(f["case_id"], f["answer"]) for f in found] == [(twice, "Второй согласованный ответ")]
