@@ -42,7 +42,7 @@ from cryptography.fernet import Fernet  # noqa: E402
 from otklik import http  # noqa: E402
 from otklik.api import auth  # noqa: E402
 from reports.sample import ensure_departments, insert_cases, synthetic  # noqa: E402
-from storage.db import Database, normalize_url  # noqa: E402
+from storage.db import Database, in_schema, normalize_url  # noqa: E402
 from storage.tables import now  # noqa: E402
 
 PASSWORD = "Bench-console-2026"
@@ -323,8 +323,7 @@ def main() -> int:
         admin = sa.create_engine(normalize_url(pg))
         with admin.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        sep = "&" if "?" in pg else "?"
-        url = f"{pg}{sep}options=-csearch_path%3D{schema}"
+        url = in_schema(pg, schema)
     else:
         url = f"sqlite:///{tmp}/bench.db"
     try:

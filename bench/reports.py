@@ -29,7 +29,7 @@ from reports import compute, queries  # noqa: E402
 from reports.period import instants  # noqa: E402
 from reports.produce import render  # noqa: E402
 from reports.sample import ensure_departments, insert_cases, synthetic  # noqa: E402
-from storage.db import Database, normalize_url  # noqa: E402
+from storage.db import Database, in_schema, normalize_url  # noqa: E402
 from storage.tables import now  # noqa: E402
 
 PROFILE = "sobolevo"  # quarterly reports (000 §24)
@@ -47,8 +47,7 @@ def main() -> int:
         admin = sa.create_engine(normalize_url(pg))
         with admin.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        sep = "&" if "?" in pg else "?"
-        url = f"{pg}{sep}options=-csearch_path%3D{schema}"
+        url = in_schema(pg, schema)
     else:
         url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     try:

@@ -32,6 +32,13 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def in_schema(url: str, schema: str) -> str:
+    """A PostgreSQL URL whose connections work in `schema` (a test's or a benchmark's own), and name
+    it as their application, so that stragglers can be found before the schema is dropped."""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}&application_name={schema}"
+
+
 def default_url(var_dir: str | Path = "var") -> str:
     return f"sqlite:///{Path(var_dir) / 'otklik.db'}"
 

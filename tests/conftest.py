@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.db import Database, normalize_url
+from storage.db import Database, in_schema, normalize_url
 
 PG_URL = os.environ.get("DATABASE_URL")
 REDIS_URL = os.environ.get("REDIS_URL")
@@ -28,11 +28,10 @@ def database_url(tmp_path: Path):
     admin = sa.create_engine(normalize_url(PG_URL))
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    # Each connection of the test names its schema, so that a straggler (a served app's thread still
-    # answering a request, a child process) can be ended before the schema is dropped instead of
-    # deadlocking the DROP.
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}&application_name={schema}"
+    # Each connection of the test names its schema (in_schema), so that a straggler (a served app's
+    # thread still answering a request, a child process) can be ended before the schema is dropped
+    # instead of deadlocking the DROP.
+    yield in_schema(PG_URL, schema)
     with admin.begin() as conn:
         conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                              "WHERE application_name = :name AND pid <> pg_backend_pid()"), {"name": schema})
