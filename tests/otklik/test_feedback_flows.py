@@ -64,6 +64,12 @@ def _route_if_needed(s, case_id: int, executor: str = "blagoustroystvo") -> None
         cases.route(s, CUR, case_id, executors=[executor])
 
 
+def _take_in(ctx, conn, db, pipeline) -> None:
+    """One poll of the platform, then the pipeline over what it stored (feedback moves the case)."""
+    ctx.run(poll_once(conn, db))
+    pipeline.process_pending()
+
+
 def _unsent(db) -> list[str]:
     with db.session() as s:
         return [r.id for r in s.query(OutboxRow).filter(OutboxRow.status == "pending").order_by(OutboxRow.created_at)]
@@ -186,8 +192,7 @@ def test_004_s2_1_im_platform_accepts_after_its_own_two_day_timer(db, monkeypatc
         ctx = Context(db, {"im": conn})
         monkeypatch.setattr(jobs, "get_context", lambda: ctx)
         pipeline = Pipeline.create(db, settings)
-        ctx.run(poll_once(conn, db))
-        pipeline.process_pending()
+        _take_in(ctx, conn, db, pipeline)
         with db.session() as s:
             case_id = s.query(CaseRow.id).scalar()
             _route_if_needed(s, case_id, "dorogi")
@@ -202,8 +207,7 @@ def test_004_s2_1_im_platform_accepts_after_its_own_two_day_timer(db, monkeypatc
             world.publish(created["id"], {"url": "https://vk.com/wall-1_1?reply=2", "answer_id": inc["answers"][-1]["id"]})
             return emulator.advance(2 * DAY + 60)
         assert im.call(publish_and_wait) == [created["id"]]
-        ctx.run(poll_once(conn, db))
-        pipeline.process_pending()
+        _take_in(ctx, conn, db, pipeline)
         case = _case(db)
         assert case.state == "accepted" and case.record["feedback"]["kind"] == "closed"
         ctx.close()
@@ -230,25 +234,21 @@ def test_004_s2_2_pos_answer_rejected_by_moderator_or_user_returns_to_work(db, m
                 outbox_id = cases.approve(s, CUR, case_id).id
             assert jobs.publish_reply(outbox_id) == "posted"
 
-        ctx.run(poll_once(conn, db))
-        pipeline.process_pending()
+        _take_in(ctx, conn, db, pipeline)
         answer("Здравствуйте! Фонари на улице Ленина включат сегодня к 18:00.")
         assert _case(db).state == "awaiting_feedback"
         # The platform's moderator returns the answer: back to revision.
         pos.call(emulator.return_answer, appeal["id"], "Укажите, кто и когда проверит освещение")
-        ctx.run(poll_once(conn, db))
-        pipeline.process_pending()
+        _take_in(ctx, conn, db, pipeline)
         assert _case(db).state == "revision"
         answer("Здравствуйте! Фонари на улице Ленина включены, мастер проверил линию 12.03.")
         pos.call(emulator.approve, appeal["id"])
-        ctx.run(poll_once(conn, db))
-        pipeline.process_pending()
+        _take_in(ctx, conn, db, pipeline)
         assert _case(db).state == "awaiting_feedback"
         # The user's negative comment: back to work with the same executor, the term counted anew.
         result = pos.call(emulator.inject, {"kind": "dispute", "id": appeal["id"], "text": "Опять не горят"})
         assert result["delivered"]
-        ctx.run(poll_once(conn, db))
-        pipeline.process_pending()
+        _take_in(ctx, conn, db, pipeline)
         case = _case(db)
         assert case.state == "routed" and case.executors == ["blagoustroystvo"]
         assert case.record["feedback"]["kind"] == "negative_comment" and case.record["reopened"] == 1
@@ -275,8 +275,7 @@ def test_000_app2_s2_8_kamchatka_rework_is_reassigned_the_same_day(db, monkeypat
         settings, conn, ctx = _kamchatka(db, monkeypatch, emulator, kam.url)
         created = kam.call(emulator.inject, {"text": "Сломана скамейка в сквере на Набережной"})
         pipeline = Pipeline.create(db, settings)
-        ctx.run(poll_once(conn, db))
-        pipeline.process_pending()
+        _take_in(ctx, conn, db, pipeline)
         with db.session() as s:
             case_id = s.query(CaseRow.id).scalar()
             _route_if_needed(s, case_id)
@@ -290,8 +289,7 @@ def test_000_app2_s2_8_kamchatka_rework_is_reassigned_the_same_day(db, monkeypat
         kam.call(emulator.advance, 2 * DAY)  # two days later the citizen sends it back
         kam.call(emulator.inject, {"kind": "dispute", "id": created["id"], "text": "Скамейку не заменили"})
         platform_deadline = kam.call(lambda: emulator.world.get(created["id"])["deadline"])
-        ctx.run(poll_once(conn, db))
-        pipeline.process_pending()
+        _take_in(ctx, conn, db, pipeline)
         case = _case(db)
         # Re-assigned to the same executor at once, with the platform's new term.
         assert case.state == "routed" and case.executors == ["blagoustroystvo"]
@@ -310,8 +308,7 @@ def test_000_app2_s2_7_kamchatka_confirmation_accepts_and_rating_is_kept(db, mon
         settings, conn, ctx = _kamchatka(db, monkeypatch, emulator, kam.url)
         created = kam.call(emulator.inject, {"text": "Не убран снег во дворе дома 5 по улице Мира"})
         pipeline = Pipeline.create(db, settings)
-        ctx.run(poll_once(conn, db))
-        pipeline.process_pending()
+        _take_in(ctx, conn, db, pipeline)
         with db.session() as s:
             case_id = s.query(CaseRow.id).scalar()
             _route_if_needed(s, case_id)
@@ -319,8 +316,7 @@ def test_000_app2_s2_7_kamchatka_confirmation_accepts_and_rating_is_kept(db, mon
             outbox_id = cases.approve(s, BOSS, case_id).id
         assert jobs.publish_reply(outbox_id) == "posted"
         kam.call(emulator.inject, {"kind": "rate", "id": created["id"], "rating": 4, "text": "Спасибо"})
-        ctx.run(poll_once(conn, db))
-        pipeline.process_pending()
+        _take_in(ctx, conn, db, pipeline)
         case = _case(db)
         assert case.state == "accepted"
         kinds = [f["kind"] for f in case.record["feedback_history"]]
@@ -334,8 +330,7 @@ def test_000_app2_s2_5_kamchatka_extension_sent_once_and_the_platform_decision_c
         settings, conn, ctx = _kamchatka(db, monkeypatch, emulator, kam.url)
         created = kam.call(emulator.inject, {"text": "Не работает светофор на перекрёстке Ленина и Мира"})
         pipeline = Pipeline.create(db, settings)
-        ctx.run(poll_once(conn, db))
-        pipeline.process_pending()
+        _take_in(ctx, conn, db, pipeline)
         with db.session() as s:
             case_id = s.query(CaseRow.id).scalar()
             _route_if_needed(s, case_id)
@@ -356,8 +351,7 @@ def test_000_app2_s2_5_kamchatka_extension_sent_once_and_the_platform_decision_c
         assert _case(db).state == "routed"  # asking is not answering
 
         decided = kam.call(emulator.decide_extension, created["id"], True, "Согласовано")
-        ctx.run(poll_once(conn, db))
-        pipeline.process_pending()
+        _take_in(ctx, conn, db, pipeline)
         case = _case(db)
         assert case.record["extension"]["granted"] is True
         assert datetime.fromisoformat(case.record["platform_deadline"]) == datetime.fromisoformat(decided["deadline"])
@@ -375,8 +369,7 @@ def test_000_app2_s2_5_kamchatka_extension_refused_by_the_platform(db, monkeypat
         settings, conn, ctx = _kamchatka(db, monkeypatch, emulator, kam.url)
         created = kam.call(emulator.inject, {"text": "Течёт крыша в подъезде дома 7 по Садовой"})
         pipeline = Pipeline.create(db, settings)
-        ctx.run(poll_once(conn, db))
-        pipeline.process_pending()
+        _take_in(ctx, conn, db, pipeline)
         with db.session() as s:
             case_id = s.query(CaseRow.id).scalar()
             _route_if_needed(s, case_id)
@@ -384,8 +377,7 @@ def test_000_app2_s2_5_kamchatka_extension_refused_by_the_platform(db, monkeypat
         before = _case(db).answer_by
         assert jobs.publish_reply(_unsent(db)[0]) == "posted"
         kam.call(emulator.decide_extension, created["id"], False, "Срок не продлевается")
-        ctx.run(poll_once(conn, db))
-        pipeline.process_pending()
+        _take_in(ctx, conn, db, pipeline)
         case = _case(db)
         assert case.record["extension"]["granted"] is False and case.answer_by == before
         ctx.close()
