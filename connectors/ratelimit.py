@@ -9,8 +9,10 @@ workers/ratelimit.py, which has the same interface.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Hashable
 from typing import Protocol
 
 
@@ -36,3 +38,34 @@ class LocalLimiter:
                     calls.append(now)
                     return
                 await asyncio.sleep(calls[0] + per - now)
+
+
+class ChatTurns:
+    """This process's sends to one chat go one at a time, `spacing` seconds apart counted from when
+    the previous one was answered. A shared limiter alone counts from when a slot was taken, and a
+    wait for the overall limit after that can push the send itself late enough to land right next
+    to the following one (Telegram, MAX)."""
+
+    def __init__(self, spacing: float, *, remember: int = 10_000) -> None:
+        self.spacing = spacing
+        self.remember = remember
+        self._locks: dict[Hashable, asyncio.Lock] = {}
+        self._sent: dict[Hashable, float] = {}  # chat -> when our last send to it was answered
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat: Hashable) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(chat, asyncio.Lock())
+        async with lock:
+            pause = self._sent.get(chat, -self.spacing) + self.spacing - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            try:
+                yield
+            finally:
+                self._sent[chat] = time.monotonic()
+                if len(self._sent) > self.remember:  # forget chats that are quiet again
+                    horizon = time.monotonic() - self.spacing
+                    for old in [c for c, t in self._sent.items() if t < horizon]:
+                        del self._sent[old]
+                        if not self._locks[old].locked():
+                            del self._locks[old]

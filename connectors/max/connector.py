@@ -15,11 +15,9 @@ comments are read through the REST API once per start, to catch comments missed 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import ssl
-import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +32,7 @@ from connectors.errors import AuthFailed, ConnectorError, Fatal, Malformed
 from connectors.max.client import MaxClient, raise_for_error
 from connectors.max.mapping import PLATFORM, UPDATE_TYPES, map_message, map_update, update_id
 from connectors.parsing import integer, map_each, reading, total
+from connectors.ratelimit import ChatTurns
 from otklik import safejson
 from otklik.models import Attachment, Batch, Delivery, EventKind, Message, Platform, Rejected, Reply
 
@@ -66,8 +65,7 @@ class MaxConnector(Connector):
             super().__init__(config, client=client, **kw)
         self._client: MaxClient | None = None
         self._me: int | None = None
-        self._chat_locks: dict[str, asyncio.Lock] = {}
-        self._chat_sent: dict[str, float] = {}
+        self._chat_turns = ChatTurns(PER_CHAT_WINDOW / PER_CHAT)  # half a window apart
         self._backfilled = False
 
     @property
@@ -206,25 +204,11 @@ class MaxConnector(Connector):
     # -- sending -------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def _chat_turn(self, chat: str) -> AsyncIterator[None]:
-        """This process's sends to one chat go one at a time, half a window apart counted from when
-        the previous one was answered (see TelegramConnector._chat_turn for why)."""
-        lock = self._chat_locks.setdefault(chat, asyncio.Lock())
-        spacing = PER_CHAT_WINDOW / PER_CHAT
-        async with lock:
-            pause = self._chat_sent.get(chat, -spacing) + spacing - time.monotonic()
-            if pause > 0:
-                await asyncio.sleep(pause)
-            try:
-                await self.limiter.wait(f"max:{self.bot_key}:chat:{chat}", PER_CHAT, PER_CHAT_WINDOW)
-                yield
-            finally:
-                self._chat_sent[chat] = time.monotonic()
-                if len(self._chat_sent) > 10_000:  # forget chats that are quiet again
-                    horizon = time.monotonic() - PER_CHAT_WINDOW
-                    for old in [c for c, t in self._chat_sent.items() if t < horizon]:
-                        del self._chat_sent[old]
-                        if not self._chat_locks[old].locked():
-                            del self._chat_locks[old]
+        """One send to a chat at a time, half a window apart (ratelimit.ChatTurns), then the
+        shared per-chat limit of every worker of this bot."""
+        async with self._chat_turns.turn(chat):
+            await self.limiter.wait(f"max:{self.bot_key}:chat:{chat}", PER_CHAT, PER_CHAT_WINDOW)
+            yield
 
     async def send(self, reply: Reply) -> Delivery:
         """The answer in the citizen's thread, as a reply to their message. Not idempotent (MAX has

@@ -12,10 +12,8 @@ its channel, besides those learnt from automatic forwards), `allow_sending_witho
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -23,6 +21,7 @@ from connectors import media
 from connectors.base import Connector, WebhookRefused, WebhookResult, same_secret
 from connectors.errors import AuthFailed, ConnectorError, Fatal, Malformed
 from connectors.parsing import map_each, reading, total
+from connectors.ratelimit import ChatTurns
 from connectors.telegram.client import TelegramClient, raise_for_envelope
 from connectors.telegram.mapping import (
     bot_id_of,
@@ -54,8 +53,7 @@ class TelegramConnector(Connector):
     def __init__(self, config, **kw) -> None:
         super().__init__(config, **kw)
         self._client: TelegramClient | None = None
-        self._chat_locks: dict[int | str, asyncio.Lock] = {}
-        self._chat_sent: dict[int | str, float] = {}  # chat -> when our last send to it was answered
+        self._chat_turns = ChatTurns(PER_CHAT_WINDOW)
         self.own_chat_ids: set[int] = {int(i) for i in self.config.options.get("own_chat_ids", [])}
 
     @property
@@ -155,28 +153,6 @@ class TelegramConnector(Connector):
         await self.client.call("deleteWebhook")
 
     # -- sending -------------------------------------------------------------------------------
-    @contextlib.asynccontextmanager
-    async def _chat_turn(self, chat_id: int | str) -> AsyncIterator[None]:
-        """This process's sends to one chat go one at a time, PER_CHAT_WINDOW apart counted from
-        when the previous one was answered. The shared limiter alone counts from when a slot was
-        taken, and a wait for the overall limit after that can push the send itself late enough to
-        land right next to the following one."""
-        lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
-        async with lock:
-            pause = self._chat_sent.get(chat_id, -PER_CHAT_WINDOW) + PER_CHAT_WINDOW - time.monotonic()
-            if pause > 0:
-                await asyncio.sleep(pause)
-            try:
-                yield
-            finally:
-                self._chat_sent[chat_id] = time.monotonic()
-                if len(self._chat_sent) > 10_000:  # forget chats that are quiet again
-                    horizon = time.monotonic() - PER_CHAT_WINDOW
-                    for old in [c for c, t in self._chat_sent.items() if t < horizon]:
-                        del self._chat_sent[old]
-                        if not self._chat_locks[old].locked():
-                            del self._chat_locks[old]
-
     async def _wait_for_limits(self, chat_id: int | str) -> None:
         """Shared limits (every worker of this bot): group, then chat, then overall. The overall
         one is taken last, right before the request: a slot taken early and used late is how a
@@ -218,7 +194,7 @@ class TelegramConnector(Connector):
         method, files = "sendMessage", None
         if reply.attachments:
             method, files = await self._with_media(reply, params)
-        async with self._chat_turn(chat_id):
+        async with self._chat_turns.turn(chat_id):
             await self._wait_for_limits(chat_id)
             sent = await self.client.call(method, files=files, **params)
         with reading("telegram", f"{method} answer"):
