@@ -17,6 +17,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from otklik.exceptions import QueueUnavailable
+from otklik.notify import relay as notify_relay
 from storage import outbox
 from storage.db import Database
 from storage.sources import all_states
@@ -96,7 +97,8 @@ class OutboxRelay:
             if self._job_status(q, job_id) not in LIVE:
                 q.enqueue("workers.jobs.mirror_reply", outbox_id, job_id=job_id, result_ttl=600, failure_ttl=86400)
         self._unpark_healthy()
-        return enqueued
+        # Staff notes ride the same tick (otklik.notify.relay): one leased loop feeds Redis.
+        return enqueued + notify_relay.step(self.db, q.connection, self._job_status, LOST_JOB_AFTER)
 
     def _unmirrored(self) -> list[str]:
         """Posted replies whose regional platform has not been told yet (a failed mirror)."""

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from otklik import mail
+from otklik import alerts, mail
 from otklik.actor import Actor
 from otklik.settings import Settings
 from regulation.profiles import Profile, load_profile
@@ -25,7 +25,7 @@ from reports.period import last_complete
 from reports.produce import report
 from reports.xlsx import to_xlsx
 from storage.db import Database
-from storage.tables import AlertRow, CaseRow, ReportRunRow, UserRow, now
+from storage.tables import CaseRow, ReportRunRow, UserRow, now
 
 log = logging.getLogger("otklik.reporter")
 REPORTER = Actor(login="reporter", role="head", via="system")  # sees what the head sees
@@ -125,9 +125,8 @@ class ReportScheduler:
                                                                "error": str(exc)})
         with self.db.session() as s:
             if d.kind != "overdue" or summary.get("overdue"):
-                s.add(AlertRow(at=now(), kind="report" if d.kind != "overdue" else "overdue_report", text=text,
-                               data={"kind": d.kind, "period": d.period, **{k: v for k, v in summary.items()
-                                                                             if k != "cases"}}))
+                alerts.add(s, "report" if d.kind != "overdue" else "overdue_report", text,
+                           {"kind": d.kind, "period": d.period, **{k: v for k, v in summary.items() if k != "cases"}})
             row = s.execute(select(ReportRunRow).where(ReportRunRow.kind == d.kind,
                                                        ReportRunRow.period == d.period)).scalar_one()
             row.delivered_at = now()

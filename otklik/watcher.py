@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from otklik import alerts
 from otklik.services import cases
 from otklik.settings import Settings
 from regulation.escalation import automatic_actions, due_events
@@ -45,8 +46,7 @@ class DeadlineWatcher:
                     if ev.deliver_at > t:
                         continue  # due, but not to be told before working hours (kept for the next scan)
                     # The case id lets the dashboard link the alert to its case.
-                    s.add(AlertRow(at=t, kind=ev.kind, text=ev.text,
-                                   data={**ev.model_dump(mode="json"), "case_id": row.id}))
+                    alerts.add(s, ev.kind, ev.text, {**ev.model_dump(mode="json"), "case_id": row.id}, at=t)
                     audit.append(s, actor="watcher", action=ev.kind, entity="case", entity_id=row.id,
                                  data={"step": ev.step})
                     sent.add(ev.key)
@@ -60,8 +60,15 @@ class DeadlineWatcher:
 
     async def step(self) -> float:
         await asyncio.to_thread(self.scan)
+        await asyncio.to_thread(self.digests)
         await self.notify()
         return self.settings.watch_interval
+
+    def digests(self, at: datetime | None = None) -> int:
+        """Each person's daily digest, once a day at their time (otklik.notify.digest)."""
+        from otklik.notify import digest
+
+        return digest.run(self.db, self.settings.profile, self.settings.link("/console/inbox"), at)
 
     async def notify(self) -> None:
         notify = self.settings.notify

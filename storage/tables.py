@@ -460,3 +460,50 @@ class AttachmentRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=now)
     removed_at: Mapped[datetime | None]
     removed_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class NotificationRow(Base):
+    """One note to one person on one channel (otklik.notify). Written in the transaction of what
+    caused it; `dedupe_key` (event × person × channel) is unique, so an event never makes two.
+    pending -> enqueued -> sending -> sent | failed (permanent, visible); deferred: quiet hours,
+    waits for `not_before`. Console notes are delivered by being stored (status sent at once)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("dedupe_key", name="uq_notifications_dedupe_key"),
+                      Index("ix_notifications_user_channel", "user_id", "channel", "created_at"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(String(300))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(String(20))  # email | telegram | max | console
+    kind: Mapped[str] = mapped_column(String(40))  # assigned | returned | near_due | digest | ...
+    case_id: Mapped[int | None] = mapped_column(Id)
+    standing_in_for: Mapped[str | None] = mapped_column(String(100))  # the absent colleague's login
+    subject: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(1000))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    not_before: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    enqueued_at: Mapped[datetime | None]
+    sending_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]
+
+
+class NotifyPreferenceRow(Base):
+    """A person's choice of channels, quiet hours and daily digest (otklik.notify.prefs). Times
+    are "HH:MM" in the municipality's time zone; no row: the defaults."""
+
+    __tablename__ = "notify_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    channels: Mapped[list[Any]] = mapped_column(default=list)
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    digest: Mapped[bool] = mapped_column(Boolean, default=True)
+    digest_at: Mapped[str] = mapped_column(String(5), default="08:30")
+    updated_at: Mapped[datetime] = mapped_column(default=now)

@@ -18,7 +18,8 @@ def holders(record: CaseRecord) -> set[tuple[str, str]]:
     return {(d, "responsible" if d == record.responsible else "co") for d in record.executors}
 
 
-def sync(session: Session, case_id: int, record: CaseRecord, at: datetime) -> None:
+def sync(session: Session, case_id: int, record: CaseRecord, at: datetime) -> set[str]:
+    """Close and open assignment rows; returns the departments this step gave the case to."""
     current = {(a.department, a.role): a for a in session.execute(
         select(CaseAssignmentRow).where(CaseAssignmentRow.case_id == case_id,
                                         CaseAssignmentRow.unassigned_at.is_(None))).scalars()}
@@ -26,8 +27,10 @@ def sync(session: Session, case_id: int, record: CaseRecord, at: datetime) -> No
     for key, row in current.items():
         if key not in wanted:
             row.unassigned_at = at
+    held_before = {dept for dept, _ in current}
     for dept, role in sorted(wanted - current.keys()):
         session.add(CaseAssignmentRow(case_id=case_id, department=dept, role=role, assigned_at=at))
+    return {dept for dept, _ in wanted} - held_before
 
 
 def history(session: Session, case_id: int) -> list[CaseAssignmentRow]:

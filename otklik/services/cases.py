@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from otklik.actor import PIPELINE, PLATFORM, ROUTER, WATCHER, WORKER, Actor
 from otklik.exceptions import InvalidTransition, NotFound, PermissionDenied
 from otklik.models import Reply, Thread
+from otklik.notify import events as notify_events
 from otklik.services import access, assignments, extensions, feedback, staff
 from otklik.services import attachments as files
 from regulation import lifecycle
@@ -65,9 +66,10 @@ def _apply(session: Session, row: CaseRow, action: str, *, actor: Actor, role: s
     except PermissionDenied as exc:  # access.case_for should have said so first; audited all the same
         raise access.Refused(str(exc), actor=actor, action=action, entity_id=row.id) from None
     _save(row, record)
-    assignments.sync(session, row.id, record, at)
+    added = assignments.sync(session, row.id, record, at)
     audit.append(session, actor=actor.login, action=action, entity="case", entity_id=row.id,
                  data=entry.model_dump(mode="json"))
+    notify_events.case_step(session, row, action, record, added, data, at)  # the people concerned are told
     return record
 
 
@@ -113,6 +115,7 @@ def open_or_update(session: Session, msg: MessageRow, routing, *, channel: str, 
     session.flush()
     audit.append(session, actor=PIPELINE.login, action="identified", entity="case", entity_id=row.id,
                  data={"message_id": msg.id, "channel": channel})
+    notify_events.case_opened(session, row, now())  # high importance: the head's report (000 §25)
     if not routing.needs_manual and routing.executors:
         _apply(session, row, "route", actor=ROUTER, role="system", executors=list(routing.executors))
     return row

@@ -16,12 +16,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from otklik import alerts
 from otklik.actor import Actor
 from otklik.exceptions import InvalidTransition, NotFound
 from otklik.services import access
 from regulation.profiles import load_profile
 from storage import audit
-from storage.tables import AlertRow, CaseAssignmentRow, SubstituteRow, UserRow, now
+from storage.tables import CaseAssignmentRow, SubstituteRow, UserRow, now
 
 
 def _executors(session: Session, departments: list[str]) -> list[UserRow]:
@@ -82,6 +83,6 @@ def dismiss(session: Session, actor: Actor | str, login: str, *, dismissed_on: d
                  f" ({term.clause})" + (": срок пропущен." if late else "."))
     if data["stands_in_for"]:
         text += f" Он замещал: {', '.join(data['stands_in_for'])} — назначьте другого заместителя."
-    session.add(AlertRow(at=at, kind="dismissal", text=text, data=data))
+    alerts.add(session, "dismissal", text, data, at=at)  # stored, and the curators told (otklik.notify)
     audit.append(session, actor=who, action="user_dismissed", entity="user", entity_id=user.id, data=data)
     return data
