@@ -31,7 +31,8 @@ class EmailChannel:
         try:
             await mail.send(settings.mail, message)
         except mail.MailError as exc:
-            raise SendError(str(exc), permanent=exc.permanent) from None
+            # The code is what a person reads to tell a bounce (5xx) from a busy server (4xx).
+            raise SendError(f"SMTP {exc.code}: {exc}" if exc.code else str(exc), permanent=exc.permanent) from None
 
 
 CHANNEL = EmailChannel()
