@@ -33,15 +33,17 @@ def _case_info(row: CaseRow) -> texts.CaseInfo:
                           importance=row.importance)
 
 
-def step_events(action: str, record: CaseRecord, added: set[str], data: dict[str, Any]) -> list[Event]:
-    """The note-worthy events of one step (pure)."""
+def step_events(action: str, record: CaseRecord, before: tuple[str, ...], added: set[str],
+                data: dict[str, Any]) -> list[Event]:
+    """The note-worthy events of one step (pure); `before`: the departments that held the case."""
     held = tuple(record.executors)
     out = []
     if added:
         out.append(Event("assigned", tuple(sorted(added))))
     if action == "return":
-        # The others still holding the case and the curator, who re-routes it.
-        out.append(Event("returned", tuple(d for d in held if d != data.get("department"))))
+        # The whole case goes back: the others who held it stop, and the curator re-routes it.
+        returner = data.get("department") or (before[0] if before else None)
+        out.append(Event("returned", tuple(d for d in before if d != returner)))
     elif action in ("platform_returned", "feedback") and record.state in WORKING and not added:
         out.append(Event("reopened", held))
     elif action == "send_back":
@@ -53,9 +55,9 @@ def step_events(action: str, record: CaseRecord, added: set[str], data: dict[str
     return out
 
 
-def case_step(session: Session, row: CaseRow, action: str, record: CaseRecord, added: set[str],
-              data: dict[str, Any], at: datetime) -> None:
-    events = step_events(action, record, added, data)
+def case_step(session: Session, row: CaseRow, action: str, record: CaseRecord, before: tuple[str, ...],
+              added: set[str], data: dict[str, Any], at: datetime) -> None:
+    events = step_events(action, record, before, added, data)
     if events:
         _tell_case(session, row, events, at, key=f"case:{row.id}:v{row.version}")
 

@@ -60,6 +60,7 @@ def _save(row: CaseRow, record: lifecycle.CaseRecord) -> None:
 def _apply(session: Session, row: CaseRow, action: str, *, actor: Actor, role: str,
            at: datetime | None = None, **data: Any) -> lifecycle.CaseRecord:
     at = at or now()
+    held_before = tuple(row.executors or ())
     try:
         record, entry = lifecycle.transition(_record(row), action, actor_role=role, at=at,
                                              profile=_profile(row.profile), **data)
@@ -69,7 +70,7 @@ def _apply(session: Session, row: CaseRow, action: str, *, actor: Actor, role: s
     added = assignments.sync(session, row.id, record, at)
     audit.append(session, actor=actor.login, action=action, entity="case", entity_id=row.id,
                  data=entry.model_dump(mode="json"))
-    notify_events.case_step(session, row, action, record, added, data, at)  # the people concerned are told
+    notify_events.case_step(session, row, action, record, held_before, added, data, at)  # the people concerned are told
     return record
 
 
