@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "otklik.cli.forecast",
     "otklik.cli.categories",
     "otklik.cli.report",  # after directory: it adds `users email`
+    "otklik.cli.notify",
 )
 
 
