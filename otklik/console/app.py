@@ -57,7 +57,8 @@ class Console:
         actor = request.get(session.ACTOR)
         entries = nav.for_actor(actor)
         ctx = {"actor": actor, "nav": entries, "current_nav": nav.current(entries, request.path, request.path_qs),
-               "csrf": session.csrf_token(request), "path": request.path, **(context or {})}
+               "csrf": session.csrf_token(request), "path": request.path,
+               "unread": request.get(nav.UNREAD), **(context or {})}
         return aiohttp_jinja2.render_template(template, request, ctx, status=status)
 
 
@@ -80,6 +81,9 @@ def setup(app: web.Application, daemon) -> None:
     env.filters["remaining"] = timefmt.remaining
     env.globals["role_names"] = nav.ROLE_NAMES
     app.middlewares.append(security.console_guard)
+    from otklik.console.views import notifications
+
+    app.middlewares.append(notifications.bell)  # inside the guard: the person is known by then
     # append_version: a file's URL carries its hash, so browsers may cache it and never see a stale copy.
     app.router.add_static(STATIC_PREFIX, HERE / "static", append_version=True, name="console_static")
     env.globals["static"] = lambda name: str(app.router["console_static"].url_for(filename=name))

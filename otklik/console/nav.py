@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aiohttp import web
+
 from otklik.actor import Actor
 
 EVERYONE = frozenset({"curator", "executor", "approver", "head", "admin"})
@@ -24,6 +26,12 @@ ENTRIES: list[NavEntry] = [
     NavEntry("На согласовании", "/console/inbox?state=on_approval", frozenset({"approver", "curator"})),
     NavEntry("Поиск", "/console/search", CASE_ROLES),
 ]
+
+
+# The request key of the header's bell count (otklik/console/views/notifications.py fills it);
+# typed where this aiohttp has request keys, as otklik.console.session's.
+_KEY = getattr(web, "RequestKey", None)
+UNREAD = _KEY("console_unread", int) if _KEY else "console_unread"
 
 
 def add(title: str, path: str, roles: frozenset[str] | set[str]) -> None:
