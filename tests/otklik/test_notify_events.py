@@ -115,9 +115,17 @@ def test_spikes_and_socially_significant_messages_are_urgent_reports_to_the_head
         alerts.store(s, Alert(kind="significant", key="message:5", at=at, count=300,
                               text="социально значимое сообщение: 300 реакций"))
     assert told(db, "spike") == ["glava"] and told(db, "significant") == ["glava"]
+    with db.session() as s:  # the reporter's: missed deadlines (urgent) and a periodic report (not)
+        alerts.add(s, "overdue_report", "Северный: случаев с нарушенным сроком ответа — 2: №1, №2.", {"overdue": 2})
+        alerts.add(s, "report", "Северный: отчёт за месяц 01.11.2026–30.11.2026.", {"kind": "periodic:month"})
+        alerts.add(s, "auth_failed", "source vk: token refused", {"source": "vk"})  # operators' chat only
+    assert told(db, "overdue_report") == ["glava"] and told(db, "report") == ["glava"]
+    assert told(db, "auth_failed") == []
     with db.session() as s:
         rows = s.query(NotificationRow).filter(NotificationRow.kind.in_(("spike", "significant"))).all()
         assert all(r.urgent for r in rows)
+        assert s.query(NotificationRow).filter_by(kind="overdue_report", channel="email").one().urgent
+        assert not s.query(NotificationRow).filter_by(kind="report", channel="email").one().urgent
         spike = next(r for r in rows if r.kind == "spike" and r.channel == "email")
         assert spike.text.startswith("Рост обращений") and spike.link.endswith("/console/dashboard")
 
