@@ -73,6 +73,6 @@ def run(db: Database, profile_name: str, link: str, at: datetime | None = None) 
             if not cases:
                 continue
             note = texts.digest_note(local, lines(cases, at, cal.tz), link)
-            if store.write(s, Recipient(user.id, user.login), "digest", key, note, tz=cal.tz, at=at):
+            if store.write(s, [(Recipient(user.id, user.login), note)], "digest", key, tz=cal.tz, at=at):
                 made += 1
     return made

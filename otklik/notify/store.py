@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,56 +31,79 @@ MAX_ATTEMPTS = outbox.MAX_ATTEMPTS
 
 
 def staff_on(session: Session, on) -> Staff:
-    users = session.execute(select(UserRow).where(UserRow.active.is_(True))).scalars()
-    people = tuple(Person(u.id, u.login, frozenset({u.role, *(u.roles or ())}), u.department) for u in users)
-    absences = tuple(Absence(r.absent_login, r.substitute_login, r.starts_on, r.ends_on) for r in session.execute(
-        select(SubstituteRow).where(SubstituteRow.starts_on <= on, SubstituteRow.ends_on >= on)
-        .order_by(SubstituteRow.id)).scalars())
+    """The active staff and the substitutions covering `on` (plain columns: read on every event)."""
+    people = tuple(Person(uid, login, frozenset({role, *(roles or ())}), dept) for uid, login, role, roles, dept in
+                   session.execute(select(UserRow.id, UserRow.login, UserRow.role, UserRow.roles, UserRow.department)
+                                   .where(UserRow.active.is_(True))))
+    absences = tuple(Absence(*r) for r in session.execute(
+        select(SubstituteRow.absent_login, SubstituteRow.substitute_login, SubstituteRow.starts_on,
+               SubstituteRow.ends_on).where(SubstituteRow.starts_on <= on, SubstituteRow.ends_on >= on)
+        .order_by(SubstituteRow.id)))
     return Staff(people, absences)
 
 
 def tell(session: Session, event: Event, key: str, note_for: Callable[[Recipient], Note], *, tz: ZoneInfo,
-         at: datetime | None = None, case_id: int | None = None) -> list[NotificationRow]:
+         at: datetime | None = None, case_id: int | None = None) -> list[str]:
     """Write the notes of one event (`key` names it, once for all time) for everyone concerned,
     one row per channel they receive. Called in the transaction of the cause."""
     at = at or now()
     on = at.astimezone(tz).date()
     with session.no_autoflush:
         who = recipients(event, staff_on(session, on), on)
-    return [row for r in who for row in write(session, r, event.kind, key, note_for(r), tz=tz, at=at,
-                                              case_id=case_id)]
+    return write(session, [(r, note_for(r)) for r in who], event.kind, key, tz=tz, at=at, case_id=case_id)
 
 
-def write(session: Session, r: Recipient, kind: str, key: str, note: Note, *, tz: ZoneInfo,
-          at: datetime, case_id: int | None = None) -> list[NotificationRow]:
-    """One person's rows for one event. A row that exists already (the same event seen again) is
-    left alone; so is a channel the person has no address on."""
-    user = session.get(UserRow, r.user_id)
-    if user is None or not user.active:
+def write(session: Session, notes: list[tuple[Recipient, Note]], kind: str, key: str, *, tz: ZoneInfo,
+          at: datetime, case_id: int | None = None) -> list[str]:
+    """The rows of one event for these people: one per channel each receives; returns the keys of
+    the rows written. A row that exists already (the same event seen again) is left alone; so is a
+    channel without an address."""
+    if not notes:
         return []
-    choice = prefs.load(session, user.id)
-    quiet = None if note.urgent else prefs.quiet_until(at, choice, tz)
-    out = []
-    for name in choice.delivery:
-        channel = channels.get(name)
-        if channel is None or not channel.address(session, user):
-            continue
-        dedupe = f"{key}|{user.id}|{name}"
-        if session.execute(select(NotificationRow.id).where(NotificationRow.dedupe_key == dedupe)).first():
-            continue
-        console = name == "console"
-        row = NotificationRow(dedupe_key=dedupe, user_id=user.id, channel=name, kind=kind, case_id=case_id,
-                              standing_in_for=r.standing_in_for, subject=note.subject[:300], text=note.text,
-                              link=note.link, urgent=note.urgent, attempts=0, created_at=at,
-                              status="sent" if console else ("deferred" if quiet else "pending"),
-                              sent_at=at if console else None, not_before=None if console else quiet)
-        try:
-            with session.begin_nested():  # a concurrent writer of the same event: its row stands
-                session.add(row)
-        except IntegrityError:
-            continue
-        out.append(row)
-    return out
+    with session.no_autoflush:
+        users = {u.id: u for u in session.execute(select(UserRow).where(
+            UserRow.id.in_([r.user_id for r, _ in notes]), UserRow.active.is_(True))).scalars()}
+        choices = prefs.load_many(session, list(users))
+        specs = []
+        for r, note in notes:
+            user = users.get(r.user_id)
+            if user is None:
+                continue
+            quiet = None if note.urgent else prefs.quiet_until(at, choices[user.id], tz)
+            for name in choices[user.id].delivery:
+                channel = channels.get(name)
+                if channel is None or not channel.address(session, user):
+                    continue
+                console = name == "console"
+                specs.append(dict(
+                    dedupe_key=f"{key}|{user.id}|{name}", user_id=user.id, channel=name, kind=kind, case_id=case_id,
+                    standing_in_for=r.standing_in_for, subject=note.subject[:300], text=note.text, link=note.link,
+                    urgent=note.urgent, attempts=0, created_at=at,
+                    status="sent" if console else ("deferred" if quiet else "pending"),
+                    sent_at=at if console else None, not_before=None if console else quiet))
+        if not specs:
+            return []
+        seen = set(session.execute(select(NotificationRow.dedupe_key).where(
+            NotificationRow.dedupe_key.in_([sp["dedupe_key"] for sp in specs]))).scalars())
+    specs = [sp for sp in specs if sp["dedupe_key"] not in seen]
+    if not specs:
+        return []
+    # One multi-row INSERT (no ORM objects: a case step writes a dozen of these), in a savepoint so
+    # that a concurrent writer of the same event never puts the cause's transaction at risk.
+    try:
+        with session.begin_nested():
+            session.execute(insert(NotificationRow), specs)
+        return [sp["dedupe_key"] for sp in specs]
+    except IntegrityError:  # that writer's rows stand; ours are the rest, one by one
+        kept = []
+        for sp in specs:
+            try:
+                with session.begin_nested():
+                    session.execute(insert(NotificationRow), [sp])
+                kept.append(sp["dedupe_key"])
+            except IntegrityError:
+                continue
+        return kept
 
 
 # -- delivery states --------------------------------------------------------------------------------

@@ -102,8 +102,8 @@ def test_the_same_event_never_makes_two_notes_and_a_note_is_never_sent_twice(db,
         world.open_case(s)
     [row] = notes(db, channel="email")
     with db.session() as s:  # the event seen again (a retried transaction, another daemon)
-        again = store.write(s, Recipient(people["ivanov"], "ivanov"), "assigned", row.dedupe_key.split("|")[0],
-                            store.note_of(row), tz=TZ, at=now())
+        again = store.write(s, [(Recipient(people["ivanov"], "ivanov"), store.note_of(row))], "assigned",
+                            row.dedupe_key.split("|")[0], tz=TZ, at=now())
         assert again == []
     assert len(notes(db)) == 3
     relay(db, env)
