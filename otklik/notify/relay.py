@@ -31,7 +31,7 @@ def step(db: Database, conn, job_status: Callable[[Queue, str], JobStatus | None
     caller (the outbox relay), which logs them once and tries again next tick."""
     q = Queue(queue.DEFAULT, connection=conn)
     with db.session() as s:
-        due = [(r.id, r.status) for r in store.due_for_enqueue(s)]
+        due = store.due_for_enqueue(s)
         lost = store.enqueued_ids(s, lost_after)
     enqueued = 0
     for note_id, status in due:

@@ -12,15 +12,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from otklik.notify import channels, prefs
 from otklik.notify.channels.base import Note
 from otklik.notify.recipients import Absence, Event, Person, Recipient, Staff, recipients
 from storage import outbox
-from storage.tables import NotificationRow, SubstituteRow, UserRow, now
+from storage.tables import NotificationRow, NotifyPreferenceRow, SubstituteRow, UserRow, now
 
 __all__ = ["NotificationRow", "staff_on", "tell", "write"]
 
@@ -61,16 +60,17 @@ def write(session: Session, notes: list[tuple[Recipient, Note]], kind: str, key:
     if not notes:
         return []
     with session.no_autoflush:
-        users = {u.id: u for u in session.execute(select(UserRow).where(
-            UserRow.id.in_([r.user_id for r, _ in notes]), UserRow.active.is_(True))).scalars()}
-        choices = prefs.load_many(session, list(users))
+        found = session.execute(select(UserRow, NotifyPreferenceRow).outerjoin(
+            NotifyPreferenceRow, NotifyPreferenceRow.user_id == UserRow.id).where(
+            UserRow.id.in_([r.user_id for r, _ in notes]), UserRow.active.is_(True))).all()
+        users = {u.id: (u, prefs.of_row(p)) for u, p in found}
         specs = []
         for r, note in notes:
-            user = users.get(r.user_id)
-            if user is None:
+            if r.user_id not in users:
                 continue
-            quiet = None if note.urgent else prefs.quiet_until(at, choices[user.id], tz)
-            for name in choices[user.id].delivery:
+            user, choice = users[r.user_id]
+            quiet = None if note.urgent else prefs.quiet_until(at, choice, tz)
+            for name in choice.delivery:
                 channel = channels.get(name)
                 if channel is None or not channel.address(session, user):
                     continue
@@ -81,40 +81,35 @@ def write(session: Session, notes: list[tuple[Recipient, Note]], kind: str, key:
                     urgent=note.urgent, attempts=0, created_at=at,
                     status="sent" if console else ("deferred" if quiet else "pending"),
                     sent_at=at if console else None, not_before=None if console else quiet))
-        if not specs:
-            return []
-        seen = set(session.execute(select(NotificationRow.dedupe_key).where(
-            NotificationRow.dedupe_key.in_([sp["dedupe_key"] for sp in specs]))).scalars())
-    specs = [sp for sp in specs if sp["dedupe_key"] not in seen]
-    if not specs:
-        return []
-    # One multi-row INSERT (no ORM objects: a case step writes a dozen of these), in a savepoint so
-    # that a concurrent writer of the same event never puts the cause's transaction at risk.
-    try:
-        with session.begin_nested():
-            session.execute(insert(NotificationRow), specs)
-        return [sp["dedupe_key"] for sp in specs]
-    except IntegrityError:  # that writer's rows stand; ours are the rest, one by one
-        kept = []
-        for sp in specs:
-            try:
-                with session.begin_nested():
-                    session.execute(insert(NotificationRow), [sp])
-                kept.append(sp["dedupe_key"])
-            except IntegrityError:
-                continue
-        return kept
+    return _insert_new(session, specs) if specs else []
+
+
+def _insert_new(session: Session, specs: list[dict]) -> list[str]:
+    """One multi-row INSERT that skips the rows whose event × person × channel exists already (the
+    same event seen again, or written meanwhile by another process): ON CONFLICT DO NOTHING on both
+    backends, so the cause's transaction is never put at risk. Returns the keys written."""
+    table = NotificationRow.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = (dialect_insert(table).values(specs).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.dedupe_key))
+    return list(session.execute(stmt).scalars())
 
 
 # -- delivery states --------------------------------------------------------------------------------
-def due_for_enqueue(session: Session, limit: int = 200) -> list[NotificationRow]:
+def due_for_enqueue(session: Session, limit: int = 200) -> list[tuple[int, str]]:
+    """(id, status) of the rows to enqueue: pending or deferred ones now due, and claims whose
+    lease expired (a worker that died). Plain columns: the relay reads this every tick."""
     t = now()
-    stmt = select(NotificationRow).where(or_(
+    stmt = select(NotificationRow.id, NotificationRow.status).where(or_(
         NotificationRow.status.in_(("pending", "deferred"))
         & or_(NotificationRow.not_before.is_(None), NotificationRow.not_before <= t),
         (NotificationRow.status == "sending") & (NotificationRow.sending_at < t - outbox.SENDING_LEASE),
     )).order_by(NotificationRow.id).limit(limit)
-    return list(session.execute(stmt).scalars())
+    return [(i, st) for i, st in session.execute(stmt)]
 
 
 def enqueued_ids(session: Session, older_than: timedelta) -> list[int]:
