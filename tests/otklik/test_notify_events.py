@@ -168,3 +168,26 @@ def world_tz():
     from regulation.profiles import load_profile
 
     return load_profile("severny").calendar.tz
+
+
+@pytest.mark.parametrize(("action", "state", "before", "after", "added", "data", "expected"), [
+    ("route", "routed", (), ["dorogi"], {"dorogi"}, {}, [("assigned", ("dorogi",))]),
+    ("set_responsible", "drafting", ("dorogi",), ["zhkh", "dorogi"], {"zhkh"}, {}, [("assigned", ("zhkh",))]),
+    ("return", "returned", ("dorogi", "zhkh"), [], set(), {"department": "zhkh"}, [("returned", ("dorogi",))]),
+    ("feedback", "drafting", ("dorogi",), ["dorogi"], set(), {}, [("reopened", ("dorogi",))]),  # back to work
+    ("feedback", "accepted", ("dorogi",), ["dorogi"], set(), {}, []),  # accepted: nothing to do
+    ("platform_returned", "revision", ("dorogi",), ["dorogi"], set(), {}, [("reopened", ("dorogi",))]),
+    ("send_back", "drafting", ("dorogi",), ["dorogi"], set(), {}, [("sent_back", ("dorogi",))]),
+    ("submit_draft", "on_approval", ("dorogi",), ["dorogi"], set(), {}, [("draft_waiting", ())]),
+    ("set_importance", "routed", (), [], set(), {"importance": "high"}, [("high_importance", ())]),
+    ("set_importance", "routed", (), [], set(), {"importance": "normal"}, []),
+    ("approve", "approved", ("dorogi",), ["dorogi"], set(), {}, []),
+])
+def test_which_steps_are_worth_a_note(action, state, before, after, added, data, expected):
+    from types import SimpleNamespace
+
+    from otklik.notify.events import step_events
+    from regulation.case import CaseState
+
+    record = SimpleNamespace(executors=after, state=CaseState(state))
+    assert [(e.kind, e.departments) for e in step_events(action, record, before, added, data)] == expected
