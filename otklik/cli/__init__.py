@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "otklik.cli.forecast",
     "otklik.cli.categories",
     "otklik.cli.report",  # after directory: it adds `users email`
+    "otklik.cli.staffbot",  # last: it adds `link`/`unlink`/`bot` to `notify` (otklik.cli.notify's when present)
 )
 
 

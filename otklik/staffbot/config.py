@@ -56,6 +56,14 @@ class StaffBotSettings(BaseModel):
     def base_url(self, platform: str) -> str | None:
         return getattr(self, f"{platform}_base_url")
 
+    def deep_link(self, platform: str, code: str) -> str | None:
+        """A link that opens the bot with `/start CODE` already sent (Telegram) or as the
+        `bot_started` payload (MAX), when the bot's username is configured."""
+        name = getattr(self, f"{platform}_username", None)
+        if not name:
+            return None
+        return f"https://t.me/{name}?start={code}" if platform == "telegram" else f"https://max.ru/{name}?start={code}"
+
     def problems(self) -> list[str]:
         """What `otklik config check` reports beyond the model's own validation: a token that is
         configured but not found where its reference points."""
