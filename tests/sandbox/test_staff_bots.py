@@ -68,3 +68,25 @@ def test_max_staff_bot_is_a_second_bot_of_its_own():
         stopped = http.get("/updates", params={"timeout": 0, "marker": page["marker"]}, headers=staff).json()
         assert [u["update_type"] for u in stopped["updates"]] == ["bot_stopped"]
     assert emulator.replies == []
+
+
+def test_the_sandbox_configuration_turns_the_staff_bot_on(tmp_path, monkeypatch):
+    """`otklik init --sandbox` points `[staff_bot]` at the emulators with their staff tokens in the
+    secrets directory; `otklik sandbox` prints the same with the tokens as export lines."""
+    import tomllib
+
+    from otklik.settings import load_settings
+    from sandbox import config
+
+    urls = {"telegram": "http://127.0.0.1:1", "max": "http://127.0.0.1:2", "vk": "http://127.0.0.1:3"}
+    path = tmp_path / "otklik.toml"
+    path.write_text(config.config_toml(urls, str(tmp_path / "secrets")), encoding="utf-8")
+    config.write_secrets(tmp_path / "secrets", list(urls))
+    staff = load_settings(path).staff_bot
+    assert staff.enabled() == ["telegram", "max"]
+    assert staff.token("telegram") == STAFF_TOKEN and staff.token("max") == MAX_STAFF_TOKEN
+    assert staff.base_url("max") == "http://127.0.0.1:2"
+    printed = tomllib.loads(config.config_toml(urls, staff_from_env=True))["staff_bot"]
+    assert printed["telegram_token"] == f"env:{config.staff_env('telegram')}"
+    assert f"export {config.staff_env('max')}='{MAX_STAFF_TOKEN}'" in config.env_lines(list(urls))
+    assert "staff_bot" not in tomllib.loads(config.config_toml({"vk": "http://127.0.0.1:3"}))
