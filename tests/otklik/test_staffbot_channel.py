@@ -189,3 +189,5 @@ def test_the_address_is_the_linked_chat(db):
         assert staffbot.MAX.address(s, user) == "31"
         assert staffbot.TELEGRAM.address(s, user) is None  # not linked there: the channel is skipped
         assert (staffbot.TELEGRAM.name, staffbot.MAX.name) == ("telegram", "max")
+        user.active = False
+        assert staffbot.MAX.address(s, user) is None  # deactivated: nothing more goes to their phone

@@ -64,6 +64,8 @@ class StaffBotChannel:
         self.name = name
 
     def address(self, session: Session, user: UserRow) -> str | None:
+        if not user.active:  # a deactivated or dismissed person's phone is no longer the office's
+            return None
         return staff_links.chat_of(session, user.id, self.name)
 
     async def send(self, settings: Settings, address: str, note: Note) -> None:
