@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from connectors.errors import AuthFailed, ConnectorError, Fatal
 from otklik.notify.channels.base import Note, SendError
-from otklik.services import staff_links
 from otklik.staffbot import bots
 
 if TYPE_CHECKING:
@@ -64,6 +63,10 @@ class StaffBotChannel:
         self.name = name
 
     def address(self, session: Session, user: UserRow) -> str | None:
+        # Imported here: the notification core is imported by services that write notifications,
+        # and this keeps the channel registry free of an import cycle through otklik.services.
+        from otklik.services import staff_links
+
         if not user.active:  # a deactivated or dismissed person's phone is no longer the office's
             return None
         return staff_links.chat_of(session, user.id, self.name)
