@@ -44,7 +44,7 @@ class TelegramStaffBot:
 
     async def updates(self, cursor: str | None, wait: int) -> tuple[list[Command], str | None]:
         offset = int(cursor) if cursor else None
-        got = await self.client.long_poll(wait=wait, offset=offset, limit=100, allowed_updates=["message"])
+        got = await self.client.long_poll(wait=wait, offset=offset, limit=100, allowed_updates=["message", "my_chat_member"])
         if not isinstance(got, list):
             raise Malformed("getUpdates returned something that is not a list", platform=self.platform)
         ids = [u["update_id"] for u in got

@@ -20,6 +20,7 @@ INACTIVE = "Учётная запись отключена: уведомлени
 NO_CODE = "Чтобы получать уведомления, получите код в консоли (раздел «Бот уведомлений») и отправьте /start КОД."
 STOPPED = "Уведомления сюда больше не приходят. Чтобы снова их получать, отправьте /start КОД."
 NOT_LINKED = "Этот чат не привязан. Получите код в консоли и отправьте /start КОД."
+TOO_MANY = "Слишком много неверных кодов. Попробуйте снова через 15 минут с новым кодом из консоли."
 PRIVATE_ONLY = "Бот уведомлений работает только в личном чате."
 LINKED_INFO = "Это бот уведомлений: сообщения сюда не читаются. Чтобы отключить уведомления, отправьте /stop."
 ANSWERS = {"linked": LINKED, "unknown": UNKNOWN, "expired": EXPIRED, "used": USED, "inactive": INACTIVE}
@@ -55,8 +56,17 @@ def _of_text(text: str, chat_id: str) -> Command:
 
 def telegram(update: Any) -> Command | None:
     """A Telegram update's command; None when there is nobody to answer (a channel post, an edit,
-    a bot, anything without a sender)."""
+    a bot, anything without a sender). A person who blocks the bot in their private chat arrives
+    as `my_chat_member` with the status `kicked`: the chat is unlinked, with no answer."""
     if not isinstance(update, dict):
+        return None
+    member = update.get("my_chat_member")
+    if isinstance(member, dict):
+        chat, new = member.get("chat"), member.get("new_chat_member")
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        if (isinstance(chat_id, int) and not isinstance(chat_id, bool) and chat.get("type") == "private"
+                and isinstance(new, dict) and new.get("status") == "kicked"):
+            return Command("stopped", str(chat_id))
         return None
     msg = update.get("message")
     if not isinstance(msg, dict):

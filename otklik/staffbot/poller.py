@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from html import escape
 
 import httpx
@@ -37,12 +38,38 @@ def cursor_key(platform: str) -> str:
     return f"#staffbot:{platform}"
 
 
-def decide(session: Session, platform: str, command: Command) -> str | None:
+class Attempts:
+    """Wrong codes per chat in a sliding window: after `limit` of them the chat's `/start` is not
+    even looked at until the window has passed (guessing a 40-bit code by the bot is hopeless
+    anyway; this keeps someone from trying). Kept in memory: one poller per platform holds the lease."""
+
+    def __init__(self, limit: int = 5, window: float = 15 * 60, clock=time.monotonic) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._failed: dict[str, list[float]] = {}
+
+    def blocked(self, chat_id: str) -> bool:
+        horizon = self.clock() - self.window
+        recent = [t for t in self._failed.get(chat_id, []) if t > horizon]
+        if recent:
+            self._failed[chat_id] = recent
+        else:
+            self._failed.pop(chat_id, None)
+        return len(recent) >= self.limit
+
+    def failed(self, chat_id: str) -> None:
+        self._failed.setdefault(chat_id, []).append(self.clock())
+
+
+def decide(session: Session, platform: str, command: Command, attempts: Attempts | None = None) -> str | None:
     """Apply one command in the open transaction; the answer to send, or None."""
     if command.kind == "start":
         if not command.code:
             return commands.NO_CODE
+        if attempts is not None and attempts.blocked(command.chat_id):
+            return commands.TOO_MANY
         bound = staff_links.bind(session, platform, command.chat_id, command.code)
+        if bound.outcome != "linked" and attempts is not None:
+            attempts.failed(command.chat_id)
         return commands.answer_to_start(bound.outcome, True)
     if command.kind in ("stop", "stopped"):
         login = staff_links.unlink_chat(session, platform, command.chat_id)
@@ -66,12 +93,13 @@ class StaffBotPoller:
         self.http = http  # closed by aclose (the daemon's poller owns its client)
         self.failures = 0
         self.linked = 0  # links made since start (tests, logs)
+        self.attempts = Attempts()
 
     def _apply(self, found: list[Command], next_cursor: str | None) -> list[tuple[str, str]]:
         answers: list[tuple[str, str]] = []
         with self.db.session() as s:
             for command in found:
-                text = decide(s, self.platform, command)
+                text = decide(s, self.platform, command, self.attempts)
                 if text == commands.LINKED:
                     self.linked += 1
                 if text is not None:

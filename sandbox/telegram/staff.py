@@ -6,8 +6,9 @@ It answers getMe, getUpdates (offsets, long polls, 409 on a second poller, as th
 and sendMessage (private chats only; `parse_mode=HTML` checked as Telegram does: an unescaped `<`
 or `&`, or an unknown tag, is 400 "can't parse entities"). Tests and the demo make a person write
 to it with `write(user_id, text)` or POST /_sandbox/staff/write {"user_id", "text"}; what the bot
-sent is in `sent` and at GET /_sandbox/staff/sent; POST /_sandbox/staff/block {"chat_id"} makes the
-person block it (403 "bot was blocked by the user").
+sent is in `sent` and at GET /_sandbox/staff/sent; POST /_sandbox/staff/block {"chat_id"} (or
+`block(chat_id)`) makes the person block it (403 "bot was blocked by the user", and a
+`my_chat_member` update with the status `kicked`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,21 @@ class StaffBot:
         update_id = self.world.queue.push("message", msg)
         self.poll.wake()
         return {"update_id": update_id, "chat_id": target["id"], "message_id": msg["message_id"]}
+
+    def block(self, chat_id: int) -> None:
+        """The person blocks the bot: its messages are refused (403) and, as Telegram does, the bot
+        gets a `my_chat_member` update with the status `kicked`."""
+        self.world.blocked_chats.add(chat_id)
+        chat = self.world.chats.get(chat_id)
+        if chat is None or chat["type"] != "private":
+            return
+        user = {"id": chat_id, "is_bot": False, "first_name": chat.get("first_name", "")}
+        bot = {**STAFF_BOT}
+        self.world.queue.push("my_chat_member", {
+            "chat": chat, "from": user, "date": int(self.world.clock()),
+            "old_chat_member": {"user": bot, "status": "member"},
+            "new_chat_member": {"user": bot, "status": "kicked", "until_date": 0}})
+        self.poll.wake()
 
     def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
         return [m for m in self.sent if m["chat_id"] == chat_id]
@@ -124,5 +140,5 @@ class StaffBot:
         return web.json_response({"sent": self.sent})
 
     async def _admin_block(self, request: web.Request) -> web.Response:
-        self.world.blocked_chats.add(int((await request.json())["chat_id"]))
+        self.block(int((await request.json())["chat_id"]))
         return web.json_response({"ok": True})

@@ -16,7 +16,7 @@ from otklik.api import auth
 from otklik.services import access, staff_links
 from otklik.staffbot import commands
 from otklik.staffbot.bots import MaxStaffBot, TelegramStaffBot
-from otklik.staffbot.poller import StaffBotPoller, cursor_key
+from otklik.staffbot.poller import Attempts, StaffBotPoller, cursor_key
 from sandbox.max.emulator import MaxEmulator
 from sandbox.max.staff import STAFF_TOKEN as MAX_STAFF_TOKEN
 from sandbox.runner import serving
@@ -241,3 +241,41 @@ def test_commands_are_read_from_updates_without_io():
     assert commands.max_update({"update_type": "message_created", "message": {
         "sender": {"user_id": 4}, "recipient": {"chat_type": "chat"}, "body": {"text": "/start X"}}}) is None
     assert commands.max_update("garbage") is None and commands.telegram(None) is None
+
+
+async def test_blocking_the_bot_in_telegram_unlinks_the_chat(db, tg, people):
+    server, emulator = tg
+    poller, _ = await tg_poller(db, server)
+    try:
+        server.call(emulator.staff.write, 321, f"/start {code_for(db, people['ivanova'])}")
+        await poller.step()
+        assert linked(db, "ivanova") == "321"
+        server.call(emulator.staff.block, 321)  # Telegram: my_chat_member, status "kicked"
+        await poller.step()
+    finally:
+        await poller.aclose()
+    assert linked(db, "ivanova") is None
+    assert len(server.call(emulator.staff.sent_to, 321)) == 1  # no answer into a blocked chat
+    assert ("ivanova", "staff_bot_unlinked") in audit_actions(db)
+
+
+async def test_too_many_wrong_codes_from_one_chat_are_not_checked_for_a_while(db, tg, people):
+    server, emulator = tg
+    poller, _ = await tg_poller(db, server)
+    clock = [1000.0]
+    poller.attempts = Attempts(limit=3, window=900, clock=lambda: clock[0])
+    try:
+        for guess in ("AAAAAAAA", "BBBBBBBB", "CCCCCCCC"):
+            server.call(emulator.staff.write, 66, f"/start {guess}")
+        server.call(emulator.staff.write, 66, f"/start {code_for(db, people['ivanova'])}")  # even the right one
+        await poller.step()
+        assert [a["plain"] for a in server.call(emulator.staff.sent_to, 66)] == [commands.UNKNOWN] * 3 + [
+            commands.TOO_MANY]
+        assert linked(db, "ivanova") is None
+        clock[0] += 901  # the window has passed: a good code links again
+        server.call(emulator.staff.write, 66, f"/start {code_for(db, people['ivanova'])}")
+        await poller.step()
+    finally:
+        await poller.aclose()
+    assert linked(db, "ivanova") == "66"
+    assert server.call(emulator.staff.sent_to, 66)[-1]["plain"] == commands.LINKED
