@@ -28,6 +28,7 @@ from otklik.poller import PollLoop
 from otklik.relay import OutboxRelay
 from otklik.reporter import ReportScheduler
 from otklik.settings import Settings
+from otklik.staffbot import poller as staffbot_poller
 from otklik.watcher import DeadlineWatcher
 from storage import leases
 from storage.db import Database
@@ -66,6 +67,7 @@ class Daemon:
         self.connectors: dict[str, Connector] = {}
         self.limiter: SharedLimiter | None = None
         self.pollers: dict[str, PollLoop] = {}
+        self.staff_bots: list[staffbot_poller.StaffBotPoller] = []
         self.db: Database | None = None
         self.pipeline: Pipeline | None = None
         self.relay: OutboxRelay | None = None
@@ -259,6 +261,12 @@ class Daemon:
             ttl = conn.config.poll_interval + LEASE_MARGIN
             step = self.leased(f"poll:{name}", lambda t=ttl: t, poller.step)
             tasks.append(asyncio.create_task(self._loop(f"poll:{name}", step)))
+        # The staff bot (notifications to staff): one poller per platform, under a lease like a source's.
+        self.staff_bots = staffbot_poller.pollers(self.db, self.settings.staff_bot)
+        for bot in self.staff_bots:
+            ttl = self.settings.staff_bot.poll_timeout + LEASE_MARGIN
+            step = self.leased(f"staffbot:{bot.platform}", lambda t=ttl: t, bot.step)
+            tasks.append(asyncio.create_task(self._loop(f"staffbot:{bot.platform}", step)))
         if ready:
             ready(self)
         await self.stop.wait()
@@ -267,6 +275,8 @@ class Daemon:
         await runner.cleanup()
         for conn in self.connectors.values():
             await conn.aclose()
+        for bot in self.staff_bots:
+            await bot.aclose()
         try:  # a standby takes over at once instead of waiting the leases out
             await asyncio.to_thread(leases.release, self.db, self.holder)
         except Exception:  # noqa: BLE001 - the database away: the leases simply expire

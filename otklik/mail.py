@@ -8,17 +8,16 @@ answer (unknown mailbox, refused sender) is final and recorded as a bounce.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
-from pathlib import Path
 from typing import Literal
 
 import aiosmtplib
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from otklik import secretref
 from otklik.exceptions import OtklikError
 
 
@@ -39,24 +38,14 @@ class MailSettings(BaseModel):
     @field_validator("password")
     @classmethod
     def _reference_only(cls, v: str | None) -> str | None:
-        if v is not None and not (v.startswith("env:") or v.startswith("file:")):
-            raise ValueError("password must be a reference 'env:VAR' or 'file:/path', never the password itself")
-        return v
+        return secretref.check(v, "password")
 
     @property
     def enabled(self) -> bool:
         return bool(self.host)
 
     def resolved_password(self) -> str | None:
-        if self.password is None:
-            return None
-        kind, _, where = self.password.partition(":")
-        if kind == "env":
-            return os.environ.get(where) or None
-        try:
-            return Path(where).read_text(encoding="utf-8").strip() or None
-        except OSError:
-            return None
+        return secretref.read(self.password)
 
 
 class MailError(OtklikError):

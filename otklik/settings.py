@@ -25,6 +25,7 @@ from otklik.exceptions import ConfigError
 from otklik.mail import MailSettings
 from otklik.models import Platform
 from otklik.settings_errors import explain, model_at
+from otklik.staffbot.config import StaffBotSettings
 
 SECRET_KEYS = re.compile(r"(token|secret|password|key)$", re.I)
 
@@ -98,6 +99,7 @@ class Settings(BaseSettings):
     sources: list[SourceSettings] = Field(default_factory=list)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     mail: MailSettings = Field(default_factory=MailSettings)  # SMTP for answers by e-mail, notices, reports
+    staff_bot: StaffBotSettings = Field(default_factory=StaffBotSettings)  # the staff bot (otklik.staffbot)
 
     def link(self, path: str) -> str:
         """An absolute link to `path` on this server, for a notification."""

@@ -507,3 +507,31 @@ class NotifyPreferenceRow(Base):
     digest: Mapped[bool] = mapped_column(Boolean, default=True)
     digest_at: Mapped[str] = mapped_column(String(5), default="08:30")
     updated_at: Mapped[datetime] = mapped_column(default=now)
+class StaffChatRow(Base):
+    """A member of staff's chat with the staff bot (otklik.staffbot): where their notifications go on
+    that platform. One chat per person and platform, one person per chat."""
+
+    __tablename__ = "staff_chats"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", name="uq_staff_chats_platform_chat"),
+                      UniqueConstraint("user_id", "platform", name="uq_staff_chats_user_platform"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))  # telegram | max
+    chat_id: Mapped[str] = mapped_column(String(64))  # Telegram's private chat id; MAX's user id
+    linked_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class StaffLinkCodeRow(Base):
+    """A one-time code a person sends to the staff bot (`/start CODE`) to link their chat. Only its
+    SHA-256 is kept; it expires after 15 minutes and is good once."""
+
+    __tablename__ = "staff_link_codes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -283,6 +283,7 @@ def setup(app: web.Application, daemon) -> None:
     __import__("otklik.api.case_actions", fromlist=["setup"]).setup(app, daemon)  # terms, inputs, closing …
     __import__("otklik.api.operations", fromlist=["setup"]).setup(app, daemon)  # dashboard, sources, users
     __import__("otklik.api.notifications", fromlist=["setup"]).setup(app, daemon)  # a person's notes, preferences
+    __import__("otklik.api.staffbot", fromlist=["setup"]).setup(app, api)  # linking one's chat with the staff bot
     r.add_get("/api/departments", api.list_departments)
     r.add_post("/api/departments", api.add_department)
     r.add_get("/api/substitutes", api.list_substitutes)

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "otklik.cli.categories",
     "otklik.cli.report",  # after directory: it adds `users email`
     "otklik.cli.notify",
+    "otklik.cli.staffbot",  # after notify: it adds `link`/`unlink`/`bot` to `notify`
 )
 
 

@@ -160,6 +160,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
             if key not in src.secrets:
                 problems.append(f"source {src.name}: the required secret {key!r} is not found; "
                                 f"{secret_hint(src, key)}")
+    problems += settings.staff_bot.problems()
     try:
         from regulation.profiles import load_profile
 

@@ -80,7 +80,7 @@ def _print_config(urls: dict[str, str]) -> None:
     from sandbox import config
 
     print("\n# otklik.toml for these emulators (or: otklik init --sandbox):", flush=True)
-    print("\n".join(config.config_toml(urls).splitlines()[2:]).replace(
+    print("\n".join(config.config_toml(urls, staff_from_env=True).splitlines()[2:]).replace(
         f'secrets_dir = "{config.SECRETS_DIR}"', "# secrets: the export lines below"), flush=True)
     print("# their tokens (made up, the emulators'):", flush=True)
     print("\n".join(config.env_lines(list(urls))) + "\n", flush=True)

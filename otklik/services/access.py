@@ -61,6 +61,9 @@ OTHER: dict[str, frozenset[str]] = {
     # A message found by manual monitoring (000 §8, 004 Положение: ручной мониторинг) is entered
     # by the curator, who runs the monitoring.
     "enter_message": frozenset({"curator"}),
+    # Every member of staff links their own chat with the staff bot (otklik.services.staff_links
+    # binds a code to the actor's own user, never to anyone else's).
+    "link_staff_bot": frozenset(ROLES),
     # Files with an answer (photos, videos, documents): the executor whose department holds the
     # case now, who writes the answer, or the curator (001 §18, 002 §17, ПОС §16, Камчатка §2.5).
     "attach": frozenset({"curator", "executor"}),

@@ -10,6 +10,9 @@ this server (`/_upload/<id>`), and with a subscription active GET /updates answe
 Admin routes beside the shared /_sandbox ones: POST /_sandbox/revoke (every call then gets 401
 verify.token), POST /_sandbox/block {"user_id"} (the citizen stops the bot: 403 chat.denied),
 POST /_sandbox/demote {"chat_id"} (the bot loses its admin rights there).
+
+A second bot, the administration's staff bot (`STAFF_TOKEN`, staff.py), has people and updates of its
+own; /_sandbox/staff/… makes a member of staff write to it and shows what it sent.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from aiohttp import web
 
 from sandbox.base import Emulator
 from sandbox.faults import FaultRule
+from sandbox.max.staff import STAFF_TOKEN, StaffBot
 from sandbox.max.world import ADMIN_PERMISSIONS, BOT, CHANNEL, GROUP, TOKEN, MaxWorld  # noqa: F401
 
 MAX_TEXT = 4000
@@ -60,6 +64,7 @@ class MaxEmulator(Emulator):
         self._delivering: asyncio.Task | None = None
         self._last_served: list[dict] = []
         self.base_url = ""
+        self.staff = StaffBot(lambda: self.clock(), long_poll_cap, seed)
 
     def demo_secrets(self) -> dict[str, str]:
         return {"token": TOKEN}
@@ -128,6 +133,7 @@ class MaxEmulator(Emulator):
         r.add_post("/_sandbox/revoke", self._admin(lambda b: setattr(self, "revoked", True)))
         r.add_post("/_sandbox/block", self._admin(lambda b: self.world.blocked_users.add(int(b["user_id"]))))
         r.add_post("/_sandbox/demote", self._admin(lambda b: self.world.not_admin.add(int(b["chat_id"]))))
+        self.staff.setup_routes(app)
 
     def _admin(self, fn):
         async def handler(request: web.Request) -> web.Response:
@@ -142,6 +148,11 @@ class MaxEmulator(Emulator):
             return await handler(request)
         self.base_url = self.base_url or f"{request.scheme}://{request.host}"
         token = request.headers.get("Authorization")
+        if token == STAFF_TOKEN and not self.revoked:
+            try:
+                return await self.staff.handle(request)
+            except (TypeError, ValueError, KeyError, json.JSONDecodeError):
+                return error(400, "proto.payload", "Invalid request payload")
         if self.revoked or token != TOKEN:  # a token in the query is no longer accepted
             return error(401, "verify.token", "Invalid access_token")
         self.calls.append((self.clock(), request.path))

@@ -12,6 +12,9 @@ the demo stay quick (the real cap is 50 s).
 
 Admin routes beside the shared /_sandbox ones: POST /_sandbox/revoke {"token"?} revokes the bot
 token (every call then gets 401), POST /_sandbox/block {"chat_id"} makes the user block the bot.
+
+A second bot, the administration's staff bot (`STAFF_TOKEN`, staff.py), has chats and updates of its
+own; /_sandbox/staff/… makes a member of staff write to it and shows what it sent.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from sandbox.base import Emulator
 from sandbox.faults import FaultRule
 from sandbox.telegram.limits import SendLimits
 from sandbox.telegram.longpoll import BY_SET_WEBHOOK, LongPoll
+from sandbox.telegram.staff import STAFF_TOKEN, StaffBot
 from sandbox.telegram.webhook import SECRET_TOKEN, Webhook
 from sandbox.telegram.world import (  # noqa: F401  (re-exported for tests and the demo)
     BOT,
@@ -85,6 +89,8 @@ class TelegramEmulator(Emulator):
         self.files: dict[str, bytes] = {}  # uploaded media by SHA-256, for tests to compare
         self.citizen_files: dict[str, bytes] = {}  # file_id -> the bytes getFile leads to (set by tests)
         self._methods = {name[2:].lower(): getattr(self, name) for name in dir(self) if name.startswith("m_")}
+        self.staff = StaffBot(self._now, long_poll_cap, error, ok)
+        self.tokens.add(STAFF_TOKEN)
 
     def _now(self) -> float:
         return self.clock()  # late-bound: tests may replace emulator.clock after construction
@@ -154,6 +160,7 @@ class TelegramEmulator(Emulator):
         app.router.add_get("/file/bot{token}/{path:.+}", self.download)
         app.router.add_post("/_sandbox/revoke", self._admin_revoke)
         app.router.add_post("/_sandbox/block", self._admin_block)
+        self.staff.setup_routes(app)
 
     async def _admin_revoke(self, request: web.Request) -> web.Response:
         body = await request.json() if request.body_exists else {}
@@ -182,6 +189,11 @@ class TelegramEmulator(Emulator):
             return error(401, "Unauthorized")
         method = request.match_info["method"].lower()
         self.calls.append((self.clock(), method))
+        if token == STAFF_TOKEN:
+            try:
+                return await self.staff.dispatch(method, await self._params(request))
+            except (TypeError, ValueError):
+                return error(400, "Bad Request: wrong parameter value")
         handler = self._methods.get(method)
         if handler is None:
             return error(404, "Not Found")

@@ -12,6 +12,7 @@ from otklik.console.views import (
     notifications,
     reports,
     search,
+    staffbot,
 )
 
-ROUTE_MODULES = [auth, inbox, cases, search, dashboard, reports, moderation, admin, manual, notifications]
+ROUTE_MODULES = [auth, inbox, cases, search, dashboard, reports, moderation, admin, manual, notifications, staffbot]
