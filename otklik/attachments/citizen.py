@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from connectors import media
 from connectors.errors import ConnectorError, Fatal, Transient
 from otklik.attachments import checks
-from otklik.attachments.store import Store, default_store
+from otklik.attachments.store import Store, StoreUnavailable, default_store
 from storage.tables import AttachmentRow, CaseRow, MessageRow, now
 
 log = logging.getLogger("otklik.attachments")
@@ -113,7 +113,7 @@ class CitizenFiles:
                                         what="a citizen's file", limit=checks.MAX_UPLOAD)
             accepted = checks.inspect(data)
             key = await asyncio.to_thread(self.store.put, accepted.data)
-        except Transient:
+        except (Transient, StoreUnavailable):
             return  # the next pass tries again
         except checks.Rejected as exc:
             refused = f"{exc.status} {exc}"
