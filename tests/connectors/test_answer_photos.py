@@ -1,8 +1,8 @@
 """An answer with two photos on each platform, end to end against its emulator: a citizen writes
 (injected), the connector reads the message, and our answer with two stored photos is posted the
-platform's way. The emulator keeps what arrived: the uploaded bytes (Telegram, VK, MAX: compared by
-SHA-256) or the links the platform fetches (the regional platforms: signed links to our stored files,
-which the daemon serves)."""
+platform's way. The emulator keeps what arrived: the uploaded bytes (Telegram, VK, MAX, OK, ПОС:
+compared by SHA-256) or the links the platform fetches (the other regional platforms: signed links to
+our stored files, which the daemon serves)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ INJECT = {
     "ok": {"text": "Яма у дома 5 на Лесной", "author_id": 571000000777},
     "ok_chat": {"text": "Яма у дома 5 на Лесной", "author_id": 571000000778, "target": "chat"},
     "kamchatka": {"text": "Яма у дома 5 на Лесной"},
+    "pos": {"text": "Яма у дома 5 на Лесной"},
     "kuzbass_online": {"text": "Яма у дома 5 на Лесной"},
     "incident_management": {"text": "Яма у дома 5 на Лесной"},
 }
@@ -77,7 +78,7 @@ def _keys_of_links(urls: list[str]) -> list[str]:
 
 
 def arrived(platform: str, record: dict) -> list[str]:
-    if platform in ("telegram", "vk", "vk_message", "ok", "ok_chat"):
+    if platform in ("telegram", "vk", "vk_message", "ok", "ok_chat", "pos"):
         return [a["sha256"] for a in record["attachments"]]
     if platform == "max":
         return record["files"]
@@ -89,7 +90,7 @@ def arrived(platform: str, record: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("platform", ["telegram", "vk", "vk_message", "max", "ok", "ok_chat", "kamchatka",
-                                      "kuzbass_online", "incident_management"])
+                                      "kuzbass_online", "incident_management", "pos"])
 async def test_an_answer_with_two_photos_arrives_on_each_platform(platform, stored):
     attachments, keys = stored
     real = platform.split("_")[0] if platform in ("vk_message", "ok_chat") else platform
@@ -112,6 +113,10 @@ async def test_an_answer_with_two_photos_arrives_on_each_platform(platform, stor
         if platform == "telegram":  # one album, the answer as its caption: still one post
             assert len(emulator.replies) == 1 and record["text"] == TEXT
             assert {emulator.files[k] for k in keys} == {default_store().get(k) for k in keys}
+        if platform == "pos":  # uploaded to the file storage, named in the answer's attachmentIds
+            answer = emulator.world.get(int(record["appeal_id"]))["answers"][-1]
+            assert [emulator.files[i]["data"] for i in answer["attachmentIds"]] == [
+                default_store().get(k) for k in keys]
         if real == "ok":  # one post with both photos; the bytes OK's upload server took are ours
             assert len(emulator.replies) == 1 and record["text"] == TEXT
             assert [emulator.uploads.files[k] for k in keys] == [default_store().get(k) for k in keys]
