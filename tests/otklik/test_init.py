@@ -51,6 +51,8 @@ def test_the_readme_configuration_examples_pass_config_check(tmp_path, monkeypat
     monkeypatch.setenv("OTKLIK_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("TG_BOT_TOKEN", "123:made-up")
     monkeypatch.setenv("SMTP_PASSWORD", "made-up")
+    monkeypatch.setenv("OTKLIK_S3_KEY_ID", "made-up")
+    monkeypatch.setenv("OTKLIK_S3_SECRET", "made-up")
     for i, block in enumerate(blocks):
         path = tmp_path / f"example{i}.toml"
         path.write_text(block, encoding="utf-8")
