@@ -113,8 +113,11 @@ class CitizenFiles:
                                         what="a citizen's file", limit=checks.MAX_UPLOAD)
             accepted = checks.inspect(data)
             key = await asyncio.to_thread(self.store.put, accepted.data)
-        except (Transient, StoreUnavailable):
+        except Transient:
             return  # the next pass tries again
+        except StoreUnavailable as exc:  # fetched, but our own store is down: the next pass tries again
+            log.warning("citizen file not stored", extra={"message_id": item.message_id, "error": str(exc)})
+            return
         except checks.Rejected as exc:
             refused = f"{exc.status} {exc}"
         except ConnectorError as exc:

@@ -222,3 +222,41 @@ def test_config_check_validates_the_attachments_section(s3_config, monkeypatch, 
     path.write_text('[attachments]\nbackend = "s3"\naccess_key_id = "AKIA-the-key-itself"\n', encoding="utf-8")
     code, out = check()
     assert code == 1 and "access_key_id" in out and "reference" in out and "AKIA-the-key-itself" not in out
+
+
+async def test_a_citizens_photo_waits_while_the_store_is_down_and_is_stored_in_s3_after(db, s3_config):
+    from types import SimpleNamespace
+
+    import respx
+    from httpx import Response
+
+    from otklik.attachments.citizen import CitizenFiles
+    from otklik.attachments.config import AttachmentSettings
+
+    raw, bucket, _ = s3_config
+    url = "https://pp.userapi.test/p/yama.jpg"
+    with db.session() as s:
+        msg = MessageRow(source="vk_main", platform="vk", external_id="c1", author_id="9", author_name="Анна",
+                         thread={"kind": "wall", "ids": {}}, text="Яма у дома 5, фото прилагаю",
+                         created_at=datetime.now(UTC), raw={}, processed=True,
+                         attachments=[{"type": "photo", "url": url}])
+        s.add(msg)
+        s.flush()
+        routing = Router.load().route(msg.text).model_copy(update={"needs_manual": True})
+        cases.open_or_update(s, msg, routing, channel="social", profile_name="severny")
+    down = s3.s3_store(AttachmentSettings(backend="s3", bucket=bucket, timeout=1, attempts=1,
+                                          endpoint_url=f"http://127.0.0.1:{_closed_port()}",
+                                          access_key_id="env:TEST_S3_KEY_ID", secret_access_key="env:TEST_S3_SECRET"))
+    photo = jpeg()
+    with respx.mock() as router:
+        router.get(url).mock(return_value=Response(200, content=photo, headers={"Content-Type": "image/jpeg"}))
+        async with httpx.AsyncClient() as client:
+            conn = SimpleNamespace(http=client, config=SimpleNamespace(platform="vk"), file_url=None)
+            await CitizenFiles(db, {"vk_main": conn}, store=down).step()
+            with db.session() as s:
+                assert s.query(AttachmentRow).count() == 0  # neither stored nor refused: wanted again
+            await CitizenFiles(db, {"vk_main": conn}).step()  # the configured S3 store, reachable
+    with db.session() as s:
+        row = s.query(AttachmentRow).one()
+    assert row.removed_at is None and row.origin == "citizen"
+    assert raw.get_object(Bucket=bucket, Key=f"attachments/{row.sha256[:2]}/{row.sha256[2:]}")["Body"].read() == photo
