@@ -12,12 +12,15 @@ listed without a published format (README: assumptions).
 
 Chats (Bot API): `GET /graph/me/fileUploadUrl?type=IMAGE` gives an upload URL; the image is POSTed
 there the same way and the answer's token goes in the message:
-`"attachments": [{"type": "IMAGE", "payload": {"token": …}}]`.
+`"attachments": [{"type": "IMAGE", "payload": {"token": …}}]`. A document: `type=FILE` gives the URL
+and the token at once; the file is POSTed there (multipart `file`) and named
+`{"type": "FILE", "payload": {"token": …}}` (graph.user.fileUploadUrl).
 
 Uploading is not posting: a retried delivery uploads again and leaves an unused photo at worst; the
 comment itself is recognised by the read-back (OkConnector.find_posted) before a resumed attempt.
-Only photos: OK's video upload is a separate flow (video.getUploadUrl, then processing) and comments
-take no documents, so an answer with a video or a document fails with a clear error.
+Comments take photos only, chats photos and documents: OK's video upload is a separate flow
+(video.getUploadUrl, then processing), so an answer with a video — or a document for a comment —
+fails with a clear error before anything is uploaded.
 """
 
 from __future__ import annotations
@@ -33,18 +36,20 @@ from otklik.models import Reply
 
 MAX_PHOTOS = 10  # what one OK comment or message shows; more is refused before anything is uploaded
 PLATFORM = "ok"
+COMMENT_KINDS = frozenset({"photo"})
+CHAT_KINDS = frozenset({"photo", "doc"})
 
 
-async def photos(reply: Reply, client: OkClient) -> list[media.Blob]:
-    """The reply's files, each checked to be a photo, loaded before anything goes to OK."""
+async def files(reply: Reply, client: OkClient, kinds: frozenset[str]) -> list[media.Blob]:
+    """The reply's files, each of a kind OK takes here, loaded before anything goes to OK."""
     if len(reply.attachments) > MAX_PHOTOS:
-        raise Fatal(f"OK takes at most {MAX_PHOTOS} photos in one comment or message", platform=PLATFORM)
+        raise Fatal(f"OK takes at most {MAX_PHOTOS} files in one comment or message", platform=PLATFORM)
     blobs = []
     for i, att in enumerate(reply.attachments, 1):
         blob = await media.load(att, client.http, platform=PLATFORM, index=i)
-        if blob.kind != "photo":
-            raise Fatal("OK answers take photos only; a video or a document must be posted by hand",
-                        platform=PLATFORM)
+        if blob.kind not in kinds:
+            what = "photos only" if kinds == COMMENT_KINDS else "photos and documents"
+            raise Fatal(f"OK takes {what} here; a {blob.kind} must be posted by hand", platform=PLATFORM)
         blobs.append(blob)
     return blobs
 
@@ -54,7 +59,7 @@ async def comment_attachments(reply: Reply, client: OkClient, *, group_id: str,
     """The `attachments` parameter of discussions.addDiscussionComment (None without files)."""
     if not reply.attachments:
         return None
-    blobs = await photos(reply, client)
+    blobs = await files(reply, client, COMMENT_KINDS)
     slot = await client.call("photosV2.getUploadUrl", gid=group_id, aid=album_id or None, count=len(blobs),
                              sizes=",".join(str(len(b.data)) for b in blobs))
     with reading(PLATFORM, "photosV2.getUploadUrl answer"):
@@ -66,15 +71,19 @@ async def comment_attachments(reply: Reply, client: OkClient, *, group_id: str,
 
 
 async def chat_attachments(reply: Reply, client: OkClient) -> list[dict[str, Any]]:
-    """The `attachments` of a Bot API message: one IMAGE per photo, each uploaded on its own URL."""
+    """The `attachments` of a Bot API message: an IMAGE per photo, a FILE per document, each
+    uploaded on its own URL."""
     out = []
-    for blob in await photos(reply, client) if reply.attachments else []:
-        slot = await client.graph("GET", "fileUploadUrl", type="IMAGE")
+    for blob in await files(reply, client, CHAT_KINDS) if reply.attachments else []:
+        kind = "IMAGE" if blob.kind == "photo" else "FILE"
+        slot = await client.graph("GET", "fileUploadUrl", type=kind)
         with reading(PLATFORM, "fileUploadUrl answer"):
             url = slot["url"]
-        uploaded = await client.upload(_checked(url), [("pic1", blob)])
-        (token,) = tokens_of(uploaded, None)
-        out.append({"type": "IMAGE", "payload": {"token": token}})
+            token = str(slot["token"]) if kind == "FILE" else None  # a FILE's token comes with its URL
+        uploaded = await client.upload(_checked(url), [("pic1" if kind == "IMAGE" else "file", blob)])
+        if kind == "IMAGE":  # an image's token comes with the upload's answer
+            (token,) = tokens_of(uploaded, None)
+        out.append({"type": kind, "payload": {"token": token}})
     return out
 
 

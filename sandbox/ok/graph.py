@@ -119,9 +119,13 @@ class BotApi:
 
     # -- writing -------------------------------------------------------------------------------
     def file_upload_url(self, params: dict, body: dict) -> dict[str, Any]:
-        """graph.user.fileUploadUrl: for `type=IMAGE` the upload answers a photo token (uploads.py)."""
-        if (params.get("type") or "FILE").upper() != "IMAGE":
-            raise OkError(100, "Only type=IMAGE uploads are emulated")
+        """graph.user.fileUploadUrl: for `type=IMAGE` the upload answers a photo token, for `FILE`
+        (the default) the token comes with the URL (uploads.py)."""
+        kind = (params.get("type") or "FILE").upper()
+        if kind == "FILE":
+            return self.emu.uploads.file_slot(self.emu.base_url)
+        if kind != "IMAGE":
+            raise OkError(100, "Only type=IMAGE and type=FILE uploads are emulated")
         slot = self.emu.uploads.slot(self.emu.base_url, 1)
         return {"url": slot["upload_url"], "file_id": slot["photo_ids"][0]}
 
@@ -139,7 +143,8 @@ class BotApi:
         if recipient.get("chat_id") and recipient["chat_id"] != params.get("chat_id"):
             raise OkError(100, "recipient.chat_id does not match the chat in the path")
         photos = [shown(p) for p in self.emu.uploads.chat_photos(message)]
-        wire = [{"type": "IMAGE", "payload": {"id": p["id"], "url": p["url"]}} for p in photos]
+        wire = [{"type": "IMAGE" if p["type"] == "PHOTO" else "FILE", "payload": {"id": p["id"], "url": p["url"]}}
+                for p in photos]
         msg = chat.new_message(self.emu.now_ms(), text, f"group:{GROUP_ID}", GROUP_NAME, wire)
         # The Bot API has no reply-to: a chat reply answers the chat.
         self.emu.record_reply(

@@ -6,8 +6,11 @@ The photos are POSTed there as multipart (`pic1`, `pic2`, …) and the answer is
 chat message's (`{"type": "IMAGE", "payload": {"token": …}}`). The upload server is this emulator
 (`/_ok_upload/<id>`); the bytes are kept by SHA-256 in `files`, and every used token resolves to the
 photo it names, so a test can compare what arrived with what was sent.
-Assumptions (no published capture): the error answer of the upload server, and that a token names
-one photo once (a second post with the same token is refused).
+A document for a chat: `fileUploadUrl?type=FILE` answers the URL and the token at once; the file is
+POSTed there (multipart `file`) and named `{"type": "FILE", "payload": {"token": …}}`.
+Assumptions (no published capture): the error answer of the upload server, its answer to a FILE
+upload (`{"success": true}`), and that a token names one file once (a second post with the same
+token is refused).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class Uploads:
     def __init__(self, new_id) -> None:
         self.new_id = new_id
         self.slots: dict[str, list[str]] = {}  # upload id -> the photo ids reserved for it
+        self.file_slots: dict[str, str] = {}  # upload id -> the token a FILE upload will be named by
         self.tokens: dict[str, dict[str, Any]] = {}  # token -> the uploaded photo (not yet used)
         self.used: dict[str, dict[str, Any]] = {}  # token -> the photo, once a post named it
         self.files: dict[str, bytes] = {}  # sha256 -> bytes
@@ -42,7 +46,27 @@ class Uploads:
         return {"upload_url": f"{base}/_ok_upload/{upload_id}", "photo_ids": ids, "expires_ms": TTL_MS,
                 "ttl_ms": TTL_MS}
 
+    def file_slot(self, base: str) -> dict[str, Any]:
+        upload_id, token = self.new_id(), self.new_id() + self.new_id()
+        self.file_slots[upload_id] = token
+        return {"url": f"{base}/_ok_upload/{upload_id}", "token": token}
+
+    async def _receive_file(self, request: web.Request, token: str) -> web.Response:
+        field = (await request.post()).get("file")
+        if not isinstance(field, web.FileField):
+            return web.json_response(OkError(100, "Expected a file").body())
+        data = field.file.read()
+        digest = hashlib.sha256(data).hexdigest()
+        self.files[digest] = data
+        self.tokens[token] = {"photo_id": token[:12], "name": field.filename, "size": len(data), "sha256": digest,
+                              "kind": "FILE"}
+        self.file_slots.pop(request.match_info["id"], None)
+        self.uploads += 1
+        return web.json_response({"success": True})
+
     async def receive(self, request: web.Request) -> web.Response:
+        if (token := self.file_slots.get(request.match_info["id"])) is not None:
+            return await self._receive_file(request, token)
         ids = self.slots.get(request.match_info["id"])
         if ids is None:
             return web.json_response(OkError(300, "Upload URL not found or expired").body())
@@ -57,16 +81,16 @@ class Uploads:
             self.files[digest] = data
             token = self.new_id() + self.new_id()
             self.tokens[token] = {"photo_id": photo_id, "name": field.filename, "size": len(data),
-                                  "sha256": digest}
+                                  "sha256": digest, "kind": "IMAGE"}
             photos[photo_id] = {"token": token}
         self.uploads += 1
         return web.json_response({"photos": photos})
 
-    def _take(self, token: str) -> dict[str, Any]:
-        photo = self.tokens.pop(token, None)
-        if photo is None:
-            raise OkError(100, f"Invalid photo token {token[:20]}")
-        self.used[token] = photo
+    def _take(self, token: str, kind: str = "IMAGE") -> dict[str, Any]:
+        photo = self.tokens.get(token)
+        if photo is None or photo["kind"] != kind:
+            raise OkError(100, f"Invalid {kind.lower()} token {token[:20]}")
+        self.used[token] = self.tokens.pop(token)
         return photo
 
     def comment_photos(self, raw: str | None) -> list[dict[str, Any]]:
@@ -83,26 +107,27 @@ class Uploads:
         return [self._take(t) for t in tokens]
 
     def chat_photos(self, message: dict[str, Any]) -> list[dict[str, Any]]:
-        """The photos of a Bot API message (`attachments`, or the single `attachment`)."""
+        """The photos and files of a Bot API message (`attachments`, or the single `attachment`)."""
         items = message.get("attachments") or ([message["attachment"]] if message.get("attachment") else [])
         out = []
-        for item in items:
-            if not isinstance(item, dict) or item.get("type") != "IMAGE":
-                raise OkError(100, "Only IMAGE attachments are supported")
-            token = (item.get("payload") or {}).get("token")
+        for item in items if isinstance(items, list) else [items]:
+            if not isinstance(item, dict) or item.get("type") not in ("IMAGE", "FILE"):
+                raise OkError(100, "Only IMAGE and FILE attachments are supported")
+            token = (item.get("payload") or {}).get("token") if isinstance(item.get("payload"), dict) else None
             if not token:
-                raise OkError(100, "IMAGE attachment without payload.token")
-            out.append(self._take(str(token)))
+                raise OkError(100, f"{item['type']} attachment without payload.token")
+            out.append(self._take(str(token), item["type"]))
         if len(out) > MAX_PHOTOS:
             raise OkError(100, f"attachments: at most {MAX_PHOTOS}")
         return out
 
 
 def shown(photo: dict[str, Any]) -> dict[str, Any]:
-    """How a posted photo appears on its comment or message (the record keeps its SHA-256)."""
+    """How a posted photo or file appears on its comment or message (the record keeps its SHA-256)."""
     ref = photo["sha256"][:16]
-    return {"type": "PHOTO", "id": ref, "url": PIC.format(id=ref, kind=3), "name": photo["name"],
-            "size": photo["size"], "sha256": photo["sha256"]}
+    return {"type": "PHOTO" if photo["kind"] == "IMAGE" else "FILE", "id": ref,
+            "url": PIC.format(id=ref, kind=3), "name": photo["name"], "size": photo["size"],
+            "sha256": photo["sha256"]}
 
 
 def check_group(params: dict[str, str]) -> None:

@@ -143,3 +143,33 @@ def test_tokens_follow_the_reserved_ids_and_an_empty_answer_is_refused():
         tokens_of({"photos": {}}, None)
     with pytest.raises(Fatal):  # Malformed: an id OK reserved has no token in the answer
         tokens_of(answer, ["a", "c"])
+
+
+async def test_a_chat_answer_carries_a_document_a_comment_refuses_it(photos):
+    """Against the emulator: a chat message takes a photo and a PDF (FILE: the token comes with the
+    upload URL); a comment takes photos only, and says so before uploading anything."""
+    import httpx
+
+    from sandbox.ok.emulator import OkEmulator
+    from sandbox.runner import serving
+
+    attachments, data = photos
+    pdf = b"%PDF-1.4\n% otklik\n" + bytes(200)
+    doc = Attachment(type="doc", id=f"sha256:{default_store().put(pdf)}", name="акт.pdf", mime="application/pdf")
+    emulator = OkEmulator(rps_limit=1000)
+    with serving(emulator) as server:
+        config = SourceConfig(name="ok", platform="ok", base_url=server.url, secrets=emulator.demo_secrets(),
+                              options=emulator.demo_options())
+        async with httpx.AsyncClient(timeout=30) as client:
+            conn = OkConnector(config, client=client)
+            chat = emulator.group_chat.chat_id
+            await conn.send(Reply(id="r-doc", source="ok", platform="ok", text=TEXT,
+                                  attachments=[attachments[0], doc], thread=Thread(kind="chat", ids={"chat_id": chat})))
+            topic = max(emulator.topics.values(), key=lambda t: t.created_ms)
+            with pytest.raises(Fatal, match="photos only"):
+                await conn.send(Reply(id="r-doc2", source="ok", platform="ok", text=TEXT, attachments=[doc],
+                                      thread=Thread(kind="discussion", ids={"discussion_id": topic.id})))
+    record = emulator.replies[-1]
+    assert len(emulator.replies) == 1 and [a["type"] for a in record["attachments"]] == ["PHOTO", "FILE"]
+    assert [emulator.uploads.files[a["sha256"]] for a in record["attachments"]] == [data[0], pdf]
+    assert emulator.uploads.uploads == 2  # the refused comment uploaded nothing
