@@ -386,6 +386,8 @@ class OkConnector(Connector):
             return []  # a send request, webhook subscriptions, chat lists, send results
         if _is_bot_info(payload) or _is_chat_info(payload):
             return []  # GET /me/info (`sources check`: whose bot this is), GET /me/chat (one chat)
+        if uploads.is_upload_answer(payload):
+            return []  # photosV2.getUploadUrl, fileUploadUrl, an upload server's answer (uploads.py)
         raise Malformed("not an OK payload this connector knows", platform="ok")
 
 

@@ -104,6 +104,15 @@ def tokens_of(uploaded: Any, ids: list[str] | None) -> list[str]:
     return tokens
 
 
+def is_upload_answer(payload: dict[str, Any]) -> bool:
+    """Pure: an answer of the upload flow (no citizen message in it): photosV2.getUploadUrl's
+    `{upload_url, photo_ids}`, fileUploadUrl's `{url, token | file_id}`, an upload server's
+    `{photos: {<id>: {token}}}`."""
+    keys = payload.keys()
+    return ({"upload_url", "photo_ids"} <= keys or ("url" in keys and bool({"token", "file_id"} & keys))
+            or (keys == {"photos"} and isinstance(payload["photos"], dict)))
+
+
 def _checked(url: Any) -> str:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise Malformed("OK gave no upload URL", platform=PLATFORM)

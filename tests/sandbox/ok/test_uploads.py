@@ -66,6 +66,17 @@ def test_bad_uploads_and_attachments_are_refused_with_ok_errors(ok):
     assert graph(server, "GET", "fileUploadUrl", type="VIDEO").json()["error_code"] == 100
 
 
+def test_every_upload_answer_is_understood_as_carrying_no_message(ok):
+    from connectors.ok.connector import OkConnector
+
+    server, _ = ok
+    slot = rest(server, "photosV2.getUploadUrl", gid=GROUP_ID, count=1)
+    image = graph(server, "GET", "fileUploadUrl", type="IMAGE").json()
+    file = graph(server, "GET", "fileUploadUrl", type="FILE").json()
+    answers = [slot, image, file, upload(slot["upload_url"], jpeg()), upload(image["url"], png())]
+    assert [OkConnector.parse(a) for a in answers] == [[]] * 5
+
+
 def test_a_chat_message_carries_an_uploaded_image(ok):
     server, emulator = ok
     slot = graph(server, "GET", "fileUploadUrl", type="IMAGE").json()
