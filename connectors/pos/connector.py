@@ -195,6 +195,8 @@ class PosConnector(Connector):
             return [appeal_message(payload, source)]
         if "access_token" in payload:
             return []
+        if {"id", "size", "contentType"} <= payload.keys():
+            return []  # the file storage's answer to an upload (a file of ours, no appeal)
         if "error" in payload:
             status = payload.get("status")
             raise_for_error(payload, int(status) if isinstance(status, int) else 401)

@@ -95,12 +95,15 @@ async def test_the_mock_keeps_the_files_and_a_resumed_answer_is_found_not_repeat
             conn = pos(server.url, emulator.demo_secrets())
             conn_http = PosConnector(conn.config, client=client)
             first = await conn_http.send(reply(attachments, appeal))
-            stored = len(emulator.files)
+            stored_before = len(emulator.files)
             again = await _deliver(PosConnector(conn.config, client=client), reply(attachments, appeal), resumed=True)
             r = await client.get(f"{server.url}/file-storage-service/filestorage/{next(iter(emulator.files))}")
+            stored = await conn_http.client.upload("x.jpg", data[0], "image/jpeg")  # the mock's own answer
     assert r.status_code == 401  # the file storage wants the token like every other call
     assert again.already_posted and again.external_id == first.external_id
-    assert len(emulator.replies) == 1 and len(emulator.files) == stored == 2
+    assert len(emulator.replies) == 1 and len(emulator.files) == stored_before + 1 == 3
+    assert PosConnector.parse(stored) == [] and stored["url"].endswith(stored["id"])  # understood: no appeal
     answer = emulator.world.get(appeal)["answers"][-1]
     assert [emulator.files[i]["data"] for i in answer["attachmentIds"]] == data
     assert [a["name"] for a in emulator.replies[0]["attachments"]] == ["до.jpg", "после.png"]
+
