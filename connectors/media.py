@@ -9,6 +9,7 @@ upload leaves at most an unused file on the platform, never a second answer.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -38,12 +39,14 @@ async def load(att: Attachment, http: httpx.AsyncClient | None, *, platform: str
                limit: int = MAX_FILE_BYTES) -> Blob:
     kind = att.type if att.type in ("photo", "video", "doc") else "doc"
     if is_stored(att):
-        from otklik.attachments.store import default_store
+        from otklik.attachments.store import StoreUnavailable, default_store
 
-        try:
-            data = default_store().get(att.id[len(STORE_PREFIX):])
+        try:  # in a thread: the store may be a network one (S3)
+            data = await asyncio.to_thread(default_store().get, att.id[len(STORE_PREFIX):])
         except FileNotFoundError:
             raise Fatal(f"attachment {index} is missing from the attachment store", platform=platform) from None
+        except StoreUnavailable as exc:  # nothing was sent yet: the outbox tries the delivery again
+            raise Transient(f"attachment {index}: {exc}", platform=platform) from None
         return Blob(att.name or f"file{index}", att.mime or "application/octet-stream", data, kind)
     if not att.url or urlsplit(att.url).scheme not in ("http", "https") or http is None:
         raise Fatal(f"attachment {index} has neither a stored file nor a web address", platform=platform)

@@ -12,7 +12,6 @@ import signal
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from aiohttp import web
 
@@ -21,7 +20,7 @@ from connectors.ratelimit import LocalLimiter
 from connectors.registry import connector_class
 from otklik import health, http, metrics
 from otklik.attachments.citizen import CitizenFiles
-from otklik.attachments.store import DiskStore
+from otklik.attachments.store import store_for
 from otklik.exceptions import OtklikError, StorageUnavailable
 from otklik.pipeline import Pipeline
 from otklik.poller import PollLoop
@@ -253,7 +252,7 @@ class Daemon:
                  asyncio.create_task(self._loop("health", self._health_step)),
                  asyncio.create_task(self._loop("reports", ReportScheduler(self.db, self.settings).step))]
         if self.settings.citizen_files:
-            files = CitizenFiles(self.db, self.connectors, DiskStore(Path(self.settings.var_dir) / "attachments"))
+            files = CitizenFiles(self.db, self.connectors, store_for(self.settings))
             tasks.append(asyncio.create_task(self._loop("citizen_files", files.step)))
         for name, conn in self.connectors.items():
             poller = PollLoop(conn, self.db, on_stored=self.wake_pipeline.set, on_alert=self.pipeline.alert_async)

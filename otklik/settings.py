@@ -21,6 +21,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, Vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from connectors.base import SourceConfig
+from otklik.attachments.config import AttachmentSettings
 from otklik.exceptions import ConfigError
 from otklik.mail import MailSettings
 from otklik.models import Platform
@@ -100,6 +101,8 @@ class Settings(BaseSettings):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     mail: MailSettings = Field(default_factory=MailSettings)  # SMTP for answers by e-mail, notices, reports
     staff_bot: StaffBotSettings = Field(default_factory=StaffBotSettings)  # the staff bot (otklik.staffbot)
+    # Where accepted files are kept: disk under var_dir, or an S3-compatible store (otklik.attachments).
+    attachments: AttachmentSettings = Field(default_factory=AttachmentSettings)
 
     def link(self, path: str) -> str:
         """An absolute link to `path` on this server, for a notification."""
@@ -160,17 +163,23 @@ def secret_hint(src: SourceSettings, key: str) -> str:
             f"OTKLIK_SECRETS_DIR, or secrets = {{ {key} = \"env:VAR\" }} in the source")
 
 
+def read_reference(ref: str | None) -> str | None:
+    """The value a secret reference `env:VAR` or `file:/path` points at (None: not there, or empty)."""
+    if not ref:
+        return None
+    kind, _, where = ref.partition(":")
+    if kind == "env":
+        return os.environ.get(where) or None
+    try:
+        return Path(where).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
 def resolve_secrets(src: SourceSettings, secrets_dir: Path | None) -> dict[str, SecretStr]:
     found: dict[str, SecretStr] = {}
     for key, ref in src.secrets.items():
-        kind, _, where = ref.partition(":")
-        if kind == "env":
-            value = os.environ.get(where)
-        else:
-            try:
-                value = Path(where).read_text(encoding="utf-8").strip()
-            except OSError:
-                value = None
+        value = read_reference(ref)
         if value:
             found[key] = SecretStr(value)
     # Conventional places fill what the explicit references did not.

@@ -173,6 +173,16 @@ class OkClient:
 
         return await self._retrying(once, idempotent)
 
+    async def upload(self, url: str, files: list[tuple[str, Any]]) -> Any:
+        """POST photos (media.Blob) as multipart fields to an upload URL OK gave (signed by OK in the
+        URL itself, so nothing is added). Retried like a read: an upload posts nothing."""
+        parts = [(field, (blob.name, blob.data, blob.mime)) for field, blob in files]
+
+        async def once() -> Any:
+            return await self._http("photo upload", "POST", url, files=parts, timeout=120.0)
+
+        return await self._retrying(once, True)
+
     async def graph(
         self, http_method: str, path: str, *, body: dict[str, Any] | None = None, **params: Any
     ) -> Any:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from connectors.base import Connector, IPNetwork, WebhookResult
 from connectors.errors import ConnectorError, Fatal, Malformed, Transient
-from connectors.ok import chats, discussions
+from connectors.ok import chats, discussions, uploads
 from connectors.ok.client import OkClient, raise_for_error
 from connectors.ok.cursor import Cursor
 from connectors.ok.mapping import (
@@ -156,9 +156,6 @@ class OkConnector(Connector):
             if found is not None:
                 self._uncertain.discard(reply.id)
                 return found.model_copy(update={"already_posted": True})
-        if reply.attachments:  # never post the answer without the photos it was approved with
-            raise Fatal("OK answers cannot carry files yet (no photo upload): post this one by hand, or send "
-                        "the draft back and remove its files", platform="ok")
         try:
             delivery = await (
                 self._send_chat(reply) if reply.thread.kind == "chat" else self._send_comment(reply)
@@ -174,6 +171,11 @@ class OkConnector(Connector):
         did = str(ids.get("discussion_id") or "")
         if not did:
             raise Fatal("an OK reply needs thread.ids.discussion_id", platform="ok")
+        # The photos first (uploads.py): the comment never goes out without the files it was
+        # approved with, and a failed upload posts nothing.
+        files = await uploads.comment_attachments(
+            reply, self.client, group_id=self.group_id, album_id=self.config.options.get("album_id")
+        )
         # Parameter names of the current official docs (entityId/entityType; the emulator also
         # takes the older discussionId/discussionType).
         new_id = await self.client.call(
@@ -184,6 +186,7 @@ class OkConnector(Connector):
             comment=reply.text,
             as_admin=True,
             reply_to_comment_id=str(ids["comment_id"]) if ids.get("comment_id") else None,
+            attachments=files,
         )
         if isinstance(new_id, dict):
             new_id = new_id.get("id") or new_id.get("comment_id")
@@ -200,10 +203,12 @@ class OkConnector(Connector):
         chat_id = str(reply.thread.ids.get("chat_id") or "")
         if not chat_id:
             raise Fatal("an OK chat reply needs thread.ids.chat_id", platform="ok")
+        message: dict[str, Any] = {"text": reply.text}
+        files = await uploads.chat_attachments(reply, self.client)
+        if files:
+            message["attachments"] = files
         body = await self.client.graph(
-            "POST",
-            f"messages/{chat_id}",
-            body={"recipient": {"chat_id": chat_id}, "message": {"text": reply.text}},
+            "POST", f"messages/{chat_id}", body={"recipient": {"chat_id": chat_id}, "message": message}
         )
         mid = body.get("message_id") or body.get("mid")
         if not mid:
@@ -381,6 +386,8 @@ class OkConnector(Connector):
             return []  # a send request, webhook subscriptions, chat lists, send results
         if _is_bot_info(payload) or _is_chat_info(payload):
             return []  # GET /me/info (`sources check`: whose bot this is), GET /me/chat (one chat)
+        if uploads.is_upload_answer(payload):
+            return []  # photosV2.getUploadUrl, fileUploadUrl, an upload server's answer (uploads.py)
         raise Malformed("not an OK payload this connector knows", platform="ok")
 
 

@@ -17,6 +17,9 @@ from connectors.transport import Transport, limit_key, read_retrying
 PLATFORM = "pos"
 API = "https://pos.gosuslugi.ru"
 TOKEN_PATH = "/user-service/oauth/token"
+# Files for answers: multipart field `file`, answered `{id, name, size, contentType, temporary, avatar,
+# previewUrl, url}`; the answer names the ids in `attachmentIds` (public client code, README).
+FILES_PATH = "/file-storage-service/filestorage"
 RENEW_BEFORE = 60.0  # seconds: renew a token this long before it expires
 OAUTH_AUTH_CODES = {
     "invalid_grant",
@@ -97,13 +100,24 @@ class PosClient:
         await self._grant({"grant_type": "password", **self.credentials})
 
     async def call(
-        self, method: str, path: str, *, params: dict | None = None, body: dict | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        body: dict | None = None,
+        files: dict | None = None,
     ) -> Any:
         if self.access is None or time.monotonic() >= self.expires_at - RENEW_BEFORE:
             await self.authenticate()
         for attempt in (1, 2):
             r = await self.transport.send(
-                method, path, params=params, json=body, headers={"Authorization": f"Bearer {self.access}"}
+                method,
+                path,
+                params=params,
+                json=body,
+                files=files,
+                headers={"Authorization": f"Bearer {self.access}"},
             )
             data = self.transport.decode(r, f"{method} {path}")
             if r.status_code == 401 and attempt == 1:
@@ -130,6 +144,14 @@ class PosClient:
             with attempt:
                 data = await self.call("POST", path, params=params)
         return data
+
+    async def upload(self, name: str, data: bytes, mime: str) -> Any:
+        """One file to the file storage, for an answer's `attachmentIds`. Retried like a read: a
+        stored file is not an answer, a retry leaves an unused file at worst."""
+        async for attempt in read_retrying(self.read_attempts, self.retry_wait):
+            with attempt:
+                stored = await self.call("POST", FILES_PATH, files={"file": (name, data, mime)})
+        return stored
 
     async def post(self, path: str, body: dict) -> Any:
         """An answer or action: not retried here (the worker owns send retries)."""

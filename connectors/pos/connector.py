@@ -3,7 +3,9 @@ listed — those appeals and the cursor naming them were committed together — 
 waiting. A crash before the commit leaves the appeals unacknowledged, so they are listed again.
 
 Answers go to `POST /appeal-service/edms/{id}`; ПОС has no idempotency key, so our reply id rides
-in `outgoingNumber` and a retry reads the appeal back first (`find_posted`)."""
+in `outgoingNumber` and a retry reads the appeal back first (`find_posted`). An answer's files are
+uploaded to the file storage first (`POST /file-storage-service/filestorage`) and named by their ids
+in `attachmentIds` (README: what public client code shows)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from connectors import media
 from connectors.base import Connector
 from connectors.errors import AuthFailed, Fatal, Malformed
-from connectors.parsing import integer, map_each, messages_and_changes, reject, total
+from connectors.parsing import integer, map_each, messages_and_changes, reading, reject, total
 from connectors.pos.client import PosClient, raise_for_error
 from connectors.pos.mapping import (
     PLATFORM,
@@ -135,10 +138,29 @@ class PosConnector(Connector):
             already_posted=already,
         )
 
+    async def _upload(self, reply: Reply) -> list[str]:
+        """The answer's files into ПОС's file storage, in order; their ids for `attachmentIds`.
+        Every file is loaded first, so a missing one fails the delivery before anything is stored."""
+        blobs = [
+            await media.load(a, self.http, platform=PLATFORM, index=i) for i, a in enumerate(reply.attachments, 1)
+        ]
+        ids = []
+        for blob in blobs:
+            stored = await self.client.upload(blob.name, blob.data, blob.mime)
+            with reading(PLATFORM, "file storage answer"):
+                ident = str(stored["id"])
+            if not ident:
+                raise Malformed("ПОС's file storage answered without a file id", platform=PLATFORM)
+            ids.append(ident)
+        return ids
+
     @total(PLATFORM)
     async def send(self, reply: Reply) -> Delivery:
         appeal = appeal_id(reply)
-        data = await self.client.post(f"{EDMS}/{appeal}", answer_body(reply, self._executor_info()))
+        info = self._executor_info()
+        answer_body(reply, info)  # refuses what ПОС cannot take before anything is uploaded
+        ids = await self._upload(reply) if reply.attachments else None
+        data = await self.client.post(f"{EDMS}/{appeal}", answer_body(reply, info, ids))
         answer = find_answer(data if isinstance(data, dict) else {}, reply.id)
         if answer is None:
             raise Fatal(f"ПОС accepted the answer to {appeal} but does not list it", platform=PLATFORM)
@@ -173,6 +195,8 @@ class PosConnector(Connector):
             return [appeal_message(payload, source)]
         if "access_token" in payload:
             return []
+        if {"id", "size", "contentType"} <= payload.keys():
+            return []  # the file storage's answer to an upload (a file of ours, no appeal)
         if "error" in payload:
             status = payload.get("status")
             raise_for_error(payload, int(status) if isinstance(status, int) else 401)

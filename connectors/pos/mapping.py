@@ -115,9 +115,12 @@ def status_changes(appeal: dict[str, Any]) -> list[StatusChange]:
     return out
 
 
-def answer_body(reply: Reply, executor_info: dict[str, Any] | None = None) -> dict[str, Any]:
+def answer_body(
+    reply: Reply, executor_info: dict[str, Any] | None = None, attachment_ids: list[str] | None = None
+) -> dict[str, Any]:
     """Reply -> POST /appeal-service/edms/{id}. `outgoingNumber` carries our reply id, so a retry
-    can find the answer on the appeal before posting it again."""
+    can find the answer on the appeal before posting it again; `attachmentIds` names the files
+    uploaded to the file storage first (PosClient.upload)."""
     if reply.kind == "intermediate" or reply.outcome == "postponed":
         if reply.postponed_until is None:
             raise Fatal("a POSTPONED answer needs postponed_until", platform=PLATFORM, code="postponedDate")
@@ -141,6 +144,8 @@ def answer_body(reply: Reply, executor_info: dict[str, Any] | None = None) -> di
         body["postponedDate"] = reply.postponed_until.astimezone(UTC).isoformat(timespec="milliseconds")
     if executor_info:
         body["executorInfo"] = executor_info
+    if attachment_ids:
+        body["attachmentIds"] = list(attachment_ids)
     return body
 
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from otklik.api.routes import Api, _fail
+from otklik.api.routes import Api, _fail, store_unavailable
 from otklik.attachments import checks
 from otklik.services import attachments as files
 
@@ -116,7 +116,7 @@ async def public_file(request: web.Request) -> web.Response:
     import asyncio
 
     from otklik.attachments import links
-    from otklik.attachments.store import default_store
+    from otklik.attachments.store import StoreUnavailable, default_store
 
     key, expires, sig = request.match_info["key"], request.match_info["expires"], request.match_info["sig"]
     secret = await asyncio.to_thread(links.installation_secret)
@@ -126,6 +126,8 @@ async def public_file(request: web.Request) -> web.Response:
         data = await asyncio.to_thread(default_store().get, key)
     except FileNotFoundError:
         raise _fail(web.HTTPNotFound, "no such file") from None
+    except StoreUnavailable as exc:
+        raise store_unavailable(exc) from None
     mime = checks.sniff(data)
     return web.Response(body=data, content_type=mime[0] if mime else "application/octet-stream",
                         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=86400"})

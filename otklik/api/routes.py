@@ -20,6 +20,7 @@ from otklik import alerts as alert_store
 from otklik import services
 from otklik.actor import Actor
 from otklik.api import auth
+from otklik.attachments.store import StoreUnavailable
 from otklik.exceptions import InvalidTransition, NotFound, PermissionDenied
 from otklik.services import access, cases, deliveries, departments, messages, substitutes
 from storage import outbox
@@ -74,6 +75,14 @@ class SubstituteBody(BaseModel):
     reason: str = Field("leave", pattern="^(illness|leave|travel|other)$")
 
 
+def store_unavailable(exc: Exception) -> web.HTTPException:
+    """The attachment store (S3) cannot be reached: 424 Failed Dependency — the request was sound and
+    nothing was recorded; a 4xx with Retry-After, as every handler answers, never a 5xx."""
+    return web.HTTPFailedDependency(
+        text=json.dumps({"error": f"{exc}; nothing was saved, try again later"}, ensure_ascii=False),
+        content_type="application/json", headers={"Retry-After": "30"})
+
+
 def _fail(exc_class: type[web.HTTPException], message: str, **extra) -> web.HTTPException:
     return exc_class(text=json.dumps({"error": message, **extra}, ensure_ascii=False),
                      content_type="application/json")
@@ -102,6 +111,8 @@ class Api:
             raise _fail(web.HTTPForbidden, str(exc), code=getattr(exc, "code", "forbidden")) from None
         except InvalidTransition as exc:
             raise _fail(web.HTTPConflict, str(exc)) from None
+        except StoreUnavailable as exc:
+            raise store_unavailable(exc) from None
 
     async def user(self, request: web.Request) -> Actor:
         """The Actor of the request's session (otklik.api.accounts logs in); 401 when the token is

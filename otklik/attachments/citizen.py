@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from connectors import media
 from connectors.errors import ConnectorError, Fatal, Transient
 from otklik.attachments import checks
-from otklik.attachments.store import Store, default_store
+from otklik.attachments.store import Store, StoreUnavailable, default_store
 from storage.tables import AttachmentRow, CaseRow, MessageRow, now
 
 log = logging.getLogger("otklik.attachments")
@@ -115,6 +115,9 @@ class CitizenFiles:
             key = await asyncio.to_thread(self.store.put, accepted.data)
         except Transient:
             return  # the next pass tries again
+        except StoreUnavailable as exc:  # fetched, but our own store is down: the next pass tries again
+            log.warning("citizen file not stored", extra={"message_id": item.message_id, "error": str(exc)})
+            return
         except checks.Rejected as exc:
             refused = f"{exc.status} {exc}"
         except ConnectorError as exc:

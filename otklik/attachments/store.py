@@ -3,9 +3,10 @@ stored once and a key names exactly one content.
 
 `Store` is the interface every backend implements; `DiskStore` keeps files under
 `<var>/attachments/ab/cdef…` (written to a temporary file and renamed, so a crash never leaves a
-half file under a key). An S3-compatible backend would implement the same three methods; none is
-built in yet, because workers on other machines than the API need a shared volume for now
-(README: Attachments).
+half file under a key); `S3Store` (otklik/attachments/s3.py) keeps them in an S3-compatible bucket
+under the same layout, for workers on other machines than the API. `[attachments] backend` chooses
+(otklik/attachments/config.py). Every backend answers a missing or damaged file with
+FileNotFoundError and a store it cannot reach with StoreUnavailable (worth another try).
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Protocol
+
+from otklik.exceptions import OtklikError
+
+
+class StoreUnavailable(OtklikError):
+    """The store cannot be reached now (network, timeouts, the server's 5xx after the client's own
+    retries): nothing was lost, the operation may be tried again later."""
 
 
 class Store(Protocol):
@@ -26,6 +34,15 @@ class Store(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def delete(self, key: str) -> None:
+        """Remove the bytes under a key (nothing happens when they are not there)."""
+
+
+def check_key(key: str) -> str:
+    if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+        raise FileNotFoundError("not an attachment key")  # never a path or an object name from outside
+    return key
+
 
 def key_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -36,8 +53,7 @@ class DiskStore:
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
-            raise FileNotFoundError("not an attachment key")  # never a path from outside
+        check_key(key)
         return self.root / key[:2] / key[2:]
 
     def put(self, data: bytes) -> str:
@@ -70,9 +86,26 @@ class DiskStore:
         except FileNotFoundError:
             return False
 
+    def delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
+
+
+def store_for(settings) -> Store:
+    """The store these settings name: `[attachments] backend` "s3" (one client per configuration,
+    reused: building one costs tens of milliseconds), else `<var_dir>/attachments`."""
+    cfg = settings.attachments
+    if cfg.backend == "s3":
+        from otklik.attachments.s3 import s3_store
+
+        return s3_store(cfg)
+    return DiskStore(Path(settings.var_dir) / "attachments")
+
 
 def default_store() -> Store:
-    """The store of this installation: `<OTKLIK_VAR_DIR>/attachments`."""
+    """The store of this installation (otklik.settings.get_settings)."""
     from otklik.settings import get_settings
 
-    return DiskStore(Path(get_settings().var_dir) / "attachments")
+    return store_for(get_settings())

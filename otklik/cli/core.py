@@ -161,6 +161,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
                 problems.append(f"source {src.name}: the required secret {key!r} is not found; "
                                 f"{secret_hint(src, key)}")
     problems += settings.staff_bot.problems()
+    problems += settings.attachments.problems()
     try:
         from regulation.profiles import load_profile
 
@@ -173,5 +174,6 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         print(f"configuration OK: {len(settings.sources)} source(s) with their options and required secrets, "
               f"profile {settings.profile}, "
               f"database {'PostgreSQL' if 'postgres' in settings.database_url else 'SQLite'}, "
-              f"Redis {'external' if settings.redis_url else 'embedded'}")
+              f"Redis {'external' if settings.redis_url else 'embedded'}, "
+              f"attachments on {'S3 bucket ' + str(settings.attachments.bucket) if settings.attachments.backend == 's3' else 'disk'}")
     return 1 if problems else 0

@@ -10,7 +10,8 @@ What it models (apiok/documentation and public captures, see world.py for the sh
   auth fault), 103 unknown token, 104 bad signature, 300 not found;
 - `mediatopic.getTopics`, `discussions.get`, `discussions.getComments` (anchors FIRST/LAST and
   opaque ones, FORWARD/BACKWARD, `has_more`), `discussions.addDiscussionComment` (`as_admin`,
-  `reply_to_comment_id`), `group.getInfo`;
+  `reply_to_comment_id`, `attachments`), `group.getInfo`, `photosV2.getUploadUrl` and the upload
+  server (uploads.py: the photos are kept and shown on the comment or chat message);
 - the Bot API (graph.py) with webhook delivery.
 OK tells nobody about edited or deleted comments: an edit changes the text in place, a deletion
 removes the comment (and lowers the topic's comments_count).
@@ -30,6 +31,7 @@ from sandbox.faults import FaultRule
 from sandbox.ok import rest
 from sandbox.ok.graph import BotApi
 from sandbox.ok.rest import OkError
+from sandbox.ok.uploads import Uploads
 from sandbox.ok.world import GROUP_ID, Chat, Comment, Topic, User, comment_id
 
 APPLICATION_KEY = "CBAEMULATORABABABA"
@@ -74,6 +76,8 @@ class OkEmulator(Emulator):
         self._topic_seq = 0
         self._comment_n = 10_000
         self.bot = BotApi(self)
+        self.uploads = Uploads(lambda: f"{self.next_id():x}")
+        self.base_url = ""  # this server's address as the client reached it (upload URLs point here)
         for text in SEED_TOPICS:
             self.post_topic(text)
         self.group_chat = self.new_chat("Чат жителей Северного района")
@@ -249,7 +253,8 @@ class OkEmulator(Emulator):
 
     @web.middleware
     async def _remember_path(self, request: web.Request, handler):
-        if not request.path.startswith("/_sandbox"):
+        self.base_url = f"{request.scheme}://{request.host}"
+        if not request.path.startswith(("/_sandbox", "/_ok_upload")):
             self.calls.append((self.clock(), "bot" if request.path.startswith("/graph/") else "rest"))
         _path.set(request.path)
         return await handler(request)
@@ -259,6 +264,7 @@ class OkEmulator(Emulator):
         app.router.add_route("POST", "/fb.do", self.fb_do)
         app.router.add_post("/_sandbox/revoke", self._admin_revoke)
         app.router.add_get("/_sandbox/calls", self._admin_calls)
+        app.router.add_post("/_ok_upload/{id}", self.uploads.receive)
         self.bot.routes(app)
 
     async def _admin_revoke(self, request: web.Request) -> web.Response:

@@ -19,6 +19,7 @@ import httpx
 from aiohttp import web
 
 from sandbox.ok.rest import OkError, decode_anchor, encode_anchor
+from sandbox.ok.uploads import shown
 from sandbox.ok.world import GROUP_ID, GROUP_NAME, ChatMessage
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class BotApi:
         app.router.add_post("/graph/me/subscribe", self._wrap(self.subscribe))
         app.router.add_post("/graph/me/unsubscribe", self._wrap(self.unsubscribe))
         app.router.add_get("/graph/me/subscriptions", self._wrap(self.list_subscriptions))
+        app.router.add_get("/graph/me/fileUploadUrl", self._wrap(self.file_upload_url))
 
     def _wrap(self, handler):
         async def run(request: web.Request) -> web.Response:
@@ -116,20 +118,38 @@ class BotApi:
         return {"messages": [m.wire() for m in items]}
 
     # -- writing -------------------------------------------------------------------------------
+    def file_upload_url(self, params: dict, body: dict) -> dict[str, Any]:
+        """graph.user.fileUploadUrl: for `type=IMAGE` the upload answers a photo token, for `FILE`
+        (the default) the token comes with the URL (uploads.py)."""
+        kind = (params.get("type") or "FILE").upper()
+        if kind == "FILE":
+            return self.emu.uploads.file_slot(self.emu.base_url)
+        if kind != "IMAGE":
+            raise OkError(100, "Only type=IMAGE and type=FILE uploads are emulated")
+        slot = self.emu.uploads.slot(self.emu.base_url, 1)
+        return {"url": slot["upload_url"], "file_id": slot["photo_ids"][0]}
+
     def send(self, params: dict, body: dict) -> dict[str, Any]:
         recipient = body.get("recipient") or {}
-        text = (body.get("message") or {}).get("text") or ""
-        if not text.strip():
+        message = body.get("message") or {}
+        if not isinstance(message, dict):
+            raise OkError(100, "message must be an object")
+        text = message.get("text") or ""
+        if not text.strip() and not (message.get("attachments") or message.get("attachment")):
             raise OkError(100, "Message text is empty")
         if recipient.get("user_ids") or recipient.get("user_id"):
             return self._send_to_users(recipient, text)
         chat = self._chat({"chat_id": recipient.get("chat_id") or params.get("chat_id")})
         if recipient.get("chat_id") and recipient["chat_id"] != params.get("chat_id"):
             raise OkError(100, "recipient.chat_id does not match the chat in the path")
-        msg = chat.new_message(self.emu.now_ms(), text, f"group:{GROUP_ID}", GROUP_NAME)
+        photos = [shown(p) for p in self.emu.uploads.chat_photos(message)]
+        wire = [{"type": "IMAGE" if p["type"] == "PHOTO" else "FILE", "payload": {"id": p["id"], "url": p["url"]}}
+                for p in photos]
+        msg = chat.new_message(self.emu.now_ms(), text, f"group:{GROUP_ID}", GROUP_NAME, wire)
         # The Bot API has no reply-to: a chat reply answers the chat.
         self.emu.record_reply(
-            {"chat_id": chat.chat_id, "message_id": msg.mid, "reply_to": chat.chat_id, "text": text}
+            {"chat_id": chat.chat_id, "message_id": msg.mid, "reply_to": chat.chat_id, "text": text,
+             "attachments": photos}
         )
         return {"success": True, "message_id": msg.mid}
 

@@ -185,7 +185,9 @@ def add_comment(emu: OkEmulator, params: dict[str, str]) -> str:
             raise OkError(300, f"Comment {reply_to} not found")
     as_admin = str(params.get("as_admin", "")).lower() == "true"
     author = GROUP_ID if as_admin else emu.admin_uid
+    photos = [uploads.shown(p) for p in emu.uploads.comment_photos(params.get("attachments"))]
     comment = emu.add_comment(topic, author, text, by_group=as_admin, reply_to=target)
+    comment.attachments = photos
     # `reply_to`: what the reply answers (the comment, else the topic), as every emulator records it.
     emu.record_reply(
         {
@@ -195,9 +197,22 @@ def add_comment(emu: OkEmulator, params: dict[str, str]) -> str:
             "reply_to": reply_to or topic.id,
             "text": text,
             "as_admin": as_admin,
+            "attachments": photos,
         }
     )
     return comment.id
+
+
+def get_upload_url(emu: OkEmulator, params: dict[str, str]) -> dict[str, Any]:
+    """photosV2.getUploadUrl for the group (`gid`, optionally `aid`): reserves `count` photo ids."""
+    uploads.check_group(params)
+    try:
+        count = int(params.get("count") or 1)
+    except ValueError:
+        raise OkError(100, "count must be a number") from None
+    if not 1 <= count <= uploads.MAX_PHOTOS:
+        raise OkError(100, f"count must be 1 to {uploads.MAX_PHOTOS}")
+    return emu.uploads.slot(emu.base_url, count)
 
 
 def group_info(emu: OkEmulator, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -207,10 +222,13 @@ def group_info(emu: OkEmulator, params: dict[str, str]) -> list[dict[str, Any]]:
     return [{"uid": GROUP_ID, "name": GROUP_NAME}] if GROUP_ID in uids else []
 
 
+from sandbox.ok import uploads  # noqa: E402 - uploads.py raises this module's OkError
+
 METHODS = {
     "mediatopic.getTopics": get_topics,
     "discussions.get": get_discussion,
     "discussions.getComments": get_comments,
     "discussions.addDiscussionComment": add_comment,
     "group.getInfo": group_info,
+    "photosV2.getUploadUrl": get_upload_url,
 }

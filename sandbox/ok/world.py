@@ -68,6 +68,7 @@ class Comment:
     reply_to_comment_id: str | None = None
     reply_to_id: str | None = None  # the author of the comment answered
     like_count: int = 0
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # photos posted with it (uploads.py)
 
     def wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"attrs": {"flags": "l,s"}, "author_id": self.author_id}
@@ -83,6 +84,8 @@ class Comment:
             out["reply_to_comment_id"] = self.reply_to_comment_id
             out["reply_to_id"] = self.reply_to_id
         out |= {"text": self.text, "type": "ACTIVE_MESSAGE"}
+        if self.attachments:
+            out["attachments"] = [{k: a[k] for k in ("type", "id", "url")} for a in self.attachments]
         return out
 
 

@@ -12,6 +12,10 @@ docs/openapi/pos.yaml, which a test keeps in step with these routes):
 - `POST /appeal-service/edms/{id}`: an answer (`answerText`, `appealAnswerType` SOLVED |
   NOT_SOLVED | POSTPONED | REJECTED, `postponedDate`, `executorInfo`, `outgoingNumber`…) or a
   status action (TAKE_TO_WORK, SET_EXECUTOR, FORWARD_TO_PARENT, FORWARD_TO_SUBORDINATE);
+- `POST /file-storage-service/filestorage` (multipart `file`, answered `{id, name, size, contentType,
+  temporary, avatar, previewUrl, url}`) stores a file an answer then names in `attachmentIds`
+  (public client code); mock: `GET /file-storage-service/filestorage/{id}` serves it back, and an
+  answer naming an unknown id is refused with 400;
 - mock: `GET /appeal-service/edms/{id}` (read-back), the manager's approval, negative comments
   and ratings via `/_sandbox/...`; Spring error bodies `{timestamp, status, error, message,
   messages, path}`; 10 requests per second per token answered with 429 and `Retry-After`.
@@ -20,6 +24,7 @@ docs/openapi/pos.yaml, which a test keeps in step with these routes):
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 import time
@@ -40,6 +45,8 @@ TOKEN_TTL = 3600
 RPS_LIMIT = 10
 MAX_PAGE = 100
 EDMS = "/appeal-service/edms"
+FILES = "/file-storage-service/filestorage"
+MAX_FILE = 50 * 1024 * 1024  # assumed: the documented limits are not public
 OPERATOR = {
     "surname": "Операторова",
     "name": "Ольга",
@@ -74,6 +81,7 @@ class PosEmulator(Emulator):
         self.call_times: list[float] = []
         self.token_grants: list[str] = []  # grant types served, for tests of re-authentication
         self._window: dict[str, deque[float]] = {}
+        self.files: dict[str, dict[str, Any]] = {}  # file storage id -> {name, size, contentType, data, sha256}
 
     def now(self) -> float:
         return self.clock() + self.offset
@@ -177,6 +185,8 @@ class PosEmulator(Emulator):
         app.router.add_get(f"{EDMS}/{{id}}", self.get_appeal)
         app.router.add_post(f"{EDMS}/{{id}}", self.post_action)
         app.router.add_post(f"{EDMS}/{{id}}/mark-accepted", self.post_mark_accepted)
+        app.router.add_post(FILES, self.post_file)
+        app.router.add_get(f"{FILES}/{{id}}", self.get_file)
         app.router.add_post("/_sandbox/appeals/{id}/approve", self.admin_approve)
         app.router.add_post("/_sandbox/appeals/{id}/return", self.admin_return)
         app.router.add_post("/_sandbox/appeals/{id}/comment", self.admin_comment)
@@ -328,6 +338,10 @@ class PosEmulator(Emulator):
             return self.error(request, 400, "Bad Request", "JSON parse error")
         if not isinstance(body, dict):
             return self.error(request, 400, "Bad Request", "JSON object expected")
+        named = body.get("attachmentIds") or []
+        unknown = [i for i in named if str(i) not in self.files] if isinstance(named, list) else [named]
+        if unknown:
+            return self.error(request, 400, "Bad Request", f"attachmentIds: unknown files {unknown[:3]}")
         try:
             appeal, answer = self.world.act(appeal_id, body)
         except Invalid as exc:
@@ -343,9 +357,47 @@ class PosEmulator(Emulator):
                     "postponed_date": answer["postponedDate"],
                     "outgoing_number": answer["outgoingNumber"],
                     "text": answer["answerText"],
+                    "attachments": [self._file_record(str(i)) for i in answer["attachmentIds"]],
                 }
             )
         return web.json_response(appeal)
+
+    # -- the file storage ----------------------------------------------------------------------
+    def _file_record(self, ident: str) -> dict[str, Any]:
+        f = self.files[ident]
+        return {"id": ident, "name": f["name"], "size": f["size"], "sha256": f["sha256"]}
+
+    def _file_wire(self, request: web.Request, ident: str) -> dict[str, Any]:
+        f = self.files[ident]
+        return {"id": ident, "name": f["name"], "size": f["size"], "contentType": f["contentType"],
+                "temporary": True, "avatar": False, "previewUrl": None,
+                "url": f"{request.scheme}://{request.host}{FILES}/{ident}"}
+
+    async def post_file(self, request: web.Request) -> web.Response:
+        if (denied := self._guard(request)) is not None:
+            return denied
+        if not request.content_type.startswith("multipart/form-data"):
+            return self.error(request, 400, "Bad Request", "Current request is not a multipart request")
+        form = await request.post()
+        field = form.get("file")
+        if not isinstance(field, web.FileField):
+            return self.error(request, 400, "Bad Request", "Required request part 'file' is not present")
+        data = field.file.read()
+        if not data or len(data) > MAX_FILE:
+            return self.error(request, 400, "Bad Request", "the file is empty or too large")
+        ident = secrets.token_hex(16)
+        self.files[ident] = {"name": field.filename or "file", "size": len(data), "data": data,
+                             "contentType": field.content_type or "application/octet-stream",
+                             "sha256": hashlib.sha256(data).hexdigest()}
+        return web.json_response(self._file_wire(request, ident))
+
+    async def get_file(self, request: web.Request) -> web.Response:
+        if (denied := self._guard(request)) is not None:
+            return denied
+        f = self.files.get(request.match_info["id"])
+        if f is None:
+            return self.error(request, 404, "Not Found", "File not found")
+        return web.Response(body=f["data"], content_type=f["contentType"])
 
     # -- admin: the manager, the applicant, time -------------------------------------------------
     async def _admin(self, request: web.Request, action) -> web.Response:

@@ -1,8 +1,8 @@
 """An answer with two photos on each platform, end to end against its emulator: a citizen writes
 (injected), the connector reads the message, and our answer with two stored photos is posted the
-platform's way. The emulator keeps what arrived: the uploaded bytes (Telegram, VK, MAX: compared by
-SHA-256) or the links the platform fetches (the regional platforms: signed links to our stored files,
-which the daemon serves)."""
+platform's way. The emulator keeps what arrived: the uploaded bytes (Telegram, VK, MAX, OK, ПОС:
+compared by SHA-256) or the links the platform fetches (the other regional platforms: signed links to
+our stored files, which the daemon serves)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,10 @@ INJECT = {
     "vk": {"text": "Яма у дома 5 на Лесной", "author_id": 777, "where": "comment"},
     "vk_message": {"text": "Яма у дома 5 на Лесной", "author_id": 778, "where": "message"},
     "max": {"text": "Яма у дома 5 на Лесной", "author_id": 31},
+    "ok": {"text": "Яма у дома 5 на Лесной", "author_id": 571000000777},
+    "ok_chat": {"text": "Яма у дома 5 на Лесной", "author_id": 571000000778, "target": "chat"},
     "kamchatka": {"text": "Яма у дома 5 на Лесной"},
+    "pos": {"text": "Яма у дома 5 на Лесной"},
     "kuzbass_online": {"text": "Яма у дома 5 на Лесной"},
     "incident_management": {"text": "Яма у дома 5 на Лесной"},
 }
@@ -75,7 +78,7 @@ def _keys_of_links(urls: list[str]) -> list[str]:
 
 
 def arrived(platform: str, record: dict) -> list[str]:
-    if platform in ("telegram", "vk", "vk_message"):
+    if platform in ("telegram", "vk", "vk_message", "ok", "ok_chat", "pos"):
         return [a["sha256"] for a in record["attachments"]]
     if platform == "max":
         return record["files"]
@@ -86,11 +89,11 @@ def arrived(platform: str, record: dict) -> list[str]:
     raise AssertionError(platform)
 
 
-@pytest.mark.parametrize("platform", ["telegram", "vk", "vk_message", "max", "kamchatka", "kuzbass_online",
-                                      "incident_management"])
+@pytest.mark.parametrize("platform", ["telegram", "vk", "vk_message", "max", "ok", "ok_chat", "kamchatka",
+                                      "kuzbass_online", "incident_management", "pos"])
 async def test_an_answer_with_two_photos_arrives_on_each_platform(platform, stored):
     attachments, keys = stored
-    real = "vk" if platform.startswith("vk") else platform
+    real = platform.split("_")[0] if platform in ("vk_message", "ok_chat") else platform
     emulator = emulator_class(real)()
     with serving(emulator) as server:
         config = SourceConfig(name="src", platform=real, base_url=server.url, secrets=emulator.demo_secrets(),
@@ -110,6 +113,22 @@ async def test_an_answer_with_two_photos_arrives_on_each_platform(platform, stor
         if platform == "telegram":  # one album, the answer as its caption: still one post
             assert len(emulator.replies) == 1 and record["text"] == TEXT
             assert {emulator.files[k] for k in keys} == {default_store().get(k) for k in keys}
+        if platform == "pos":  # uploaded to the file storage, named in the answer's attachmentIds
+            answer = emulator.world.get(int(record["appeal_id"]))["answers"][-1]
+            assert [emulator.files[i]["data"] for i in answer["attachmentIds"]] == [
+                default_store().get(k) for k in keys]
+        if real == "ok":  # one post with both photos; the bytes OK's upload server took are ours
+            assert len(emulator.replies) == 1 and record["text"] == TEXT
+            assert [emulator.uploads.files[k] for k in keys] == [default_store().get(k) for k in keys]
+            assert len(_ok_shown(emulator, record)) == 2  # the emulator shows them on the post
+
+
+def _ok_shown(emulator, record: dict) -> list[dict]:
+    """The photos OK shows on our comment (discussions.getComments) or chat message (history)."""
+    if "comment_id" in record:
+        return emulator.find_comment(record["comment_id"])[1].wire()["attachments"]
+    chat = emulator.chats[record["chat_id"]]
+    return next(m for m in chat.messages if m.mid == record["message_id"]).wire()["message"]["attachments"]
 
 
 async def test_the_daemon_serves_a_signed_link_and_nothing_else(db, stored):
@@ -169,3 +188,30 @@ async def test_a_vk_answer_retried_after_a_crash_uploads_again_but_posts_once(st
     comments = [r for r in emulator.replies if r["method"] == "wall.createComment"]
     assert len(comments) == 1 and arrived("vk", comments[0]) == keys
     assert len(emulator.uploads.saved) == 4  # two uploads per attempt
+
+
+@pytest.mark.parametrize("platform", ["ok", "ok_chat"])
+async def test_an_ok_answer_resumed_after_a_crash_is_found_and_not_posted_again(platform, stored):
+    """The worker died after OK took the comment (or chat message) with its photos but before the
+    delivery was recorded: the resumed job reads the thread back (OK has no idempotency key), finds
+    our post and does not upload or post again."""
+    from workers.jobs import _deliver
+
+    attachments, keys = stored
+    emulator = emulator_class("ok")()
+    with serving(emulator) as server:
+        config = SourceConfig(name="src", platform="ok", base_url=server.url, secrets=emulator.demo_secrets(),
+                              options=emulator.demo_options())
+        async with httpx.AsyncClient(timeout=30) as client:
+            conn = connector_class("ok")(config, client=client)
+            cursor = (await conn.fetch(None)).next_cursor
+            server.call(emulator.inject, INJECT[platform])
+            msg = await _message(conn, "Яма у дома 5", cursor)
+            reply = Reply(id=f"r-{platform}-retry", source="src", platform="ok", thread=msg.thread,
+                          in_reply_to=msg.external_id, text=TEXT, attachments=attachments)
+            first = await conn.send(reply)
+            uploads = emulator.uploads.uploads
+            again = await _deliver(connector_class("ok")(config, client=client), reply, resumed=True)
+    assert again.already_posted and again.external_id == first.external_id
+    assert len(emulator.replies) == 1 and arrived(platform, emulator.replies[0]) == keys
+    assert emulator.uploads.uploads == uploads  # found before anything was uploaded again

@@ -53,6 +53,8 @@ def test_the_readme_configuration_examples_pass_config_check(tmp_path, monkeypat
     monkeypatch.setenv("SMTP_PASSWORD", "made-up")
     monkeypatch.setenv("STAFF_TG_TOKEN", "456:made-up")  # the staff bot's ([staff_bot])
     monkeypatch.setenv("STAFF_MAX_TOKEN", "made-up")
+    monkeypatch.setenv("OTKLIK_S3_KEY_ID", "made-up")
+    monkeypatch.setenv("OTKLIK_S3_SECRET", "made-up")
     for i, block in enumerate(blocks):
         path = tmp_path / f"example{i}.toml"
         path.write_text(block, encoding="utf-8")

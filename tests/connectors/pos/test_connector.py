@@ -11,7 +11,7 @@ from connectors.base import SourceConfig
 from connectors.errors import AuthFailed, Fatal, RateLimited, Transient
 from connectors.pos.connector import PosConnector
 from connectors.pos.mapping import answer_body
-from otklik.models import Attachment, EventKind, Platform, Reply, Thread
+from otklik.models import EventKind, Platform, Reply, Thread
 from otklik.poller import poll_once
 from sandbox.pos.emulator import PosEmulator
 from sandbox.runner import serving
@@ -97,7 +97,7 @@ async def test_answers_read_back_and_status_changes(pos, db):
     conn = connector(server, emulator, executor_info={"surname": "Исполнителев", "name": "Пётр"})
     await poll_once(conn, db)
     first, second = 4_800_001, 4_800_002
-    r1 = reply(first, outcome="solved", attachments=[Attachment(type="photo", url="https://x/1.jpg")])
+    r1 = reply(first, outcome="solved")  # answers with files: test_answer_files.py
     assert await conn.find_posted(r1) is None
     delivery = await conn.send(r1)
     assert delivery.external_id.startswith(f"{first}:") and not delivery.already_posted
