@@ -150,6 +150,13 @@ def test_an_executor_report_covers_its_department_only(db, seeded):
     assert total["cases"]["received"] == sorted([seeded["B"], seeded["D"], seeded["E"]])
     assert "moderation" not in [x["key"] for x in rep["sections"]]  # dropped messages are the curator's and head's
     assert rep["meta"]["scope"] == "подразделение zhkh"
+    # The drafts and replies are read by case id ranges that hold A (roads' only, with photos) too:
+    # what is not in scope stays out of every figure.
+    q = rows(rep, "quality", "summary")
+    assert q["Ответов с фотографиями"]["value"] == 0 and q["Проектов возвращено на доработку"]["value"] == 2
+    roads = make(db, ROADS)
+    assert rows(roads, "quality", "summary")["Ответов с фотографиями"]["cases"]["value"] == [seeded["A"]]
+    assert rows(roads, "quality", "flags") == {} and rows(roads, "top", "places")["Заречье"]["count"] == 1
     # asking for another department gives only what it had AND is in scope
     other = rows(make(db, HOUSING, department="dorogi"), "timeliness", "total")["Всего"]
     assert other["cases"]["received"] == [seeded["E"]]
