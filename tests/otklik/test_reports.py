@@ -182,6 +182,12 @@ def test_csv_json_html_shapes(db, seeded):
     lines = list(csv.reader(io.StringIO(render(rep, "csv").decode("utf-8-sig"))))
     assert lines[0] == ["section", "table", "row", "measure", "value"]
     assert ["timeliness", "total", "Всего", "received", "5"] in lines
+    # the period, zone, profile and definitions travel with the figures
+    assert ["meta", "parameters", "from", "value", "2026-11-02"] in lines
+    assert ["meta", "parameters", "timezone", "value", "Asia/Novosibirsk"] in lines
+    assert ["meta", "parameters", "profile", "value", PROFILE] in lines
+    defined = {r[2] for r in lines if r[:2] == ["meta", "definitions"]}
+    assert {"received", "open_overdue", "top_places", "moderation"} <= defined
     data = json.loads(render(rep, "json"))
     assert data["meta"]["from"] == "2026-11-02" and data["sections"][0]["tables"][0]["rows"][0]["received"] == 5
     page = render(rep, "html").decode()
