@@ -64,6 +64,27 @@ def test_recovers_the_weekday_profile():
         assert day.low <= day.expected <= day.high
 
 
+def test_the_level_is_the_one_at_the_origin_not_a_weighted_mean_of_past_weeks():
+    """A series that grows 1% a day for its last eight weeks (known structure): the forecast holds the
+    level reached at the origin; a weighted mean of the past weeks (the trend term off) lags behind."""
+    rng = np.random.default_rng(11)
+    first, origin = date(2023, 3, 13), date(2023, 7, 17)  # no holiday in the last months, a Monday
+    growth_from = origin - timedelta(days=56)
+    counts, d = {}, first
+    while d < origin:
+        counts[d] = int(rng.poisson(true_mean(d, 200.0) * 1.01 ** max(0, (d - growth_from).days)))
+        d += timedelta(days=1)
+    at_origin = 200.0 * 1.01 ** 55  # the level on the history's last day (Monday's mean)
+    held = forecast(counts, origin, 7, baseline_weight=0)
+    lagging = forecast(counts, origin, 7, baseline_weight=0, at_origin=False)
+    # a straight trend over a weighted window that bends eight weeks back: near the level, not on it
+    assert held[0].expected == pytest.approx(at_origin * PROFILE[0], rel=0.1)
+    assert lagging[0].expected < 0.8 * at_origin * PROFILE[0]
+    # held, not extrapolated: a week on, the same level
+    assert held[0].expected == pytest.approx(forecast(counts, origin + timedelta(days=7), 1, baseline_weight=0)[0]
+                                             .expected, rel=0.01)
+
+
 def test_holiday_is_low_and_a_worked_saturday_is_a_working_day():
     counts = synthetic(date(2023, 1, 9), date(2024, 4, 14))
     days = {f.date: f for f in forecast(counts, date(2024, 4, 15), 28)}
