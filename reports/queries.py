@@ -204,8 +204,7 @@ def _add_drafts(session: Session, ranges: list[tuple[int, int]], cases: dict[int
         code = func.coalesce(func.json_extract(flags.c.value, "$.code"), "?")
         is_object = flags.c.type == "object"
     stmt = (select(DraftRow.case_id, code).select_from(DraftRow).join(flags, true())
-            .where(_among(DraftRow.case_id, ranges), cast(DraftRow.quality, Text) != "[]", is_object)
-            .order_by(DraftRow.id))
+            .where(_among(DraftRow.case_id, ranges), cast(DraftRow.quality, Text) != "[]", is_object))
     for cid, flag in session.connection().execute(stmt).all():
         if cid in cases:
             cases[cid].quality_flags.append(flag)
