@@ -360,8 +360,9 @@ def test_the_demo_ends_with_the_days_timeliness(db):
     rows_ = timeliness(db, PROFILE)
     assert rows_[0]["name"] == "Всего" and rows_[0]["received"] == 2 and rows_[0]["open_overdue"] == 1
     assert {r["name"] for r in rows_[1:]} == {"dorogi"}
-    table = timeliness_text(rows_)
+    table = timeliness_text(rows_, PROFILE)
     assert "Своевременность" in table and "dorogi" in table
+    assert "Asia/Novosibirsk" in table and PROFILE in table  # its day, zone and profile
 
 
 async def test_a_scheduled_report_reaches_the_notify_channel_with_a_summary_and_a_link(db):
