@@ -1,9 +1,16 @@
-"""reports.queries.id_ranges: the period's case ids as a few ranges for the other tables' queries."""
+"""reports.queries: the period's case ids as a few ranges for the other tables' queries; the
+garbage collector paused only while the facts are made."""
 
 from __future__ import annotations
 
+import gc
 import random
+from datetime import UTC, datetime
 
+import pytest
+
+from otklik.actor import Actor
+from reports import queries
 from reports.queries import id_ranges
 
 
@@ -34,3 +41,14 @@ def test_every_id_is_covered_by_at_most_the_given_number_of_ranges():
         assert len(ranges) <= most and set(ids) <= covered(ranges)
         assert all(lo in ids and hi in ids for lo, hi in ranges)  # no range reaches past the ids
         assert ranges == sorted(ranges) and all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+
+
+def test_the_garbage_collector_runs_again_after_a_read_even_a_failed_one(db):
+    with db.session() as s:
+        facts = queries.load(s, Actor(login="head", role="head", via="cli"), datetime(2026, 1, 1, tzinfo=UTC),
+                             datetime(2026, 2, 1, tzinfo=UTC))
+    assert facts.cases == [] and gc.isenabled()
+    with pytest.raises(RuntimeError), queries._collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("a query failed")
+    assert gc.isenabled()
