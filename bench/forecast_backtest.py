@@ -23,7 +23,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from reports.forecast import (  # noqa: E402
-    BASELINE_WEIGHT,
     HALFLIFE_DAYS,
     baseline_four_weeks,
     baseline_last_week,
@@ -59,7 +58,7 @@ def synthetic(seed: int, first: date, last: date, base: float = 20.0) -> dict[da
     return out
 
 
-def evaluate(counts: dict[date, int], start: date, days: int, halflife: float | None, weight: float,
+def evaluate(counts: dict[date, int], start: date, days: int, halflife: float | None, weight: float | None,
              at_origin: bool = True) -> dict:
     hist = {d: c for d, c in counts.items() if d < start}
     actual = np.asarray([counts[start + timedelta(days=i)] for i in range(days)], dtype=float)
@@ -74,10 +73,10 @@ def evaluate(counts: dict[date, int], start: date, days: int, halflife: float | 
 
 
 def report(title: str, counts: dict[date, int], windows: list[tuple[str, date]], halflife: float | None,
-           weight: float, quiet: bool = False, at_origin: bool = True) -> tuple[int, list[float], list[float]]:
+           weight: float | None, quiet: bool = False, at_origin: bool = True) -> tuple[int, list[float], list[float]]:
     """Prints one line per window (unless quiet); returns (targets met, coverages, model/better ratios)."""
     if not quiet:
-        print(f"\n{title} (half-life {halflife} days, baseline weight {weight}, "
+        print(f"\n{title} (half-life {halflife} days, baseline weight {'per forecast' if weight is None else weight}, "
               f"level at the origin {'on' if at_origin else 'off'})")
         print(f"{'window':<34} {'mean/day':>8} {'model':>7} {'lastwk':>7} {'4wk':>7} {'ratio':>6} {'cover80':>7}")
     covered, ratios, kept = [], [], 0
@@ -122,7 +121,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--real", help="CSV with a 'created' column: evaluated with the settings given, never to choose them")
     ap.add_argument("--halflife", type=float, default=HALFLIFE_DAYS, help="days; 0: no recency weighting")
-    ap.add_argument("--weight", type=float, default=BASELINE_WEIGHT, help="of the four-week baseline on ordinary days")
+    ap.add_argument("--weight", type=float, default=None,
+                    help="of the four-week baseline on ordinary days (default: chosen per forecast from its history)")
     ap.add_argument("--no-trend", action="store_true", help="without the level-at-the-origin trend term")
     ap.add_argument("--grid", action="store_true",
                     help="choose settings: every half-life x weight x trend term on the synthetic series only")

@@ -16,7 +16,8 @@ calendar knows:
   New Year) take the weighted level without the trend: the level at the origin before the New Year
   is December's rush (on the real dev series it cost the New Year window 0.70 -> 0.85 x baseline).
 
-On ordinary days the mean is blended with the four-week same-weekday mean (BASELINE_WEIGHT); on
+On ordinary days the mean is blended with the four-week same-weekday mean (its weight chosen per
+forecast by rolling-origin validation on the history before the origin: choose_weight); on
 holidays, their eves, the New Year and worked weekends the model alone speaks (the baselines do
 not know the calendar).
 
@@ -57,6 +58,15 @@ LEVEL = 0.8  # the interval holds 80% of the days
 # follows the last month). The weight, like the half-life, was chosen on the synthetic series only
 # (`bench/forecast_backtest.py --grid`: most targets met); the real series was run once afterwards.
 BASELINE_WEIGHT = 0.5
+# Unless the caller fixes it, the weight is chosen per forecast among WEIGHTS by rolling-origin
+# validation on the history itself (only days before the forecast's origin): from each of the last
+# VALIDATION_ORIGINS weekly origins, two weeks forecast from the days before it, the model's and the
+# baseline's errors on the ordinary days that followed; the weight with the least error wins (ties:
+# the nearest to BASELINE_WEIGHT). A series whose level jumps by the week leans on the baseline, a
+# steady one on the model. Chosen on the synthetic series (`bench/forecast_backtest.py --weight`).
+WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+VALIDATION_ORIGINS = 6
+VALIDATION_DAYS = 14
 # A holiday kind the history never showed (the first New Year in a short history) is modelled as a
 # Sunday; how quiet it really is is known only within a factor of two either way at 80%:
 # log-normal sd = ln 2 / z(0.9). A stated prior, not fitted to any series.
@@ -150,9 +160,10 @@ def _kind(d: date) -> str | None:
 
 def forecast(counts: Mapping[date, int], start: date, horizon: int, *,
              halflife: float | None = HALFLIFE_DAYS, level: float = LEVEL,
-             baseline_weight: float = BASELINE_WEIGHT, at_origin: bool = LEVEL_AT_ORIGIN) -> list[DayForecast]:
+             baseline_weight: float | None = None, at_origin: bool = LEVEL_AT_ORIGIN) -> list[DayForecast]:
     """`horizon` days from `start`, from daily counts (every day between the first and the last
-    present, zeros included: daily_counts() gives that)."""
+    present, zeros included: daily_counts() gives that). `baseline_weight` None: chosen from the
+    history (choose_weight)."""
     if horizon < 1:
         raise ForecastError("horizon must be at least one day")
     days = sorted(counts)
@@ -199,6 +210,8 @@ def forecast(counts: Mapping[date, int], start: date, horizon: int, *,
     var_log = np.clip(np.nan_to_num(np.einsum("ij,jk,ik->i", xf, cov, xf), nan=MAX_LOG_VAR), 0.0, MAX_LOG_VAR)
     seen = {k for k in (_kind(d) for d in days) if k}
     seen = {k for k in seen if sum(1 for d in days if _kind(d) == k) >= MIN_SPECIAL_DAYS}
+    if baseline_weight is None:
+        baseline_weight = choose_weight(counts, halflife=halflife, at_origin=at_origin)
     four = baseline_four_weeks(counts, start, horizon)
     last = days[-1]
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
@@ -222,6 +235,32 @@ def forecast(counts: Mapping[date, int], start: date, horizon: int, *,
                          at_origin=False)
         out = [f if is_ordinary(f.date) else p for f, p in zip(out, plain, strict=True)]
     return out
+
+
+def choose_weight(counts: Mapping[date, int], *, halflife: float | None = HALFLIFE_DAYS,
+                  at_origin: bool = LEVEL_AT_ORIGIN) -> float:
+    """The blend weight of the four-week baseline that forecast the history's own last weeks best
+    (rolling origin: each forecast sees only the days before its origin)."""
+    last = max(counts)
+    errors = dict.fromkeys(WEIGHTS, 0.0)
+    seen = 0
+    for k in range(1, VALIDATION_ORIGINS + 1):
+        origin = last + timedelta(days=1 - 7 * k)
+        before = {d: c for d, c in counts.items() if d < origin}
+        if len(before) < MIN_HISTORY_DAYS + 14:  # four weeks for the baseline, three for the model
+            break
+        horizon = min(VALIDATION_DAYS, (last - origin).days + 1)
+        model = forecast(before, origin, horizon, halflife=halflife, baseline_weight=0.0, at_origin=at_origin)
+        four = baseline_four_weeks(before, origin, horizon)
+        for f, b in zip(model, four, strict=True):
+            if not (is_ordinary(f.date) and _ordinary_references(before, origin - timedelta(days=1), f.date)):
+                continue  # the blend applies to these days only
+            seen += 1
+            for w in WEIGHTS:
+                errors[w] += abs((1 - w) * f.expected + w * b - counts[f.date])
+    if not seen:
+        return BASELINE_WEIGHT
+    return min(WEIGHTS, key=lambda w: (round(errors[w], 9), abs(w - BASELINE_WEIGHT)))
 
 
 def _quantiles(mu: float, alpha: float, lo_q: float, hi_q: float) -> tuple[float, float]:

@@ -10,6 +10,7 @@ from reports.forecast import (
     ForecastError,
     baseline_four_weeks,
     baseline_last_week,
+    choose_weight,
     daily_counts,
     effective_weekday,
     forecast,
@@ -83,6 +84,28 @@ def test_the_level_is_the_one_at_the_origin_not_a_weighted_mean_of_past_weeks():
     # held, not extrapolated: a week on, the same level
     assert held[0].expected == pytest.approx(forecast(counts, origin + timedelta(days=7), 1, baseline_weight=0)[0]
                                              .expected, rel=0.01)
+
+
+def test_the_blend_weight_is_chosen_from_the_history_before_the_origin():
+    """Rolling-origin validation on series of known structure (no holiday in them): a steady series
+    trusts the model (it averages many weeks; the four-week mean adds noise); one whose Wednesdays
+    tripled eight weeks ago trusts the four-week baseline (the model still remembers old Wednesdays)."""
+    def series(seed: int, tripled_from: date | None = None) -> dict[date, int]:
+        rng = np.random.default_rng(seed)
+        out, d = {}, date(2023, 7, 3)
+        while d < date(2023, 10, 30):
+            mu = 50 * PROFILE[d.weekday()] * (3 if tripled_from and d >= tripled_from and d.weekday() == 2 else 1)
+            out[d] = int(rng.poisson(mu))
+            d += timedelta(days=1)
+        return out
+
+    for seed in (1, 2):
+        assert choose_weight(series(seed)) <= 0.25
+        assert choose_weight(series(seed, tripled_from=date(2023, 9, 4))) >= 0.75
+    # and the forecast uses it: on the tripled series the Wednesdays come out near the four-week mean
+    counts = series(1, tripled_from=date(2023, 9, 4))
+    wednesday = next(f for f in forecast(counts, date(2023, 10, 30), 7) if f.date.weekday() == 2)
+    assert wednesday.expected == pytest.approx(150 * PROFILE[2], rel=0.15)
 
 
 def test_holiday_is_low_and_a_worked_saturday_is_a_working_day():
