@@ -6,7 +6,9 @@ that is dropped afterwards.
 Seeds with bulk INSERTs (not timed), then times: reading the facts (queries), computing every section,
 and rendering XLSX, JSON and HTML. Prints each figure, three runs. The wall-clock figure is the one
 the target is about; the process's CPU time and the load average are printed beside it because on a
-shared machine the wall clock mostly measures the other processes. Without DATABASE_URL it runs on SQLite."""
+shared machine the wall clock mostly measures the other processes. --explain then runs each query of
+one report under EXPLAIN ANALYZE and prints the database's own execution time per query (PostgreSQL):
+with the process's CPU time, that says where the time goes. Without DATABASE_URL it runs on SQLite."""
 
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=100_000)
     ap.add_argument("--keep", metavar="SCHEMA", help="PostgreSQL: use (and keep) this schema; seed it only if empty")
+    ap.add_argument("--explain", action="store_true", help="PostgreSQL: the database's time per query of one report")
     args = ap.parse_args()
     pg = os.environ.get("DATABASE_URL")
     schema = args.keep or f"bench_reports_{uuid.uuid4().hex[:8]}"
@@ -91,6 +94,8 @@ def main() -> int:
                   f"json+html {t5 - t4:.2f} s ({len(js) // 1024} + {len(html) // 1024} KiB)")
             print(f"  full report (read + compute + xlsx): {t4 - t1:.2f} s  [target ≤ 3 s]; this process's CPU "
                   f"{c4 - c1:.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        if pg and args.explain:
+            explain(db, start, end)
         db.dispose()
     finally:
         if pg and not args.keep:
@@ -98,6 +103,28 @@ def main() -> int:
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
     return 0
+
+
+def explain(db: Database, start: datetime, end: datetime) -> None:
+    """Each statement one report runs, again under EXPLAIN (ANALYZE, TIMING OFF): the server's time."""
+    caught: list[tuple[str, object]] = []
+
+    def catch(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            caught.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", catch)
+    with db.session() as s:
+        queries.load(s, HEAD, start, end)
+    sa.event.remove(db.engine, "before_cursor_execute", catch)
+    total = 0.0
+    with db.engine.connect() as conn:
+        for statement, parameters in caught:
+            plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, TIMING OFF) " + statement, parameters).scalars().all()
+            ms = float(plan[-1].split(":")[1].split()[0])  # "Execution Time: 123.456 ms"
+            total += ms
+            print(f"  {ms:8.1f} ms  {' '.join(statement.split())[:110]}")
+    print(f"  database execution, all queries of one report: {total:.0f} ms")
 
 
 if __name__ == "__main__":

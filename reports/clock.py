@@ -44,7 +44,13 @@ class WorkingClock:
 
     def hours_between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Working hours in [a, b) element-wise; NaN where either is missing, 0 where b is not after a."""
-        return np.maximum(self.cumulative(b) - self.cumulative(a), 0.0) / 3600.0
+        return self.hours_of(self.cumulative(a), self.cumulative(b))
+
+    @staticmethod
+    def hours_of(at_a: np.ndarray, at_b: np.ndarray) -> np.ndarray:
+        """hours_between from the two ends' cumulative() values (a moment shared by several spans is
+        looked up once)."""
+        return np.maximum(at_b - at_a, 0.0) / 3600.0
 
     def _at(self, t: float) -> float:
         i = bisect_right(self.starts, t) - 1

@@ -4,12 +4,12 @@ renderers show the numbers and link the ids."""
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,11 @@ DEFINITIONS = {
     "repeats": "Случаи, связанные с более ранним (record.repeat_of).",
     "dynamics": "Число случаев по дням и неделям (местная дата); изменение — к периоду той же длины "
                 "непосредственно перед отчётным.",
+    "top_topics": "Темы (или группы тем, где тема не определена) с наибольшим числом случаев периода, до 20.",
+    "top_places": "Места (населённые пункты, улицы), названные в обращениях, по числу случаев, до 20; "
+                  "место считается один раз на случай.",
+    "top_messages": "Случаи периода с наибольшим откликом на исходное сообщение (отметки «нравится» и "
+                    "комментарии, как их сообщает площадка при получении), до 20; при равенстве — по номеру случая.",
     "moderation": "Сообщения периода (по времени сообщения), отброшенные модерацией, по причинам; "
                   "«отменено» — решение модерации отменено куратором.",
 }
@@ -64,23 +69,63 @@ def _stats(values: np.ndarray) -> tuple[float | None, float | None]:
     return round(float(np.median(ordered)), 2), round(float(p90), 2)
 
 
+class Coded:
+    """A one-valued attribute of every case (its source, its topic group) as integer codes of the
+    attribute's distinct values in sorted order."""
+
+    def __init__(self, values: list[str]) -> None:
+        self.labels = sorted(set(values))
+        index = {name: i for i, name in enumerate(self.labels)}
+        self.codes = np.array([index[v] for v in values], dtype=np.int64)
+
+    @functools.cached_property
+    def positions(self) -> dict[str, np.ndarray]:
+        """The cases' positions per value, by name, in order (for the timeliness rows and the change)."""
+        at = _split_arrays(self.codes, np.arange(len(self.codes), dtype=np.int64))
+        return {self.labels[k]: idx for k, idx in at.items()}
+
+
+MOMENTS = ("identified_at", "routed_at", "submitted_at", "approved_at", "published_at", "answer_by")
+
+
+class Columns:
+    """The cases' attributes as arrays and lists, made once in one pass over the cases (each section
+    used to make its own: eight passes for the moments alone) and shared by every section."""
+
+    def __init__(self, cases: list[CaseFacts]) -> None:
+        # one 2-D array of every moment: numpy makes None NaN itself; one conversion, not eight
+        moments = np.array([(c.identified_at, c.routed_at, c.submitted_at, c.approved_at, c.published_at,
+                             c.answer_by) for c in cases], dtype=float).reshape(len(cases), len(MOMENTS))
+        self.moments = {name: moments[:, j] for j, name in enumerate(MOMENTS)}
+        self.ids = np.array([c.id for c in cases], dtype=np.int64)
+        self.engagement = np.array([c.engagement for c in cases], dtype=np.int64)
+        self.sources = Coded([c.source for c in cases])
+        self.groups = Coded([c.topic_group or "—" for c in cases])
+        self.states = np.array([c.state for c in cases], dtype=object)
+
+    def span(self) -> tuple[float, float] | None:
+        """The earliest and the latest lifecycle moment of any case (not the deadlines)."""
+        known = np.concatenate([self.moments[m] for m in MOMENTS[:-1]])
+        known = known[~np.isnan(known)]
+        return (float(known.min()), float(known.max())) if len(known) else None
+
+
 class Timeline:
     """The moments of every case as arrays (NaN where a step has not happened), and the working
     hours between them, computed once for all groupings."""
 
-    def __init__(self, cases: list[CaseFacts], clock: WorkingClock) -> None:
-        def arr(attr: str) -> np.ndarray:
-            get = attrgetter(attr)
-            return np.array([get(c) for c in cases], dtype=float)  # numpy makes None NaN itself
-
-        self.ids = np.array([c.id for c in cases], dtype=np.int64)
-        self.published = arr("published_at")
-        self.answer_by = arr("answer_by")
-        self.state = np.array([c.state for c in cases], dtype=object)
-        self.not_open = np.isin(self.state, NOT_OPEN)  # once, not per group: isin on strings is slow
-        self.hours = clock.hours_between(arr("identified_at"), self.published)
-        moments = {m: arr(m) for m in ("identified_at", "routed_at", "submitted_at", "approved_at", "published_at")}
-        self.steps = {key: clock.hours_between(moments[a], moments[b]) for key, _, a, b in STEPS}
+    def __init__(self, cols: Columns, clock: WorkingClock) -> None:
+        moments = cols.moments
+        self.ids = cols.ids
+        self.published = moments["published_at"]
+        self.answer_by = moments["answer_by"]
+        # once, not per group: comparisons of string arrays are slow
+        self.not_open = np.isin(cols.states, NOT_OPEN)
+        self.closed = cols.states == "closed"
+        # working seconds to each lifecycle moment once per moment, not once per end of each step
+        at = {m: clock.cumulative(moments[m]) for m in MOMENTS[:-1]}
+        self.hours = clock.hours_of(at["identified_at"], at["published_at"])
+        self.steps = {key: clock.hours_of(at[a], at[b]) for key, _, a, b in STEPS}
 
 
 def _ids(cases: Iterable[CaseFacts]) -> list[int]:
@@ -88,14 +133,14 @@ def _ids(cases: Iterable[CaseFacts]) -> list[int]:
 
 
 def timeliness_row(name: str, idx: np.ndarray, tl: Timeline, as_of: float) -> dict[str, Any]:
-    published, answer_by, state, not_open = tl.published[idx], tl.answer_by[idx], tl.state[idx], tl.not_open[idx]
+    published, answer_by, not_open = tl.published[idx], tl.answer_by[idx], tl.not_open[idx]
     answered = ~np.isnan(published)
     no_term = np.isnan(answer_by)
     with np.errstate(invalid="ignore"):
         on_time = answered & (no_term | (published <= answer_by))
         late = answered & ~no_term & (published > answer_by)
         overdue = ~answered & ~not_open & ~no_term & (answer_by < as_of)
-    not_processed = ~answered & (state == "closed")
+    not_processed = ~answered & tl.closed[idx]
     median, p90 = _stats(tl.hours[idx][answered])
     ids = tl.ids[idx]
     row: dict[str, Any] = {
@@ -120,13 +165,6 @@ TIMELINESS_COLUMNS = [
 ]
 
 
-def _grouped(cases: list[CaseFacts], key: Callable[[CaseFacts], str | None]) -> dict[str, list[CaseFacts]]:
-    out: dict[str, list[CaseFacts]] = defaultdict(list)
-    for c in cases:
-        out[key(c) or "—"].append(c)
-    return dict(sorted(out.items()))
-
-
 def _positions(cases: list[CaseFacts], keys: Callable[[CaseFacts], Iterable[str]]) -> dict[str, np.ndarray]:
     out: dict[str, list[int]] = defaultdict(list)
     for i, c in enumerate(cases):
@@ -139,8 +177,8 @@ def _table(key: str, title: str, columns: list[tuple[str, str]], rows: list[dict
     return {"key": key, "title": title, "columns": [list(c) for c in columns], "rows": rows}
 
 
-def timeliness(cases: list[CaseFacts], clock: WorkingClock, as_of: float) -> dict[str, Any]:
-    tl = Timeline(cases, clock)
+def timeliness(cases: list[CaseFacts], cols: Columns, clock: WorkingClock, as_of: float) -> dict[str, Any]:
+    tl = Timeline(cols, clock)
 
     def rows(groups: dict[str, np.ndarray]) -> list[dict[str, Any]]:
         return [timeliness_row(name, idx, tl, as_of) for name, idx in groups.items()]
@@ -150,9 +188,8 @@ def timeliness(cases: list[CaseFacts], clock: WorkingClock, as_of: float) -> dic
         _table("total", "Муниципалитет в целом", TIMELINESS_COLUMNS, [timeliness_row("Всего", every, tl, as_of)]),
         _table("by_department", "По подразделениям", TIMELINESS_COLUMNS,
                rows(_positions(cases, lambda c: c.departments or ["—"]))),
-        _table("by_source", "По источникам", TIMELINESS_COLUMNS, rows(_positions_by([c.source for c in cases]))),
-        _table("by_topic_group", "По группам тем", TIMELINESS_COLUMNS,
-               rows(_positions_by([c.topic_group or "—" for c in cases]))),
+        _table("by_source", "По источникам", TIMELINESS_COLUMNS, rows(cols.sources.positions)),
+        _table("by_topic_group", "По группам тем", TIMELINESS_COLUMNS, rows(cols.groups.positions)),
     ]}
 
 
@@ -191,20 +228,21 @@ def outcomes(cases: list[CaseFacts]) -> dict[str, Any]:
         if c.outcome:
             by_outcome[c.outcome].append(c.id)
     rated = [c for c in cases if c.ratings]
-    all_ratings = [r for c in cases for r in c.ratings]
-    reworked = [c for c in cases if c.reopened]
+    all_ratings = [r for c in rated for r in c.ratings]
     repeats = [c for c in cases if c.repeat_of is not None]
+    rated_ids, reworked_ids, repeat_ids = _ids(rated), _ids(c for c in cases if c.reopened), _ids(repeats)
     summary = [
-        {"name": "Оценок граждан", "value": len(all_ratings), "cases": {"value": _ids(rated)}},
+        {"name": "Оценок граждан", "value": len(all_ratings), "cases": {"value": rated_ids}},
         {"name": "Средняя оценка", "value": round(statistics.fmean(all_ratings), 2) if all_ratings else None,
-         "cases": {"value": _ids(rated)}},
-        {"name": "Возвращено на доработку гражданином/площадкой", "value": len(reworked), "cases": {"value": _ids(reworked)}},
-        {"name": "Повторных обращений", "value": len(repeats), "cases": {"value": _ids(repeats)}},
+         "cases": {"value": rated_ids}},
+        {"name": "Возвращено на доработку гражданином/площадкой", "value": len(reworked_ids),
+         "cases": {"value": reworked_ids}},
+        {"name": "Повторных обращений", "value": len(repeats), "cases": {"value": repeat_ids}},
         {"name": "Доля повторных, %", "value": round(100 * len(repeats) / len(cases), 1) if cases else None,
-         "cases": {"value": _ids(repeats)}},
+         "cases": {"value": repeat_ids}},
     ]
     ratings: dict[str, list[int]] = defaultdict(list)
-    for c in cases:
+    for c in rated:
         for r in c.ratings:
             ratings[str(r)].append(c.id)
     repeated: dict[str, list[int]] = defaultdict(list)
@@ -235,57 +273,48 @@ def _split(keys: np.ndarray, ids: np.ndarray) -> dict[int, list[int]]:
     return {k: v.tolist() for k, v in _split_arrays(keys, ids).items()}
 
 
-def _positions_by(values: list[str]) -> dict[str, np.ndarray]:
-    """Positions of the cases per value of a one-valued attribute, by name (as _positions, without a list per case)."""
-    labels = sorted(set(values))
-    code = {name: i for i, name in enumerate(labels)}
-    keys = np.array([code[v] for v in values], dtype=np.int64)
-    return {labels[k]: idx for k, idx in _split_arrays(keys, np.arange(len(values), dtype=np.int64)).items()}
-
-
 def _change(now: int, before: int) -> tuple[int, float | None]:
     return now - before, round(100 * (now - before) / before, 1) if before else None
 
 
-def dynamics(cases: list[CaseFacts], previous: list[CaseFacts], profile: Profile, start: date,
-             days: int) -> dict[str, Any]:
+def dynamics(cols: Columns, previous: list[CaseFacts], profile: Profile, start: date, days: int) -> dict[str, Any]:
     tz = profile.calendar.tz
     # local midnights of the period's days (and a day either side), as POSIX seconds
     dates = [start + timedelta(days=i) for i in range(-1, days + 2)]
     midnights = [datetime.combine(d, datetime.min.time(), tz).timestamp() for d in dates]
     # each case's day by one vectorised binary search, groups by stable sorts of integer keys: no
     # Python loop appending 100,000 ids to tuple-keyed lists
-    ids = np.array([c.id for c in cases], dtype=np.int64)
-    pos = np.maximum(np.searchsorted(np.asarray(midnights), np.array([c.identified_at for c in cases], dtype=float),
-                                     side="right") - 1, 0)
+    ids = cols.ids
+    pos = np.maximum(np.searchsorted(np.asarray(midnights), cols.moments["identified_at"], side="right") - 1, 0)
     per_day_ids = {dates[p]: v for p, v in _split(pos, ids).items()}
     per_day_group: dict[tuple[date, str, str], list[int]] = {}
-    for kind, names in (("Группа тем", [c.topic_group or "—" for c in cases]), ("Источник", [c.source for c in cases])):
-        labels = sorted(set(names))
-        code = {name: i for i, name in enumerate(labels)}
-        keys = pos * len(labels) + np.array([code[n] for n in names], dtype=np.int64)
+    for kind, coded in (("Группа тем", cols.groups), ("Источник", cols.sources)):
+        labels = coded.labels
+        keys = pos * len(labels) + coded.codes
         for key, group_ids in _split(keys, ids).items():
             per_day_group[(dates[key // len(labels)], kind, labels[key % len(labels)])] = group_ids
     day_rows = [{"date": d, "count": len(per_day_ids.get(d, [])), "cases": {"count": sorted(per_day_ids.get(d, []))}}
                 for d in (start + timedelta(days=i) for i in range(days))]
     weeks: dict[date, list[int]] = defaultdict(list)
-    for d, ids in per_day_ids.items():
-        weeks[d - timedelta(days=d.weekday())].extend(ids)
-    week_rows = [{"week": w, "count": len(ids), "cases": {"count": sorted(ids)}} for w, ids in sorted(weeks.items())]
-    detail = [{"date": d, "kind": kind, "name": name, "count": len(ids), "cases": {"count": sorted(ids)}}
-              for (d, kind, name), ids in sorted(per_day_group.items())]
+    for d, day_ids in per_day_ids.items():
+        weeks[d - timedelta(days=d.weekday())].extend(day_ids)
+    week_rows = [{"week": w, "count": len(w_ids), "cases": {"count": sorted(w_ids)}} for w, w_ids in sorted(weeks.items())]
+    detail = [{"date": d, "kind": kind, "name": name, "count": len(g_ids), "cases": {"count": sorted(g_ids)}}
+              for (d, kind, name), g_ids in sorted(per_day_group.items())]
     changes = []
-    for kind, key in (("Группа тем", lambda c: c.topic_group or "—"), ("Источник", lambda c: c.source)):
-        now_ids = _grouped(cases, key)
+    none = np.zeros(0, dtype=np.int64)
+    for kind, coded, key in (("Группа тем", cols.groups, lambda c: c.topic_group or "—"),
+                             ("Источник", cols.sources, lambda c: c.source)):
+        now_at = coded.positions
         before = Counter(key(c) for c in previous)
-        for name in sorted(set(now_ids) | set(before)):
-            n = len(now_ids.get(name, []))
-            delta, pct = _change(n, before[name])
-            changes.append({"kind": kind, "name": name, "count": n, "previous": before[name], "change": delta,
-                            "change_pct": pct, "cases": {"count": _ids(now_ids.get(name, []))}})
-    delta, pct = _change(len(cases), len(previous))
-    changes.insert(0, {"kind": "Всего", "name": "Всего", "count": len(cases), "previous": len(previous),
-                       "change": delta, "change_pct": pct, "cases": {"count": _ids(cases)}})
+        for name in sorted(set(now_at) | set(before)):
+            idx = now_at.get(name, none)
+            delta, pct = _change(len(idx), before[name])
+            changes.append({"kind": kind, "name": name, "count": len(idx), "previous": before[name], "change": delta,
+                            "change_pct": pct, "cases": {"count": ids[idx].tolist()}})  # ids are in order
+    delta, pct = _change(len(ids), len(previous))
+    changes.insert(0, {"kind": "Всего", "name": "Всего", "count": len(ids), "previous": len(previous),
+                       "change": delta, "change_pct": pct, "cases": {"count": ids.tolist()}})
     return {"key": "dynamics", "title": "Динамика", "chart": "per_day", "tables": [
         _table("change", "Изменение к предыдущему периоду", [("kind", "Разрез"), ("name", "Значение"), ("count", "Сейчас"),
                ("previous", "Предыдущий период"), ("change", "Изменение"), ("change_pct", "Изменение, %")], changes),
@@ -296,16 +325,16 @@ def dynamics(cases: list[CaseFacts], previous: list[CaseFacts], profile: Profile
     ]}
 
 
-def top(cases: list[CaseFacts]) -> dict[str, Any]:
+def top(cases: list[CaseFacts], cols: Columns) -> dict[str, Any]:
     topics: dict[str, list[int]] = defaultdict(list)
     places: dict[str, list[int]] = defaultdict(list)
     for c in cases:
         topics[c.topic or c.topic_group or "—"].append(c.id)
-        for p in dict.fromkeys(c.places):
-            places[p].append(c.id)
+        if c.places:  # each place once per case; most cases name one or none
+            for p in c.places if len(c.places) == 1 else dict.fromkeys(c.places):
+                places[p].append(c.id)
     # the most engaged, ties by id: one numpy sort instead of a key tuple per case
-    order = np.lexsort((np.array([c.id for c in cases], dtype=np.int64),
-                        -np.array([c.engagement for c in cases], dtype=np.int64)))[:TOP]
+    order = np.lexsort((cols.ids, -cols.engagement))[:TOP]
     engaged = [cases[i] for i in order.tolist()]
     messages = [{"case": c.id, "engagement": c.engagement, "source": c.source, "topic": c.topic or c.topic_group,
                  "state": c.state, "outcome": c.outcome, "cases": {"case": [c.id]}} for c in engaged]
@@ -343,15 +372,15 @@ def build(facts: Facts, *, profile: Profile, start: datetime, end: datetime, gen
     tz = profile.calendar.tz
     as_of = min(end, generated_at)
     cases = sorted(facts.cases, key=lambda c: c.id)
-    moments = [t for c in cases for t in (c.identified_at, c.routed_at, c.submitted_at, c.approved_at,
-                                          c.published_at) if t is not None]
-    lo = datetime.fromtimestamp(min(moments), tz) if moments else start
-    hi = datetime.fromtimestamp(max(moments), tz) if moments else end
+    cols = Columns(cases)
+    span = cols.span()
+    lo = datetime.fromtimestamp(span[0], tz) if span else start
+    hi = datetime.fromtimestamp(span[1], tz) if span else end
     clock = WorkingClock(profile.calendar, min(lo, start), max(hi, end))
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
     days = (local_end.date() - local_start.date()).days
-    sections = [timeliness(cases, clock, as_of.timestamp()), quality(cases), outcomes(cases),
-                dynamics(cases, facts.previous, profile, local_start.date(), days), top(cases)]
+    sections = [timeliness(cases, cols, clock, as_of.timestamp()), quality(cases), outcomes(cases),
+                dynamics(cols, facts.previous, profile, local_start.date(), days), top(cases, cols)]
     if facts.dropped is not None:
         sections.append(moderation(facts.dropped))
     return {

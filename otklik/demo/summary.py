@@ -134,10 +134,16 @@ def timeliness(db, profile: str = "severny") -> list[dict]:
     return [{k: row[k] for k in keep} for table in timeliness_tables[:2] for row in table["rows"]]
 
 
-def timeliness_text(rows: list[dict]) -> str:
-    """A short Russian table for the end of the demo."""
+def timeliness_text(rows: list[dict], profile: str = "severny") -> str:
+    """A short Russian table for the end of the demo, stating its day, zone and profile as every
+    report does (the definitions: `otklik report --format html`)."""
+    from regulation.profiles import load_profile
+    from storage.tables import now
+
+    calendar = load_profile(profile).calendar
     head = f"{'Подразделение':<24} {'Поступило':>9} {'В срок':>7} {'Позже':>6} {'Просроч.':>8} {'Медиана, раб. ч':>15}"
-    lines = ["Своевременность за день (отчёт otklik report):", head, "-" * len(head)]
+    lines = [f"Своевременность за {calendar.local(now()).date():%d.%m.%Y} ({calendar.tz}, профиль {profile}; "
+             "отчёт otklik report, определения показателей в нём):", head, "-" * len(head)]
     for r in rows:
         median = "—" if r["median_hours"] is None else f"{r['median_hours']:.2f}"
         lines.append(f"{str(r['name'])[:24]:<24} {r['received']:>9} {r['answered_on_time']:>7} "

@@ -150,6 +150,13 @@ def test_an_executor_report_covers_its_department_only(db, seeded):
     assert total["cases"]["received"] == sorted([seeded["B"], seeded["D"], seeded["E"]])
     assert "moderation" not in [x["key"] for x in rep["sections"]]  # dropped messages are the curator's and head's
     assert rep["meta"]["scope"] == "подразделение zhkh"
+    # The drafts and replies are read by case id ranges that hold A (roads' only, with photos) too:
+    # what is not in scope stays out of every figure.
+    q = rows(rep, "quality", "summary")
+    assert q["Ответов с фотографиями"]["value"] == 0 and q["Проектов возвращено на доработку"]["value"] == 2
+    roads = make(db, ROADS)
+    assert rows(roads, "quality", "summary")["Ответов с фотографиями"]["cases"]["value"] == [seeded["A"]]
+    assert rows(roads, "quality", "flags") == {} and rows(roads, "top", "places")["Заречье"]["count"] == 1
     # asking for another department gives only what it had AND is in scope
     other = rows(make(db, HOUSING, department="dorogi"), "timeliness", "total")["Всего"]
     assert other["cases"]["received"] == [seeded["E"]]
@@ -175,6 +182,12 @@ def test_csv_json_html_shapes(db, seeded):
     lines = list(csv.reader(io.StringIO(render(rep, "csv").decode("utf-8-sig"))))
     assert lines[0] == ["section", "table", "row", "measure", "value"]
     assert ["timeliness", "total", "Всего", "received", "5"] in lines
+    # the period, zone, profile and definitions travel with the figures
+    assert ["meta", "parameters", "from", "value", "2026-11-02"] in lines
+    assert ["meta", "parameters", "timezone", "value", "Asia/Novosibirsk"] in lines
+    assert ["meta", "parameters", "profile", "value", PROFILE] in lines
+    defined = {r[2] for r in lines if r[:2] == ["meta", "definitions"]}
+    assert {"received", "open_overdue", "top_places", "moderation"} <= defined
     data = json.loads(render(rep, "json"))
     assert data["meta"]["from"] == "2026-11-02" and data["sections"][0]["tables"][0]["rows"][0]["received"] == 5
     page = render(rep, "html").decode()
@@ -347,8 +360,9 @@ def test_the_demo_ends_with_the_days_timeliness(db):
     rows_ = timeliness(db, PROFILE)
     assert rows_[0]["name"] == "Всего" and rows_[0]["received"] == 2 and rows_[0]["open_overdue"] == 1
     assert {r["name"] for r in rows_[1:]} == {"dorogi"}
-    table = timeliness_text(rows_)
+    table = timeliness_text(rows_, PROFILE)
     assert "Своевременность" in table and "dorogi" in table
+    assert "Asia/Novosibirsk" in table and PROFILE in table  # its day, zone and profile
 
 
 async def test_a_scheduled_report_reaches_the_notify_channel_with_a_summary_and_a_link(db):

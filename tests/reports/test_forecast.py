@@ -10,6 +10,7 @@ from reports.forecast import (
     ForecastError,
     baseline_four_weeks,
     baseline_last_week,
+    choose_weight,
     daily_counts,
     effective_weekday,
     forecast,
@@ -62,6 +63,49 @@ def test_recovers_the_weekday_profile():
         assert day.date.weekday() == i
         assert day.expected / monday == pytest.approx(PROFILE[i], rel=0.1)  # ~6 weeks of weighted history
         assert day.low <= day.expected <= day.high
+
+
+def test_the_level_is_the_one_at_the_origin_not_a_weighted_mean_of_past_weeks():
+    """A series that grows 1% a day for its last eight weeks (known structure): the forecast holds the
+    level reached at the origin; a weighted mean of the past weeks (the trend term off) lags behind."""
+    rng = np.random.default_rng(11)
+    first, origin = date(2023, 3, 13), date(2023, 7, 17)  # no holiday in the last months, a Monday
+    growth_from = origin - timedelta(days=56)
+    counts, d = {}, first
+    while d < origin:
+        counts[d] = int(rng.poisson(true_mean(d, 200.0) * 1.01 ** max(0, (d - growth_from).days)))
+        d += timedelta(days=1)
+    at_origin = 200.0 * 1.01 ** 55  # the level on the history's last day (Monday's mean)
+    held = forecast(counts, origin, 7, baseline_weight=0)
+    lagging = forecast(counts, origin, 7, baseline_weight=0, at_origin=False)
+    # a straight trend over a weighted window that bends eight weeks back: near the level, not on it
+    assert held[0].expected == pytest.approx(at_origin * PROFILE[0], rel=0.1)
+    assert lagging[0].expected < 0.8 * at_origin * PROFILE[0]
+    # held, not extrapolated: a week on, the same level
+    assert held[0].expected == pytest.approx(forecast(counts, origin + timedelta(days=7), 1, baseline_weight=0)[0]
+                                             .expected, rel=0.01)
+
+
+def test_the_blend_weight_is_chosen_from_the_history_before_the_origin():
+    """Rolling-origin validation on series of known structure (no holiday in them): a steady series
+    trusts the model (it averages many weeks; the four-week mean adds noise); one whose Wednesdays
+    tripled eight weeks ago trusts the four-week baseline (the model still remembers old Wednesdays)."""
+    def series(seed: int, tripled_from: date | None = None) -> dict[date, int]:
+        rng = np.random.default_rng(seed)
+        out, d = {}, date(2023, 7, 3)
+        while d < date(2023, 10, 30):
+            mu = 50 * PROFILE[d.weekday()] * (3 if tripled_from and d >= tripled_from and d.weekday() == 2 else 1)
+            out[d] = int(rng.poisson(mu))
+            d += timedelta(days=1)
+        return out
+
+    for seed in (1, 2):
+        assert choose_weight(series(seed)) <= 0.25
+        assert choose_weight(series(seed, tripled_from=date(2023, 9, 4))) >= 0.75
+    # and the forecast uses it: on the tripled series the Wednesdays come out near the four-week mean
+    counts = series(1, tripled_from=date(2023, 9, 4))
+    wednesday = next(f for f in forecast(counts, date(2023, 10, 30), 7) if f.date.weekday() == 2)
+    assert wednesday.expected == pytest.approx(150 * PROFILE[2], rel=0.15)
 
 
 def test_holiday_is_low_and_a_worked_saturday_is_a_working_day():
