@@ -5,8 +5,8 @@ them (otklik.services.access decides the scope, as for every other read), in a h
 Where the time went (bench/reports.py, PostgreSQL, EXPLAIN ANALYZE): `cases` is a wide table (the
 JSON record, ~0.9 kB a row), and every query used to narrow itself by `id IN (SELECT id FROM cases
 WHERE created_at ...)`, i.e. scanned it again and hashed 100,000 ids, nine scans in all. Now one query
-reads the period's cases with the filter on the indexed columns themselves (place names and ratings
-unpacked in the same pass), and the other tables are narrowed by case id ranges (`id_ranges`) read
+reads the period's cases with the filter on the indexed columns themselves (place names as plain text,
+`cases.place_names`, ratings unpacked in the same pass), and the other tables are narrowed by case id ranges (`id_ranges`) read
 through their `case_id` indexes."""
 
 from __future__ import annotations
@@ -36,11 +36,9 @@ from sqlalchemy.orm import Session
 from otklik.actor import Actor
 from otklik.services import access
 from reports.facts import CaseFacts, DroppedFacts, Facts
+from storage.case_moments import PLACE_SEP
 from storage.tables import CaseAssignmentRow, CaseRow, DraftRow, MessageRow, OutboxRow, VerdictRow
 
-# Between place names in one string: names are the router's location mentions (gazetteer names, house
-# numbers: router/location.py), never with control characters.
-SEP = "\x1f"
 MAX_RANGES = 32  # id ranges per query: a handful of index range scans, never a 100,000-item IN list
 
 
@@ -126,18 +124,6 @@ def _elements(column, dialect: str):
     return func.json_each(column).table_valued("value", "type").alias("e")  # SQLite names the columns itself
 
 
-def _place_names(dialect: str):
-    """Each case's place names (location[].name) joined by SEP, NULL when it names none: a correlated
-    subquery over the row's own JSON, so the places come with the case instead of by a second scan of
-    `cases`, and as one string to split rather than a JSON document to parse per case."""
-    places = _elements(CaseRow.location, dialect)
-    if dialect == "postgresql":
-        names = func.string_agg(type_coerce(places.c.value, JSON)["name"].as_string(), SEP)
-    else:
-        names = func.group_concat(func.json_extract(places.c.value, "$.name"), SEP)
-    return select(names).select_from(places).scalar_subquery()
-
-
 def _json_list(text: str | None) -> list:
     """A JSON list given as text by the database ('[]', NULL and anything else: empty)."""
     if not text or text == "[]":
@@ -159,7 +145,7 @@ def _cases(session: Session, narrow) -> dict[int, CaseFacts]:
                          epoch(CaseRow.due_at), epoch(CaseRow.routed_at), epoch(CaseRow.submitted_at),
                          epoch(CaseRow.approved_at), epoch(CaseRow.published_at), epoch(CaseRow.intermediate_at),
                          CaseRow.outcome, CaseRow.reopened, CaseRow.repeat_of, MessageRow.engagement,
-                         _place_names(dialect), func.nullif(cast(CaseRow.ratings, Text), "[]"))
+                         CaseRow.place_names, func.nullif(cast(CaseRow.ratings, Text), "[]"))
                   .join(MessageRow, MessageRow.id == CaseRow.message_id))  # no ORDER BY: build() sorts by id
     out: dict[int, CaseFacts] = {}
     # Core rows, every column a plain value (no type conversion by SQLAlchemy): this loop meets every case.
@@ -172,7 +158,7 @@ def _cases(session: Session, narrow) -> dict[int, CaseFacts]:
             intermediate_at=intermediate, outcome=outcome or None,
             reopened=reopened or 0, repeat_of=repeat_of, engagement=engagement or 0,
             # ratings: the whole numbers (not "5", not true, not 4.5)
-            places=places.split(SEP) if places else [],
+            places=places.split(PLACE_SEP) if places else [],
             ratings=[r for r in _json_list(ratings) if type(r) is int])
     return out
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from storage.case_moments import moments
+from storage.case_moments import moments, place_names
 from storage.tables import CaseAssignmentRow, CaseRow, DraftRow, MessageRow, OutboxRow, VerdictRow
 
 
@@ -76,6 +76,7 @@ def insert_cases(session: Session, specs: list[Spec], *, first_id: int = 1, prof
         cases.append(dict(id=n, message_id=n, profile=profile, channel="social", state=spec.state,
                           topic_group=spec.topic_group, topic=spec.topic, executors=list(spec.departments),
                           location=[{"name": p, "kind": "settlement", "start": 0, "end": 1} for p in spec.places],
+                          place_names=place_names([{"name": p} for p in spec.places]),
                           answer_by=spec.answer_by, record=rec, created_at=spec.identified,
                           updated_at=spec.identified, **moments(rec)))
         for j, dept in enumerate(spec.departments):

@@ -60,3 +60,15 @@ def moments(record: dict[str, Any] | None) -> dict[str, Any]:
     out["ratings"] = [f["rating"] for f in history if isinstance(f, dict) and isinstance(f.get("rating"), int)
                       and not isinstance(f.get("rating"), bool)] if isinstance(history, list) else []
     return out
+
+
+# Between place names in `cases.place_names`: names are the router's location mentions (gazetteer
+# names, house numbers: router/location.py), never with control characters.
+PLACE_SEP = "\x1f"
+
+
+def place_names(location: list[Any] | None) -> str | None:
+    """The names of a case's `location` (a list of {"name": …}) joined by PLACE_SEP; None for none.
+    CaseRow applies it whenever `location` is assigned; reports split it instead of parsing JSON."""
+    names = [str(p["name"]) for p in location or () if isinstance(p, dict) and p.get("name")]
+    return PLACE_SEP.join(n.replace(PLACE_SEP, " ") for n in names) or None

@@ -179,12 +179,20 @@ class CaseRow(Base):
     reopened: Mapped[int | None] = mapped_column(Integer, default=0)
     repeat_of: Mapped[int | None] = mapped_column(Id)
     ratings: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
+    # The names in `location`, joined by case_moments.PLACE_SEP (0007_places): reports count places
+    # from this plain text; unpacking the JSON per case was half of a quarter report's main query.
+    place_names: Mapped[str | None] = mapped_column(Text)
 
     @validates("record")
     def _copy_moments(self, _key: str, record: dict[str, Any]) -> dict[str, Any]:
         for column, value in case_moments.moments(record).items():
             setattr(self, column, value)
         return record
+
+    @validates("location")
+    def _copy_place_names(self, _key: str, location: list[Any]) -> list[Any]:
+        self.place_names = case_moments.place_names(location)
+        return location
 
 
 class DraftRow(Base):
