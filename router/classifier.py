@@ -193,7 +193,7 @@ class Router:
             if self._model_shares_rules:
                 from router.features import Doc
 
-                docs = [Doc(tokens[i], scores[i]) for i in todo]
+                docs = [Doc(tokens[i], scores[i], texts[i]) for i in todo]
             predicted = self.model.predict_all([texts[i] for i in todo], docs)  # one batch: numpy per call
             for i, (group, confidence, archive_topic, archive_executors) in zip(todo, predicted, strict=True):
                 out[i] = Decision.model_construct(
