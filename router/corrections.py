@@ -21,7 +21,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
+from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
@@ -124,12 +125,14 @@ class CorrectionMemory:
         key = content_words(tokens)
         if not key:
             return None
-        shared: dict[int, int] = defaultdict(int)
-        for w in key:
-            for i in self._index.get(w, ()):
-                shared[i] += 1
+        index = self._index
+        shared = Counter(chain.from_iterable(index[w] for w in key if w in index))  # counted in C
+        # Jaccard ≥ t needs at least t·|key| shared words: most candidates end here.
+        least = MIN_SIMILARITY * len(key)
         best, best_sim = -1, 0.0
         for i, s in shared.items():
+            if s < least:
+                continue
             sim = s / (len(key) + len(self._sets[i]) - s)
             if sim > best_sim or (sim == best_sim and i > best):
                 best, best_sim = i, sim
