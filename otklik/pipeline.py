@@ -64,12 +64,16 @@ class Pipeline:
         from moderation.profile import load_profile as load_moderation_profile
         from moderation.profile import profile_for
         from router.classifier import Router
+        from router.learning import CORRECTIONS_FILE
         from router.spikes import SpikeDetector
 
         moderation = ModerationFilter(
             load_moderation_profile(settings.moderation_profile or profile_for(settings.profile))
         )
-        router = Router.load(settings.router_profile, settings.router_model)
+        # Curators' corrections (record_correction below, or the console in another process) take
+        # effect on the next message: the router reads the file they are appended to.
+        router = Router.load(settings.router_profile, settings.router_model).with_corrections(
+            settings.var_dir / CORRECTIONS_FILE)
         pipeline = cls(db, settings, moderation, router, SpikeDetector())
         pipeline.rebuild_history()
         return pipeline
@@ -285,9 +289,9 @@ class Pipeline:
                 setattr(existing, k, v)
 
     def record_correction(self, text: str, topic_group: str, topic: str | None, executor: str) -> None:
-        from router.learning import record_correction
+        from router.learning import CORRECTIONS_FILE, record_correction
 
-        record_correction(self.settings.var_dir / "router_corrections.jsonl", text, topic_group, topic, executor)
+        record_correction(self.settings.var_dir / CORRECTIONS_FILE, text, topic_group, topic, executor)
 
     async def alert_async(self, kind: str, source: str, text: str) -> None:
         await asyncio.to_thread(alerts.raise_operator_alert, self.db, kind, source, text)

@@ -8,6 +8,7 @@ omitted. Profiles name the data files: router/data/profiles/<name>.yaml."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from collections import defaultdict
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from otklik.datafile import load_model
 from otklik.exceptions import ConfigError
+from router.corrections import CorrectionMemory
 from router.executors import Executors, load_executors
 from router.importance import ImportanceRules, load_importance
 from router.location import Gazetteer, LocationMention, load_gazetteer
@@ -74,9 +76,10 @@ class Decision(BaseModel):
     topic_group: str
     topic: str
     confidence: float
-    method: Literal["rules", "model", "platform"]
+    method: Literal["rules", "model", "platform", "correction"]
     archive_topic: str | None = None
     archive_executors: list[str] = Field(default_factory=list)
+    executor: str | None = None  # a curator's correction names the responsible department
 
 
 class Router:
@@ -97,6 +100,7 @@ class Router:
         self.profile = profile or RouterProfile()
         self.model = model
         self.tz = ZoneInfo(self.profile.timezone)
+        self.corrections: CorrectionMemory | None = None  # curators' corrections, consulted first
         # A model keeps the rubricator it was trained with; while the data file is unchanged, the
         # router's own rule scores can be handed to it instead of scoring every text twice.
         self._model_shares_rules = model is not None and model.rubricator_data == rubricator.data
@@ -117,6 +121,13 @@ class Router:
     @classmethod
     def load(cls, profile: str | Path | None = None, model_path: str | Path | None = None) -> Router:
         return _load(str(profile) if profile else None, str(model_path) if model_path else None)
+
+    def with_corrections(self, path: str | Path) -> Router:
+        """This router (shared, cached) plus the memory of the curators' corrections in `path`
+        (router.corrections): a near-identical message takes the corrected route at once."""
+        out = copy.copy(self)
+        out.corrections = CorrectionMemory(path)
+        return out
 
     # -- classification --------------------------------------------------------------------
     def rules(self, text: str) -> Decision:
@@ -175,12 +186,14 @@ class Router:
         tokens = [words(n) for n in norms]
         scores = [self.rubricator.scores_for_words(t) for t in tokens]
         todo = [i for i, d in enumerate(out) if d is None]
+        if self.corrections is not None and todo:
+            todo = self._corrected(out, todo, tokens)
         if self.model is not None and todo:
             docs = None
             if self._model_shares_rules:
                 from router.features import Doc
 
-                docs = [Doc(tokens[i], scores[i]) for i in todo]
+                docs = [Doc(tokens[i], scores[i], texts[i]) for i in todo]
             predicted = self.model.predict_all([texts[i] for i in todo], docs)  # one batch: numpy per call
             for i, (group, confidence, archive_topic, archive_executors) in zip(todo, predicted, strict=True):
                 out[i] = Decision.model_construct(
@@ -198,6 +211,31 @@ class Router:
             if d is not None and not d.topic:
                 d.topic = self._best_topic(d.topic_group, scores[i])
         return [d for d in out if d is not None]
+
+    def _corrected(self, out: list[Decision | None], todo: list[int], tokens: list[list[str]]) -> list[int]:
+        """Fill `out` where a curator corrected a near-identical message; the rest still to do."""
+        memory = self.corrections
+        assert memory is not None
+        memory.refresh()  # another process (the console) may have appended since
+        if not len(memory):
+            return todo
+        rest = []
+        for i in todo:
+            hit = memory.match(tokens[i])
+            if hit is None:
+                rest.append(i)
+                continue
+            fix, similarity = hit
+            out[i] = Decision.model_construct(
+                topic_group=fix.topic_group,
+                topic=fix.topic or "",
+                confidence=similarity,
+                method="correction",
+                archive_topic=None,
+                archive_executors=[],
+                executor=fix.executor,
+            )
+        return rest
 
     # -- routing ---------------------------------------------------------------------------
     def route(
@@ -240,10 +278,22 @@ class Router:
         assignment = self.executors.assign(
             decision.topic_group, decision.topic, local.date(), self.gazetteer.settlements(location)
         )
+        fixed = getattr(decision, "executor", None)
+        if decision.method == "correction" and fixed:
+            # The curator named the responsible department for this message: it replaces the
+            # route's responsible one, the route's co-executors stay beside it; its absence still
+            # goes to its substitute (a department of the directory this router's file does not
+            # list is taken as named).
+            who, absent = self.executors.present(fixed, local.date()) if fixed in self.executors.by_id else (fixed, None)
+            subs = [f"{fixed}->{who} ({absent})"] if absent else []
+            assignment = assignment.model_copy(update={
+                "executors": [who, *(e for e in assignment.executors[1:] if e != who)],
+                "substitutions": subs + assignment.substitutions,
+            })
         threshold = (
             self.profile.min_model_confidence if decision.method == "model" else self.profile.min_confidence
         )
-        needs_manual = decision.method != "platform" and decision.confidence < threshold
+        needs_manual = decision.method not in ("platform", "correction") and decision.confidence < threshold
         reasons = [decision.method, *why, *(f"substitute:{s}" for s in assignment.substitutions)]
         if not assignment.executors:
             needs_manual = True

@@ -12,7 +12,8 @@ computed; nothing is tokenized twice.
 - stem unigrams and bigrams (Snowball's Russian stemmer: the word's meaning without its ending;
   as accurate here as pymorphy3 lemmas and ~200× cheaper for a word met the first time);
 - the rubricator's points per group and per topic (the day-one rules);
-- the mean of pretrained word vectors (router.vectors: synonyms the archive never saw).
+- the mean of pretrained word vectors (router.vectors: synonyms the archive never saw);
+- the message's form (`form_features`): its markup, length and a few marks of how it was typed.
 
 Term keys are 64-bit hashes that are stable across processes (blake2b for stems, a polynomial
 over code points for n-grams), so a model trained in one process routes the same in another.
@@ -21,6 +22,7 @@ over code points for n-grams), so a model trained in one process routes the same
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from typing import NamedTuple
 
@@ -40,10 +42,52 @@ MAX_CACHED_WORDS = 500_000
 
 
 class Doc(NamedTuple):
-    """What the model needs of one message: its words and the rules' points per topic index."""
+    """What the model needs of one message: its words, the rules' points per topic index and the
+    text as received (for its form)."""
 
     tokens: list[str]
     scores: dict[int, float]
+    raw: str = ""
+
+
+PHONE = re.compile(r"\+7|\d{5,}|8\s?\(?9\d\d")
+SHOUT = re.compile(r"[А-ЯЁ]{5,}")
+FORM_WIDTH = 15
+
+
+def form_features(raw: str) -> list[float]:
+    """How the message came: which markup it carries (a portal's rich-text form sends `<p>`, another
+    `<span style=…>`, a plain form none), its length, a phone number, shouting, line breaks.
+    In an archive the intake channel shows in these marks, and who handles a message follows the
+    channel as well as the topic: on the Kursk dev appeals plain texts went to the city
+    administration itself 33% of the time, `<p>` texts 12% (the rest to its committees and the
+    region's). Measured there by 5-fold CV: executor accuracy +1.3 points (the groups and the fine
+    topic lose a little with it, so only the executor head reads it: router.model.FORM_HEADS)."""
+    span = "<span" in raw
+    para = "<p>" in raw and not span
+    tag = "<" in raw
+    n = len(raw)
+    return [
+        float(span),
+        float(para),
+        float(not tag and "&" not in raw),
+        float(tag and not span and "<p>" not in raw),
+        float("&nbsp;" in raw),
+        float("<br" in raw),
+        float("<strong" in raw or "<b>" in raw),
+        float(PHONE.search(raw) is not None),
+        float(n < 150),
+        float(150 <= n < 400),
+        float(400 <= n < 1000),
+        float(n >= 1000),
+        float(raw[:1].islower()),
+        float("\n" in raw),
+        float(SHOUT.search(raw) is not None),
+    ]
+
+
+def form_block(docs: list[Doc], scale: float) -> np.ndarray:
+    return np.array([form_features(d.raw) for d in docs], dtype=np.float64).reshape(len(docs), FORM_WIDTH) * scale
 
 
 class TermBlock:
@@ -272,12 +316,14 @@ class Featurizer:
         vectors_scale: float,
         rules_scale: float,
         char_max_features: int,
+        form_scale: float = 0.0,
         vectors_path: str | None = None,
     ) -> None:
         self.rubricator_data = rubricator_data
         self.stem_weight = stem_weight
         self.vectors_scale = vectors_scale
         self.rules_scale = rules_scale
+        self.form_scale = form_scale
         self.chars = TermBlock(min_df=2, max_features=char_max_features)
         self.stems = TermBlock()
         self.vectors = WordVectors(vectors_path)
@@ -299,7 +345,7 @@ class Featurizer:
         out = []
         for text in texts:
             tokens = words(normalize(text))
-            out.append(Doc(tokens, self.rubricator.scores_for_words(tokens)))
+            out.append(Doc(tokens, self.rubricator.scores_for_words(tokens), text))
         return out
 
     @property
@@ -319,7 +365,7 @@ class Featurizer:
         return self
 
     def blocks(self, docs: list[Doc]) -> list[sp.csr_matrix | np.ndarray]:
-        """The feature blocks in order: stems, characters, rules (sparse), vectors (dense)."""
+        """The feature blocks in order: stems, characters, rules (sparse), vectors, form (dense)."""
         n, lex = len(docs), self.lexicon
         ids, owner = lex.encode(docs)
         bag = sp.csr_matrix((np.ones(len(ids), dtype=np.float32), (owner, ids)), shape=(n, len(lex.ids)))
@@ -341,6 +387,7 @@ class Featurizer:
             chars,
             rule_block(docs, self.rubricator, self.rules_scale),
             vectors * self.vectors_scale,
+            form_block(docs, self.form_scale),
         ]
 
     @staticmethod
@@ -350,8 +397,10 @@ class Featurizer:
 
     def widths(self) -> list[int]:
         """The number of columns of each block, in the order of `blocks`."""
-        return [len(self.stems.vocab), len(self.chars.vocab), len(GROUPS) + len(self.rubricator.topics), DIM]
+        return [
+            len(self.stems.vocab), len(self.chars.vocab), len(GROUPS) + len(self.rubricator.topics), DIM, FORM_WIDTH
+        ]
 
     def transform(self, docs: list[Doc]) -> sp.csr_matrix:
-        stems, chars, rules, vectors = self.blocks(docs)
-        return sp.hstack([stems, chars, rules, sp.csr_matrix(vectors)], format="csr")
+        stems, chars, rules, vectors, form = self.blocks(docs)
+        return sp.hstack([stems, chars, rules, sp.csr_matrix(vectors), sp.csr_matrix(form)], format="csr")

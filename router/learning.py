@@ -21,6 +21,10 @@ from router.rubricator import GROUPS
 
 csv.field_size_limit(sys.maxsize)  # archived messages can be long
 
+# In the var dir: curators' corrections, appended by the pipeline or the console; the running
+# router's memory (router.corrections) and training rows for `otklik router train --corrections`.
+CORRECTIONS_FILE = "router_corrections.jsonl"
+
 
 class HistoryRow(BaseModel):
     text: str = Field(min_length=1)

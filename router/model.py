@@ -33,15 +33,16 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import scipy.sparse as sp
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from otklik.exceptions import ConfigError
-from router.features import Doc, Featurizer
+from router.features import FORM_WIDTH, Doc, Featurizer
 from router.rubricator import GROUPS, RubricatorFile, load_rubricator
 from router.territories import Territories
 
-FORMAT = "otklik-router-model/5"
+FORMAT = "otklik-router-model/6"
 # Block weights and C chosen by 5-fold CV on the Kursk dev appeals over eight fold seeds; moves of
 # ±0.5 points between neighbouring settings are within the noise of that data.
 SEPARATOR = "|"  # joins the groups of one class, as in the history CSV
@@ -52,7 +53,13 @@ SVM_C = 0.2
 CLASS_WEIGHT_POWER = 0.5
 CHAR_MAX_FEATURES = 50_000
 CALIBRATION_FOLDS = 3
-HEAD_C = 0.2  # the archive's topic and executor heads (chosen like SVM_C, on the Kursk dev rows)
+FORM_SCALE = 0.5  # the message's form (router.features.form_features), 5-fold CV on the Kursk dev rows
+HEAD_C = {"topic": 0.2, "executor": 0.1}  # the archive's heads (chosen like SVM_C, on the Kursk dev rows)
+# Who handles a message follows its intake channel, which its form shows; its topic does not. With
+# the form block the executor gained 1.3 points (Kursk dev, 5-fold) while the groups lost 0.5 and
+# the fine topic 0.6: only the executor head reads it, the others see those columns as zeros
+# (a linear SVM gives zero columns zero weight, so they are exactly the models without it).
+FORM_HEADS = {"executor"}
 HEAD_ALTERNATIVES = 3
 
 
@@ -63,6 +70,7 @@ def build(rubricator_data: RubricatorFile) -> tuple[Featurizer, LinearSVC]:
         vectors_scale=VECTORS_SCALE,
         rules_scale=RULES_SCALE,
         char_max_features=CHAR_MAX_FEATURES,
+        form_scale=FORM_SCALE,
     )
     return features, LinearSVC(C=SVM_C, max_iter=20_000)
 
@@ -80,8 +88,13 @@ def class_weights(y: list[str]) -> np.ndarray:
 
 def fit(rubricator_data: RubricatorFile, docs: list[Doc], y: list[str]) -> tuple[Featurizer, LinearSVC]:
     features, svm = build(rubricator_data)
-    svm.fit(features.fit(docs).transform(docs), y, sample_weight=class_weights(y))
+    svm.fit(formless(features.fit(docs).transform(docs)), y, sample_weight=class_weights(y))
     return features, svm
+
+
+def formless(x: sp.csr_matrix) -> sp.csr_matrix:
+    """The features with the form block (the last columns, Featurizer.transform) set to zero."""
+    return sp.hstack([x[:, : x.shape[1] - FORM_WIDTH], sp.csr_matrix((x.shape[0], FORM_WIDTH))], format="csr")
 
 
 def class_names(labels: list[str | tuple[str, ...]]) -> list[str]:
@@ -125,24 +138,47 @@ def _fit_temperature(decisions: np.ndarray, truth: np.ndarray) -> float:
     return best_t
 
 
-class Scorer:
-    """The SVM's margins computed block by block, against its weights laid out features × classes
-    in contiguous memory: no stacking of the blocks, and each feature reads one cache line."""
+_BLAS = None
 
-    def __init__(self, features: Featurizer, svm: LinearSVC) -> None:
-        coef, self.intercept = svm.coef_, svm.intercept_
-        self.binary = coef.shape[0] == 1  # two classes: sklearn keeps one row of weights
-        weights = np.ascontiguousarray(coef.T)
+
+def one_thread():
+    """BLAS limited to one thread while routing a batch: its products here are small (a batch ×
+    300 vector dimensions × the classes), and OpenBLAS's threads waiting on a busy machine cost
+    more than they compute (profiled: 40% of the model's time on two shared cores)."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+class Scorer:
+    """The margins of one or more linear SVMs on the same features, computed block by block
+    against their weights laid out features × classes (all the SVMs' classes side by side) in
+    contiguous memory: no stacking of the blocks, each feature reads one run of memory, and the
+    group model and the archive's heads are scored in one pass. `slices[k]` are the columns of
+    the k-th SVM's classes."""
+
+    def __init__(self, features: Featurizer, *svms: LinearSVC) -> None:
+        coefs, intercepts, self.slices = [], [], []
+        start = 0
+        for svm in svms:
+            coef, intercept = svm.coef_, svm.intercept_
+            if coef.shape[0] == 1:  # two classes: sklearn keeps the second class's weights only
+                coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
+            coefs.append(coef)
+            intercepts.append(intercept)
+            self.slices.append(slice(start, start + len(coef)))
+            start += len(coef)
+        self.intercept = np.concatenate(intercepts)
+        weights = np.ascontiguousarray(np.vstack(coefs).T)
         cuts = np.cumsum(features.widths())[:-1]
         self.weights = np.split(weights, cuts)
 
     def __call__(self, blocks: list) -> np.ndarray:
         """Margins per class for the docs whose feature `blocks` (Featurizer.blocks) are given."""
-        d = self.intercept + sum(block @ w for block, w in zip(blocks, self.weights, strict=True))
-        d = np.asarray(d)
-        if self.binary:
-            d = np.column_stack([-d[:, 0], d[:, 0]])
-        return d
+        return np.asarray(self.intercept + sum(block @ w for block, w in zip(blocks, self.weights, strict=True)))
 
 
 class GroupChoice:
@@ -184,12 +220,12 @@ class ArchiveHead:
         self.classes: list[str] = [str(c) for c in svm.classes_]
 
     @classmethod
-    def fit(cls, x, values: list[str | None]) -> ArchiveHead | None:
+    def fit(cls, x, values: list[str | None], c: float) -> ArchiveHead | None:
         rows = [i for i, v in enumerate(values) if v]
         labels = [str(values[i]).strip() for i in rows]
         if len(set(labels)) < 2:
             return None
-        svm = LinearSVC(C=HEAD_C, max_iter=20_000)
+        svm = LinearSVC(C=c, max_iter=20_000)
         svm.fit(x[rows], labels, sample_weight=class_weights(labels))
         return cls(svm)
 
@@ -214,11 +250,12 @@ class TopicModel:
         self.card = card
         self.heads = heads or {}
         self.territories = territories
-        self._head_scorers = {name: Scorer(features, h.svm) for name, h in self.heads.items()}
         self.classes: list[str] = [str(c) for c in svm.classes_]
         self.choice = GroupChoice(self.classes)
         self.temperature = float(card.get("temperature", 1.0))
-        self.scorer = Scorer(features, svm)
+        # The groups' SVM and the heads', in one pass over the features.
+        self.scorer = Scorer(features, svm, *(h.svm for h in self.heads.values()))
+        self._head_cols = dict(zip(self.heads, self.scorer.slices[1:], strict=True))
 
     @property
     def groups(self) -> list[str]:
@@ -255,11 +292,13 @@ class TopicModel:
             temperature, cv_accuracy = cls._calibrate(docs, y, data)
         features, svm = build(data)
         x = features.fit(docs).transform(docs)
-        svm.fit(x, y, sample_weight=class_weights(y))
+        plain = formless(x)
+        svm.fit(plain, y, sample_weight=class_weights(y))
         heads = {
             name: head
             for name, values in (("topic", topics), ("executor", executors))
-            if values is not None and (head := ArchiveHead.fit(x, values)) is not None
+            if values is not None
+            and (head := ArchiveHead.fit(x if name in FORM_HEADS else plain, values, HEAD_C[name])) is not None
         }
         card = {
             "format": FORMAT,
@@ -307,10 +346,10 @@ class TopicModel:
             docs = self.features.docs(texts)
         if not docs:
             return []
-        return self._groups(self.features.blocks(docs))
+        return [(g, c) for g, c, _, _ in self.predict_all(texts, docs)]
 
-    def _groups(self, blocks: list) -> list[tuple[str, float]]:
-        proba = _softmax(self.scorer(blocks), self.temperature)
+    def _groups(self, blocks: list, margins: np.ndarray) -> list[tuple[str, float]]:
+        proba = _softmax(margins[:, self.scorer.slices[0]], self.temperature)
         best, confidence = self.choice(proba, self.features.rule_groups(blocks))
         return [(self.groups[g], round(float(c), 4)) for g, c in zip(best, confidence, strict=True)]
 
@@ -324,7 +363,7 @@ class TopicModel:
             return [(None, [])] * len(texts)
         if docs is None:
             docs = self.features.docs(texts)
-        return self._archive(docs, self.features.blocks(docs)) if docs else []
+        return [(t, e) for _, _, t, e in self.predict_all(texts, docs)]
 
     def predict_all(
         self, texts: list[str], docs: list[Doc] | None = None
@@ -335,16 +374,17 @@ class TopicModel:
             docs = self.features.docs(texts)
         if not docs:
             return []
-        blocks = self.features.blocks(docs)
-        groups = self._groups(blocks)
-        archive = self._archive(docs, blocks) if self.heads else [(None, [])] * len(docs)
+        with one_thread():
+            blocks = self.features.blocks(docs)
+            margins = self.scorer(blocks)
+            groups = self._groups(blocks, margins)
+        archive = self._archive(docs, margins) if self.heads else [(None, [])] * len(docs)
         return [(g, c, t, e) for (g, c), (t, e) in zip(groups, archive, strict=True)]
 
-    def _archive(self, docs: list[Doc], blocks: list) -> list[tuple[str | None, list[str]]]:
+    def _archive(self, docs: list[Doc], margins: np.ndarray) -> list[tuple[str | None, list[str]]]:
         out: list[tuple[str | None, list[str]]] = [(None, []) for _ in docs]
         for name, head in self.heads.items():
-            margins = self._head_scorers[name](blocks)
-            best = margins.argmax(axis=1)
+            best = margins[:, self._head_cols[name]].argmax(axis=1)
             for i, k in enumerate(best):
                 label = head.classes[k]
                 if name == "topic":

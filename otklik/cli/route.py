@@ -1,5 +1,5 @@
 """`otklik route [--profile NAME] [--model PATH] < in.jsonl > out.jsonl` and
-`otklik router train --history FILE [--out PATH]`, `otklik router explain TEXT`."""
+`otklik router train --history FILE [--corrections FILE] [--out PATH]`, `otklik router explain TEXT`."""
 
 from __future__ import annotations
 
@@ -35,6 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--history", type=Path, required=True)
     t.add_argument("--out", type=Path, default=Path("var/router_model.joblib"))
     t.add_argument("--profile", help="router profile whose rubricator the model uses")
+    t.add_argument(
+        "--corrections",
+        type=Path,
+        action="append",
+        default=[],
+        help="curators' corrections to learn too (var/router_corrections.jsonl); may be repeated",
+    )
     t.set_defaults(func=cmd_train)
     e = rs.add_parser("explain", help="show the routing of one text and the rubricator words found")
     e.add_argument("text")
@@ -99,6 +106,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from router.model import TopicModel
 
     rows = read_history(args.history)
+    # The curators' corrections folded into the training rows (the running router applied them
+    # already, router.corrections); a missing file is nothing corrected yet.
+    corrected = [r for path in args.corrections if path.is_file() and path.stat().st_size for r in read_history(path)]
+    rows += corrected
     router = Router.load(args.profile)
     model = TopicModel.train(
         [r.text for r in rows],
@@ -108,12 +119,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         executors=[r.executor for r in rows] if any(r.executor for r in rows) else None,
     )
     model.card["history"] = str(args.history)
+    model.card["corrections"] = len(corrected)
     path = model.save(args.out)
     cv = model.card.get("cv_accuracy")
     print(
         f"trained on {len(rows)} messages: {len(model.classes)} classes, {len(model.groups)} topic groups"
         + (f", held-out accuracy {cv:.3f}" if cv is not None else "")
         + "".join(f", {n} archive {name}s" for name, n in model.card.get("archive", {}).items())
+        + (f", {len(corrected)} curators' corrections among them" if corrected else "")
         + f"; saved to {path}"
     )
     return 0

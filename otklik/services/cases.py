@@ -192,16 +192,20 @@ def audit_trail(session: Session, actor: Actor, case_id: int) -> list[dict[str, 
 # -- people's steps --------------------------------------------------------------------------------
 def route(session: Session, actor: Actor, case_id: int, *, executors: list[str], topic_group: str | None = None,
           topic: str | None = None, learn: Callable[[str, str, str | None, str], None] | None = None) -> CaseRow:
-    """Route or re-route. A curator's correction of the topic becomes training data (`learn`)."""
+    """Route or re-route. A curator's correction of the topic, or of the responsible executor of a
+    case already routed, becomes training data and the router's memory (`learn`)."""
     permit = access.case_for(session, actor, case_id, "route")
     row = permit.case
     known = set(session.execute(select(DepartmentRow.id).where(DepartmentRow.id.in_(executors))).scalars())
     unknown = [e for e in executors if e not in known]
     if unknown:
         raise InvalidTransition(f"no department {', '.join(unknown)} in the directory (otklik departments list)")
-    if topic_group and (topic_group, topic) != (row.topic_group, row.topic):
-        if learn is not None:
-            learn(session.get(MessageRow, row.message_id).text, topic_group, topic, executors[0])
+    topic_changed = bool(topic_group) and (topic_group, topic) != (row.topic_group, row.topic)
+    executor_changed = bool(row.executors) and executors[:1] != row.executors[:1]
+    if learn is not None and executors and (topic_changed or (executor_changed and row.topic_group)):
+        group, fine = (topic_group, topic) if topic_changed else (row.topic_group, row.topic)
+        learn(session.get(MessageRow, row.message_id).text, group, fine, executors[0])
+    if topic_changed:
         row.topic_group, row.topic = topic_group, topic
     row.needs_manual = False
     _apply(session, row, "route", actor=actor, role=permit.role, executors=executors)

@@ -77,6 +77,27 @@ def test_train_then_route_with_the_model(tmp_path, monkeypatch, capsys, history_
     assert code == 0 and json.loads(out)["topic_group"] == "ЖКХ"
 
 
+def test_train_folds_in_the_curators_corrections(tmp_path, monkeypatch, capsys, history_rows):
+    from router.learning import record_correction
+    from router.model import TopicModel
+
+    history = tmp_path / "history.jsonl"
+    history.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in history_rows), encoding="utf-8"
+    )
+    corrections = tmp_path / "router_corrections.jsonl"
+    # A group the archive never had: only the corrections can teach it.
+    for text in ("Сломаны качели на детской площадке", "Детская площадка разрушена, горка сломана"):
+        record_correction(corrections, text, "Благоустройство", None, "blagoustroystvo")
+    model = tmp_path / "model.joblib"
+    argv = ["router", "train", "--history", str(history), "--out", str(model)]
+    code, out, _ = run([*argv, "--corrections", str(corrections), "--corrections", str(tmp_path / "none.jsonl")],
+                       "", monkeypatch, capsys)
+    assert code == 0 and "trained on 62 messages: 5 classes" in out and "2 curators' corrections" in out
+    trained = TopicModel.load(model)
+    assert "Благоустройство" in trained.groups and trained.card["corrections"] == 2
+
+
 def test_train_reports_a_bad_history(tmp_path, monkeypatch, capsys):
     history = tmp_path / "h.csv"
     history.write_text("text,topic_group\nяма,Дорожки\n", encoding="utf-8")

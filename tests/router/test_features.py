@@ -77,12 +77,12 @@ def test_the_cached_path_equals_the_definition_as_new_words_arrive(fitted, monke
         _docs(["", "мусор не вывозят, баки переполнены"]),
     ]
     for docs in batches:
-        stems, chars, _, _ = fitted.blocks(docs)
+        stems, chars, _, _, _ = fitted.blocks(docs)
         want_chars, want_stems = _direct(fitted, docs)
         assert np.allclose(chars.toarray(), want_chars, atol=1e-6)
         assert np.allclose(stems.toarray(), want_stems)
     monkeypatch.setattr(features, "MAX_CACHED_WORDS", 5)  # full: the lexicon starts afresh
-    _, chars, _, vectors = fitted.blocks(batches[1])
+    _, chars, _, vectors, _ = fitted.blocks(batches[1])
     assert len(fitted.lexicon.ids) < 20
     assert np.allclose(chars.toarray(), _direct(fitted, batches[1])[0], atol=1e-6)
     assert np.allclose(np.linalg.norm(vectors[:2], axis=1), fitted.vectors_scale, atol=1e-5)
@@ -106,3 +106,21 @@ def test_term_keys_are_the_same_in_every_process():
     }
     here = f"{stem_keys(['дороги']).tolist()} {sorted(char_keys([['яма']])[1].tolist())}\n"
     assert outs == {here}
+
+
+def test_form_features_tell_the_markup_and_the_length_apart():
+    plain = features.form_features("Яма на дороге у дома 5, позвоните 89001234567")
+    para = features.form_features("<p>Яма&nbsp;на дороге</p>")
+    span = features.form_features('<p><span style="x">ЯМА НА ДОРОГЕ</span></p>' + "ы" * 1200)
+    assert len(plain) == len(para) == len(span) == features.FORM_WIDTH
+    assert plain[:4] == [0.0, 0.0, 1.0, 0.0] and plain[7] == 1.0  # plain text, a phone number
+    assert para[:5] == [0.0, 1.0, 0.0, 0.0, 1.0]  # <p> with &nbsp;
+    assert span[0] == 1.0 and span[11] == 1.0 and span[14] == 1.0  # <span>, over 1000 characters, shouting
+    assert plain[8] == para[8] == 1.0 and span[8] == 0.0  # short
+
+
+def test_the_form_block_is_scaled_and_follows_the_docs(fitted):
+    docs = [Doc([], {}, "<p>текст</p>"), Doc([], {}, "текст")]
+    block = fitted.blocks(docs)[4]
+    assert block.shape == (2, features.FORM_WIDTH)
+    assert block[0, 1] == block[1, 2] == fitted.form_scale > 0

@@ -52,9 +52,9 @@ def _learn(console):
     pipeline = getattr(console.daemon, "pipeline", None)
     if pipeline is not None:
         return pipeline.record_correction
-    from router.learning import record_correction
+    from router.learning import CORRECTIONS_FILE, record_correction
 
-    path = console.var_dir / "router_corrections.jsonl"
+    path = console.var_dir / CORRECTIONS_FILE
     return lambda text, group, topic, executor: record_correction(path, text, group, topic, executor)
 
 
