@@ -168,8 +168,13 @@ class Lexicon:
             {name: [squeeze(p) for p in patterns] for name, (patterns, _) in groups.items()}
         )
         self.word_cache: dict[str, str | None] = {}
+        self.no_reason: set[str] = set()  # cached words with no reason: skipped by a set difference
+        self.halves: set[str] = set()  # cached words that could be half of a split word ("дро чи")
         self.trusted_sites = tuple(squeeze(s.lower().lstrip(".")) for s in data.spam.trusted_sites)
         self.exceptions = tuple(sorted({squeeze(e) for e in data.exceptions}))
+        self.exception_inside = (
+            re.compile("|".join(map(re.escape, self.exceptions))) if self.exceptions else None
+        )
 
     @classmethod
     def load(cls, *extra: str | Path) -> Lexicon:

@@ -41,6 +41,7 @@ GLUE_HEADS = tuple(
     "одни сам сами просто старый старая ваш ваши наш наши твой же они он она".split()
 )
 CYRILLIC_WORD = re.compile("[а-я]+")
+MAX_CACHED = 500_000  # words whose verdict is kept
 _DEFAULT: Lexicon | None = None
 Finding = tuple[int, int, str]  # start, end in the normalized text, reason
 
@@ -86,7 +87,7 @@ def _judge_word(lex: Lexicon, word: str, glued: bool = True) -> str | None:
             return "obscene"
         if lex.insult_word is not None and lex.insult_word.fullmatch(word):
             return "insult"
-        if len(word) > 5 and not any(e in word for e in lex.exceptions):
+        if len(word) > 5 and not (lex.exception_inside and lex.exception_inside.search(word)):
             if lex.obscene_inside is not None and lex.obscene_inside.search(word):
                 return "obscene"
             if lex.insult_inside is not None and lex.insult_inside.search(word):
@@ -119,14 +120,23 @@ def word_reason(lex: Lexicon, word: str) -> str | None:
     if word in cache:
         return cache[word]
     reason = _judge_word(lex, word)
-    if len(cache) < 500_000:  # bounded: a flood of random tokens must not grow memory forever
+    if len(cache) < MAX_CACHED:  # bounded: a flood of random tokens must not grow memory forever
         cache[word] = reason
+        if reason is None:
+            lex.no_reason.add(word)
+        if _half(word):
+            lex.halves.add(word)
     return reason
+
+
+def _half(word: str) -> bool:
+    """Whether a word could be one half of a word split by a space ("дро чи")."""
+    return len(word) <= 4 and word not in NOT_HALVES and word.isalpha()
 
 
 def _pair_is_split_word(lex: Lexicon, a: str, b: str) -> bool:
     """A word split in two by a space ("дро чи"): both halves short, neither a word of its own."""
-    if len(a) > 4 or len(b) > 4 or a in NOT_HALVES or b in NOT_HALVES or not (a + b).isalpha():
+    if not _half(a) or not _half(b):
         return False
     return word_reason(lex, a) is None and word_reason(lex, a + b) == "obscene"
 
@@ -135,17 +145,20 @@ _UNSEEN = object()
 
 
 def _any_word(lex: Lexicon, words: list[str], unique: set[str]) -> bool:
-    cache = lex.word_cache
-    for w in unique:
-        reason = cache.get(w, _UNSEEN)
-        if reason is _UNSEEN:
-            reason = word_reason(lex, w)
-        if reason:
+    for w in unique.difference(lex.no_reason):  # usually none or a few: every other word is known clean
+        if word_reason(lex, w):
             return True
+    # A word split in two by a space ("дро чи"): only pairs of short alphabetic words can be one.
+    if len(lex.word_cache) < MAX_CACHED:
+        halves = unique.intersection(lex.halves)
+        if not halves:
+            return False
+    else:
+        halves = {w for w in unique if _half(w)}
     return any(
         _pair_is_split_word(lex, a, b)
         for a, b in zip(words, words[1:], strict=False)
-        if len(a) <= 4 and len(b) <= 4
+        if a in halves and b in halves
     )
 
 
