@@ -169,6 +169,7 @@ class Lexicon:
         )
         self.word_cache: dict[str, str | None] = {}
         self.no_reason: set[str] = set()  # cached words with no reason: skipped by a set difference
+        self.not_disguised: set[str] = set()  # words that are no slur even when disguised
         self.halves: set[str] = set()  # cached words that could be half of a split word ("дро чи")
         self.trusted_sites = tuple(squeeze(s.lower().lstrip(".")) for s in data.spam.trusted_sites)
         self.exceptions = tuple(sorted({squeeze(e) for e in data.exceptions}))

@@ -56,16 +56,33 @@ def features(text: str) -> Features:
     return features_of_normalized(normalize_text(blank_markup(text[:MAX_CHECKED])))
 
 
+class _TokenFeatures(dict):
+    """Per token: None when it says nothing (a stop word, a single letter), else its word feature,
+    the CRC of its stem (where a pair's CRC starts) and " stem" as bytes (what a pair's CRC goes
+    on with): a pair's hash is crc32(b" " + b, crc32(a)), the CRC of "a b". Tokens repeat, so a
+    message costs a dictionary lookup per token and one CRC per pair."""
+
+    def __missing__(self, tok: str) -> tuple[int, int, bytes] | None:
+        value = None
+        if tok not in STOP and (len(tok) > 1 or tok.isdigit()):
+            stem = tok if tok.isdigit() else tok[:5]
+            raw = zlib.crc32(stem.encode())
+            value = (raw & ~3 | (NUMBER if stem.isdigit() else WORD), raw, b" " + stem.encode())
+        if len(self) < 500_000:
+            self[tok] = value
+        return value
+
+
+_TOKENS = _TokenFeatures()
+
+
 def features_of_normalized(norm: str) -> Features:
     """`features` of a text already normalized the way the rules normalize it (markup blanked):
     the filter hands over what the rules computed instead of normalizing twice."""
-    words = [
-        w if w.isdigit() else w[:5]
-        for w in TOKEN.findall(norm[:MAX_TEXT])
-        if w not in STOP and (len(w) > 1 or w.isdigit())
-    ]
-    hashes = {zlib.crc32(w.encode()) & ~3 | (NUMBER if w.isdigit() else WORD) for w in words}
-    hashes.update(zlib.crc32(f"{a} {b}".encode()) & ~3 | PAIR for a, b in zip(words, words[1:], strict=False))
+    infos = list(filter(None, map(_TOKENS.__getitem__, TOKEN.findall(norm[:MAX_TEXT]))))
+    hashes = {i[0] for i in infos}
+    pairs = map(zlib.crc32, [i[2] for i in infos[1:]], [i[1] for i in infos[:-1]])
+    hashes.update([h & ~3 | PAIR for h in pairs])
     return array("I", sorted(hashes))
 
 

@@ -165,23 +165,46 @@ def _any_word(lex: Lexicon, words: list[str], unique: set[str]) -> bool:
 def _words(lex: Lexicon, norm: str) -> list[Finding]:
     found: list[Finding] = []
     prev: re.Match[str] | None = None
+    clean, halves = lex.no_reason, lex.halves  # cached together: a clean word is in halves if it is one
     for m in WORD.finditer(norm):
-        if reason := word_reason(lex, m.group()):
+        word = m.group()
+        if word in clean:  # the common case: no reason; it may still end a split word ("дро чи")
+            if (
+                word in halves
+                and prev is not None
+                and norm[prev.end() : m.start()] == " "
+                and _pair_is_split_word(lex, prev.group(), word)
+            ):
+                found.append((prev.start(), m.end(), "obscene"))
+        elif reason := word_reason(lex, word):
             found.append((m.start(), m.end(), reason))
         elif (
             prev is not None
             and norm[prev.end() : m.start()] == " "
-            and _pair_is_split_word(lex, prev.group(), m.group())
+            and _pair_is_split_word(lex, prev.group(), word)
         ):
             found.append((prev.start(), m.end(), "obscene"))
         prev = m
     return found
 
 
-def _disguised(lex: Lexicon, norm: str, original: str, index: list[int]) -> list[Finding]:
+def _disguised_words(lex: Lexicon, unique: set[str]) -> bool:
+    """Whether any of the words is one that is a slur when disguised (cached per word)."""
+    pattern = lex.disguised_word
+    if pattern is None:
+        return False
+    for word in unique.difference(lex.not_disguised):
+        if pattern.fullmatch(word):
+            return True
+        if len(lex.not_disguised) < MAX_CACHED:
+            lex.not_disguised.add(word)
+    return False
+
+
+def _disguised(lex: Lexicon, norm: str, original: str, index: list[int], unique: set[str]) -> list[Finding]:
     """Words that are ordinary when spelt plainly but a slur when someone bothered to disguise them
     (a Latin letter or a symbol inside a Cyrillic word)."""
-    if lex.disguised_word is None:
+    if lex.disguised_word is None or not _disguised_words(lex, unique):
         return []
     found: list[Finding] = []
     for m in WORD.finditer(norm):
@@ -206,19 +229,47 @@ def _untrusted_links(lex: Lexicon, norm: str) -> tuple[set[str], list[Finding]]:
     return sites, spans
 
 
-def _spam(lex: Lexicon, norm: str, active: set[str]) -> list[Finding]:
+class _Scan:
+    """What every pass over one normalized text needs, computed once: its words, the phrase groups
+    its words can start, and each phrase regex's matches (the quick pass and the full pass share
+    them: a phrase regex over the whole text is the costliest single step)."""
+
+    __slots__ = ("lex", "norm", "words", "unique", "active", "_hits")
+
+    def __init__(self, lex: Lexicon, norm: str) -> None:
+        self.lex = lex
+        self.norm = norm
+        self.words = WORD.findall(norm)
+        self.unique = set(self.words)
+        self.active = lex.phrase_filter.groups(self.unique, norm)
+        self._hits: dict[str, list[tuple[int, int]]] = {}
+
+    def hits(self, group: str) -> list[tuple[int, int]]:
+        """(start, end) of every match of a phrase group; [] for a group the text cannot match."""
+        found = self._hits.get(group)
+        if found is None:
+            pattern = self.lex.phrase_patterns.get(group)
+            found = (
+                [m.span() for m in pattern.finditer(self.norm)]
+                if pattern is not None and group in self.active
+                else []
+            )
+            self._hits[group] = found
+        return found
+
+
+def _spam(lex: Lexicon, scan: _Scan) -> list[Finding]:
     """Advert phrases count 1 (strong ones 2); ways to reach the advertiser add 1 together, so a
     phone number or a link alone is never spam. Many unrelated sites in one message are."""
     hits: list[Finding] = []
     score = 0
+    norm = scan.norm
     for group, weight in (("spam_strong", 2), ("spam_markers", 1)):
-        pattern = lex.phrase_patterns.get(group)
-        if pattern is not None and group in active:
-            found = [(m.start(), m.end(), "spam") for m in pattern.finditer(norm)]
-            hits += found
-            score += weight * len(found)
+        found = [(a, b, "spam") for a, b in scan.hits(group)]
+        hits += found
+        score += weight * len(found)
     contacts = lex.phrase_patterns.get("spam_contacts")
-    if score and contacts is not None:
+    if score and contacts is not None:  # searched whatever the word filter says, as always
         reach = [(m.start(), m.end(), "spam") for m in contacts.finditer(norm)]
         hits += reach
         score += 1 if reach else 0
@@ -253,36 +304,30 @@ def _proper_name(original: str, start: int, end: int) -> bool:
 
 
 def _findings(
-    lex: Lexicon, norm: str, original: str | None = None, index: list[int] | None = None, quick: bool = False
+    lex: Lexicon, scan: _Scan, original: str | None = None, index: list[int] | None = None, quick: bool = False
 ) -> list[Finding]:
     """Everything the rules find in a normalized text. `quick`: only whether anything is found
     (no positions, no reported-speech check: the full pass repeats and refines it)."""
-    words = WORD.findall(norm)
-    unique = set(words)
-    active = lex.phrase_filter.groups(unique, norm)
+    norm, words, unique = scan.norm, scan.words, scan.unique
     found: list[Finding] = []
     for group, reason in (
         ("obscene_phrases", "obscene"),
         ("threat", "threat"),
         ("harm_intent", "harm_intent"),
     ):
-        pattern = lex.phrase_patterns.get(group)
-        if pattern is not None and group in active:
-            found += [(m.start(), m.end(), reason) for m in pattern.finditer(norm)]
+        found += [(a, b, reason) for a, b in scan.hits(group)]
     if quick:
-        return (
-            found or ([(0, 0, "words")] if _any_word(lex, words, unique) else []) or _spam(lex, norm, active)
-        )
+        return found or ([(0, 0, "words")] if _any_word(lex, words, unique) else []) or _spam(lex, scan)
     found = _words(lex, norm) + found
     if original is not None and index is not None:
-        found += _disguised(lex, norm, original, index)
+        found += _disguised(lex, norm, original, index, unique)
         found = [
             f
             for f in found
             if f[2] != "insult" or not _proper_name(original, index[f[0]], index[max(f[0], f[1] - 1)] + 1)
         ]
     found = _not_aimed(lex, norm, found)
-    return found + _spam(lex, norm, active)
+    return found + _spam(lex, scan)
 
 
 def _readings(text: str) -> list[tuple[str, list[int]]]:
@@ -340,24 +385,22 @@ def _check_long(text: str, lex: Lexicon) -> tuple[Verdict, str | None]:
     return _check(text, lex)
 
 
-def _maybe_disguised(lex: Lexicon, norm: str) -> bool:
-    pattern = lex.disguised_word
-    return pattern is not None and any(pattern.fullmatch(w) for w in set(WORD.findall(norm)))
-
-
 def _check(text: str, lex: Lexicon) -> tuple[Verdict, str]:
     fast = plain_normalized(text)
-    if fast is not None and not _findings(lex, fast, quick=True):
-        return Verdict(decision="accept"), fast  # the common case: a plain text with nothing to report
-    readings = [(fast, plain_index(text))] if fast is not None else _readings(text)
-    if fast is None and not any(
-        _findings(lex, norm, quick=True) or _maybe_disguised(lex, norm) for norm, _ in readings
-    ):
-        return Verdict(decision="accept"), readings[0][0]  # punctuation or markup, nothing to report
+    if fast is not None:
+        scans = [_Scan(lex, fast)]
+        if not _findings(lex, scans[0], quick=True):
+            return Verdict(decision="accept"), fast  # the common case: a plain text with nothing to report
+        readings = [(fast, plain_index(text))]
+    else:
+        readings = _readings(text)
+        scans = [_Scan(lex, norm) for norm, _ in readings]
+        if not any(_findings(lex, scan, quick=True) or _disguised_words(lex, scan.unique) for scan in scans):
+            return Verdict(decision="accept"), readings[0][0]  # punctuation or markup, nothing to report
     spans: list[Span] = []
     reasons: list[str] = []
-    for norm, index in readings:
-        for start, end, reason in _findings(lex, norm, text, index):
+    for (_, index), scan in zip(readings, scans, strict=True):
+        for start, end, reason in _findings(lex, scan, text, index):
             if end > start:
                 span = _span(text, index, start, end, reason)
                 if span not in spans:
