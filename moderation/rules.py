@@ -69,8 +69,10 @@ def _plausible(word: str) -> bool:
 def _masked(lex: Lexicon, word: str, forms: str | None = None) -> bool:
     """A self-censored word ("х**ня", "***ло", "п***ц"): stars stand for one or more letters.
     It counts when it fits one of the full obscene forms and keeps at least two real letters."""
+    if "*" not in word:
+        return False
     letters = sum(ch != "*" for ch in word)
-    if "*" not in word or letters < (2 if forms is None else 3):
+    if letters < (2 if forms is None else 3):
         return False
     parts = []
     for run in re.findall(r"\*+|[^*]+", word):
@@ -82,7 +84,7 @@ def _masked(lex: Lexicon, word: str, forms: str | None = None) -> bool:
 def _judge_word(lex: Lexicon, word: str, glued: bool = True) -> str | None:
     if word.startswith(lex.exceptions):
         return None
-    if _plausible(word):
+    if _plausible(word) and ("*" in word or lex.word_gate(word)):
         if lex.obscene_word is not None and lex.obscene_word.fullmatch(word):
             return "obscene"
         if lex.insult_word is not None and lex.insult_word.fullmatch(word):
@@ -102,7 +104,7 @@ def _judge_word(lex: Lexicon, word: str, glued: bool = True) -> str | None:
     for reading in translit_readings(word):  # "pizdec", "debily"
         if CYRILLIC_WORD.fullmatch(reading) and (found := _judge_word(lex, reading, glued=False)):
             return found
-    if glued and len(word) >= 4 and "*" not in word:  # "этотурод", "нумудак": glued to its neighbour
+    if glued and len(word) >= 4 and "*" not in word and word.startswith(GLUE_HEADS):  # "этотурод": glued
         for head in GLUE_HEADS:
             if word.startswith(head) and len(word) - len(head) >= 3:
                 if found := _judge_word(lex, word[len(head) :], glued=False):
