@@ -204,42 +204,53 @@ DRAWN_LETTER = {"}{": "х", ")(": "х", ">|<": "ж"}
 INNER_BRACKET = re.compile(r"(?<=[а-я])[()](?=[а-я])")
 
 
+# A WORD token that normalize() has to fix: one with a character outside Cyrillic, Latin and
+# digits, or two neighbours from different ones of these. Found by one scan that tests only token
+# starts, instead of a Python loop over every token ("_PLAIN_TOKEN" tokens are left as they are).
+_W = r"\w*\"'%#@$€…?~^"
+_IMPURE = r"[^\W\dа-яa-z]|[*\"'%#@$€…?~^]|[а-я](?=[a-z\d])|[a-z](?=[а-я\d])|\d(?=[а-яa-z])"
+_IMPURE_TOKEN = re.compile(f"(?<![{_W}])(?=[{_W}]*?(?:{_IMPURE}))[{_W}]+")
+_NUL = re.compile("\x00")
+# Cheap first looks before the substitutions (each would otherwise scan the whole text).
+_GAP_HINT = re.compile("[.,?](?<=[а-яa-z].)[.,?]*[а-я]")
+
+
 def normalize(text: str, join_gaps: bool = True) -> tuple[str, list[int]]:
     """Lower-cased, de-disguised text with an index map back to the original. With `join_gaps`
     off, dots and commas inside words are read as punctuation ("оу..уроды" is two words)."""
     cased, low, origin = _clean(text)
-    low = _gaps(low, cased, join_gaps)
+    if not join_gaps or "?" in low or _GAP_HINT.search(low):
+        low = _gaps(low, cased, join_gaps)
     # "3.14" for "пи" (3.14дорас); brackets inside a word hide nothing ("хо(х)лы", "ч)урка").
-    low = PI.sub(lambda m: "пи" + "\x00" * (len(m.group()) - 2), low)
+    if "14" in low:
+        low = PI.sub(lambda m: "пи" + "\x00" * (len(m.group()) - 2), low)
     if "}{" in low or ")(" in low or ">|<" in low:
         low = DRAWN.sub(lambda m: DRAWN_LETTER[m.group()] + "\x00" * (len(m.group()) - 1), low)
-    low = INNER_BRACKET.sub("\x00", low)
-    # The text is rebuilt piece by piece; every piece keeps its characters' positions in `low`.
+    if "(" in low or ")" in low:
+        low = INNER_BRACKET.sub("\x00", low)
+    # Only the tokens that need it are rewritten, one character for one, so positions stay.
     pieces: list[str] = []
-    index: list[int] = []
     pos = 0
-    for m in WORD.finditer(low):
+    for m in _IMPURE_TOKEN.finditer(low):
         tok = m.group()
-        if _PLAIN_TOKEN.fullmatch(tok):
-            continue  # nothing to change: it goes out with the text around it
-        pieces.append(low[pos : m.start()])
-        index.extend(range(pos, m.start()))
         # Trailing symbols are punctuation, not wildcards; so are opening quotes and "???или".
         core = tok.rstrip('?…~^*"%#') or tok
         lead = len(core) - len(core.lstrip("\"'?…~^"))
         start = m.start() + lead
         core = core[lead:]
-        fixed = _token_fix(core, cased[start : start + len(core)])  # one character for one: positions stay
-        pieces += [low[m.start() : start], fixed, low[start + len(core) : m.end()]]
-        index.extend(range(m.start(), m.end()))
-        pos = m.end()
+        pieces += [low[pos:start], _token_fix(core, cased[start : start + len(core)])]
+        pos = start + len(core)
     pieces.append(low[pos:])
-    index.extend(range(pos, len(low)))
     text_ = "".join(pieces)
+    index = origin
     if "\x00" in text_:  # placeholders of removed characters ("3.14" for "пи", brackets, gaps)
-        keep = [i for i, ch in enumerate(text_) if ch != "\x00"]
-        text_, index = "".join(text_[i] for i in keep), [index[i] for i in keep]
-    joined, index = _join_spaced(text_, [origin[i] for i in index])
+        index, prev = [], 0
+        for m in _NUL.finditer(text_):
+            index += origin[prev : m.start()]
+            prev = m.end()
+        index += origin[prev:]
+        text_ = text_.replace("\x00", "")
+    joined, index = _join_spaced(text_, index)
     return _squeeze(joined, index)
 
 
