@@ -204,12 +204,6 @@ DRAWN_LETTER = {"}{": "х", ")(": "х", ">|<": "ж"}
 INNER_BRACKET = re.compile(r"(?<=[а-я])[()](?=[а-я])")
 
 
-# A WORD token that normalize() has to fix: one with a character outside Cyrillic, Latin and
-# digits, or two neighbours from different ones of these. Found by one scan that tests only token
-# starts, instead of a Python loop over every token ("_PLAIN_TOKEN" tokens are left as they are).
-_W = r"\w*\"'%#@$€…?~^"
-_IMPURE = r"[^\W\dа-яa-z]|[*\"'%#@$€…?~^]|[а-я](?=[a-z\d])|[a-z](?=[а-я\d])|\d(?=[а-яa-z])"
-_IMPURE_TOKEN = re.compile(f"(?<![{_W}])(?=[{_W}]*?(?:{_IMPURE}))[{_W}]+")
 _NUL = re.compile("\x00")
 # Cheap first looks before the substitutions (each would otherwise scan the whole text).
 _GAP_HINT = re.compile("[.,?](?<=[а-яa-z].)[.,?]*[а-я]")
@@ -231,8 +225,10 @@ def normalize(text: str, join_gaps: bool = True) -> tuple[str, list[int]]:
     # Only the tokens that need it are rewritten, one character for one, so positions stay.
     pieces: list[str] = []
     pos = 0
-    for m in _IMPURE_TOKEN.finditer(low):
+    for m in WORD.finditer(low):
         tok = m.group()
+        if _PLAIN_TOKEN.fullmatch(tok):
+            continue  # nothing to change: it goes out with the text around it
         # Trailing symbols are punctuation, not wildcards; so are opening quotes and "???или".
         core = tok.rstrip('?…~^*"%#') or tok
         lead = len(core) - len(core.lstrip("\"'?…~^"))
