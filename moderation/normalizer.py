@@ -311,6 +311,7 @@ _DIGITS = re.compile("[0-9]+")
 _PUNCT_BEFORE_LETTER = re.compile(r"[.,?()](?<=[^\W_][.,?()])[.,?()]*(?=[а-яa-z])")
 _SPACED_HINT = re.compile(r"[ .\-_,·•|/\\][\w*][ .\-_,·•|/\\]{1,2}[\w*](?![\w*])")  # needed by SPACED
 _RUNS = re.compile(r"([а-яa-z])\1+")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x0c\x0e-\x1f]")  # control characters other than \t \n \r
 _RUNS_COMMON = re.compile(r"([а-яa-z])\1")  # a cheap first look for _RUNS
 
 
@@ -342,7 +343,7 @@ def _plain(low: str) -> bool:
         return False
     if _SPACED_HINT.search(low) and SPACED.search(low):
         return False
-    return low.isprintable() or not any(ord(c) < 32 and c not in "\n\r\t" for c in low)
+    return low.isprintable() or _CONTROL.search(low) is None
 
 
 def squeeze_runs(low: str) -> str:
