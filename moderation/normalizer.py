@@ -251,6 +251,8 @@ def normalize(text: str, join_gaps: bool = True) -> tuple[str, list[int]]:
 
 
 def _join_spaced(text: str, index: list[int]) -> tuple[str, list[int]]:
+    if not _SPACED_HINT.search(text):  # SPACED needs two single characters between separators
+        return text, index
     out: list[str] = []
     idx: list[int] = []
     pos = 0
