@@ -105,12 +105,16 @@ def _judge_word(lex: Lexicon, word: str, glued: bool = True) -> str | None:
         if CYRILLIC_WORD.fullmatch(reading) and (found := _judge_word(lex, reading, glued=False)):
             return found
     if glued and len(word) >= 4 and "*" not in word and word.startswith(GLUE_HEADS):  # "этотурод": glued
+        # A plain Cyrillic rest can only be found by the word patterns: the gate says if it may.
+        gate = lex.word_gate if CYRILLIC_WORD.fullmatch(word) else None
         for head in GLUE_HEADS:
             if word.startswith(head) and len(word) - len(head) >= 3:
-                if found := _judge_word(lex, word[len(head) :], glued=False):
+                rest = word[len(head) :]
+                if (gate is None or gate(rest)) and (found := _judge_word(lex, rest, glued=False)):
                     return found
                 # The letter the two words shared was squeezed: "этиидиот" reads "этидиот".
-                if len(head) > 1 and (found := _judge_word(lex, word[len(head) - 1 :], glued=False)):
+                rest = word[len(head) - 1 :]
+                if len(head) > 1 and (gate is None or gate(rest)) and (found := _judge_word(lex, rest, glued=False)):
                     return found
     return None
 
@@ -157,11 +161,14 @@ def _any_word(lex: Lexicon, words: list[str], unique: set[str]) -> bool:
             return False
     else:
         halves = {w for w in unique if _half(w)}
-    return any(
-        _pair_is_split_word(lex, a, b)
-        for a, b in zip(words, words[1:], strict=False)
-        if a in halves and b in halves
-    )
+    # Neighbours that are both halves, found in C: a byte per word, then a search for two ones.
+    mask = bytes(map(halves.__contains__, words))
+    i = mask.find(b"\x01\x01")
+    while i >= 0:
+        if _pair_is_split_word(lex, words[i], words[i + 1]):
+            return True
+        i = mask.find(b"\x01\x01", i + 1)
+    return False
 
 
 def _words(lex: Lexicon, norm: str) -> list[Finding]:
