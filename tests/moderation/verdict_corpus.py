@@ -1,6 +1,6 @@
 """A fixed corpus for proving that moderation speed-ups change no verdict.
 
-    .venv/bin/python -m tests.moderation.verdict_corpus   # (re)writes tests/moderation/data/verdicts.jsonl.gz
+    .venv/bin/python -m tests.moderation.verdict_corpus --write   # (re)writes data/verdicts.jsonl.gz
 
 The corpus is built only from the project's own material: the sandbox traffic generator's texts
 (single messages, social-length joins, long letters, huge texts), the disguise generator's output
@@ -174,4 +174,8 @@ def read(path: Path = FIXTURE) -> list[dict]:
 
 
 if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--write"]:
+        sys.exit(f"re-records {FIXTURE} with the verdicts of this tree; run with --write to do it")
     print(f"{write()} verdicts written to {FIXTURE}")
