@@ -187,14 +187,16 @@ def _gaps(low: str, cased: str, join: bool) -> str:
     else:
         low = STAR_SPACED.sub(lambda m: re.sub("[*_]", "\x00", m.group()), low)
     # A question mark left between letters ends a sentence: "тупой?ведь".
+    if "?" not in low:
+        return low
     return QUESTION_INSIDE.sub(lambda m: " " * len(m.group()), low)
 
 
 def _gap_changes(low: str) -> bool:
     """Whether `_gaps(low, low, True)` would change `low`, without building the new text."""
-    if any(_gap(m, low, low) != m.group() for m in INNER_GAP.finditer(low)):
+    if _GAP_HINT.search(low) and any(_gap(m, low, low) != m.group() for m in INNER_GAP.finditer(low)):
         return True
-    return QUESTION_INSIDE.search(low) is not None
+    return "?" in low and QUESTION_INSIDE.search(low) is not None
 
 
 PI = re.compile(r"(?<![\d.,])3[.,]14(?=[а-я])")
