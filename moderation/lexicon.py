@@ -185,6 +185,7 @@ class Lexicon:
         self.not_disguised: set[str] = set()  # words that are no slur even when disguised
         self.halves: set[str] = set()  # cached words that could be half of a split word ("дро чи")
         self.trusted_sites = tuple(squeeze(s.lower().lstrip(".")) for s in data.spam.trusted_sites)
+        self.trusted_suffixes = tuple("." + s for s in self.trusted_sites)  # "." + host ends with one
         self.exceptions = tuple(sorted({squeeze(e) for e in data.exceptions}))
         self.exception_inside = (
             re.compile("|".join(map(re.escape, self.exceptions))) if self.exceptions else None

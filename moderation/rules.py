@@ -232,7 +232,7 @@ def _untrusted_links(lex: Lexicon, norm: str) -> tuple[set[str], list[Finding]]:
         host = (m.group(1) or m.group(2) or "").strip(".")
         if host.startswith("w."):
             host = host[2:]
-        if host and not any(host == t or host.endswith("." + t) for t in lex.trusted_sites):
+        if host and not ("." + host).endswith(lex.trusted_suffixes):  # a trusted site or its subdomain
             sites.add(host)
             spans.append((m.start(), m.end(), "spam"))
     return sites, spans
@@ -243,7 +243,7 @@ class _Scan:
     its words can start, and each phrase regex's matches (the quick pass and the full pass share
     them: a phrase regex over the whole text is the costliest single step)."""
 
-    __slots__ = ("lex", "norm", "words", "unique", "active", "_hits")
+    __slots__ = ("lex", "norm", "words", "unique", "active", "_hits", "spam")
 
     def __init__(self, lex: Lexicon, norm: str) -> None:
         self.lex = lex
@@ -252,6 +252,7 @@ class _Scan:
         self.unique = set(self.words)
         self.active = lex.phrase_filter.groups(self.unique, norm)
         self._hits: dict[str, list[tuple[int, int]]] = {}
+        self.spam: list[Finding] | None = None  # _spam's answer, once asked
 
     def hits(self, group: str) -> list[tuple[int, int]]:
         """(start, end) of every match of a phrase group; [] for a group the text cannot match."""
@@ -270,6 +271,12 @@ class _Scan:
 def _spam(lex: Lexicon, scan: _Scan) -> list[Finding]:
     """Advert phrases count 1 (strong ones 2); ways to reach the advertiser add 1 together, so a
     phone number or a link alone is never spam. Many unrelated sites in one message are."""
+    if scan.spam is None:
+        scan.spam = _spam_of(lex, scan)
+    return scan.spam
+
+
+def _spam_of(lex: Lexicon, scan: _Scan) -> list[Finding]:
     hits: list[Finding] = []
     score = 0
     norm = scan.norm
