@@ -23,6 +23,7 @@ from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 
 import numpy as np
 
@@ -58,32 +59,41 @@ def features(text: str) -> Features:
 
 
 class _TokenFeatures(dict):
-    """Per token: None when it says nothing (a stop word, a single letter), else its word feature,
-    the CRC of its stem (where a pair's CRC starts) and " stem" as bytes (what a pair's CRC goes
-    on with): a pair's hash is crc32(b" " + b, crc32(a)), the CRC of "a b". Tokens repeat, so a
-    message costs a dictionary lookup per token and one CRC per pair."""
+    """Per token: None when it says nothing (a stop word, a single letter), else its word feature
+    and its stem. Tokens repeat, so a message costs a dictionary lookup per token (in C, by map)."""
 
-    def __missing__(self, tok: str) -> tuple[int, int, bytes] | None:
+    def __missing__(self, tok: str) -> tuple[int, str] | None:
         value = None
         if tok not in STOP and (len(tok) > 1 or tok.isdigit()):
             stem = tok if tok.isdigit() else tok[:5]
-            raw = zlib.crc32(stem.encode())
-            value = (raw & ~3 | (NUMBER if stem.isdigit() else WORD), raw, b" " + stem.encode())
+            value = (zlib.crc32(stem.encode()) & ~3 | (NUMBER if stem.isdigit() else WORD), stem)
         if len(self) < 500_000:
             self[tok] = value
         return value
 
 
+class _PairFeatures(dict):
+    """Per pair of neighbouring stems: the feature of "a b". Pairs repeat too."""
+
+    def __missing__(self, pair: tuple[str, str]) -> int:
+        value = zlib.crc32(f"{pair[0]} {pair[1]}".encode()) & ~3 | PAIR
+        if len(self) < 500_000:
+            self[pair] = value
+        return value
+
+
 _TOKENS = _TokenFeatures()
+_PAIRS = _PairFeatures()
+_FEATURE, _STEM = itemgetter(0), itemgetter(1)
 
 
 def features_of_normalized(norm: str) -> Features:
     """`features` of a text already normalized the way the rules normalize it (markup blanked):
     the filter hands over what the rules computed instead of normalizing twice."""
     infos = list(filter(None, map(_TOKENS.__getitem__, TOKEN.findall(norm[:MAX_TEXT]))))
-    hashes = {i[0] for i in infos}
-    pairs = map(zlib.crc32, [i[2] for i in infos[1:]], [i[1] for i in infos[:-1]])
-    hashes.update([h & ~3 | PAIR for h in pairs])
+    hashes = set(map(_FEATURE, infos))
+    stems = list(map(_STEM, infos))
+    hashes.update(map(_PAIRS.__getitem__, zip(stems, stems[1:], strict=False)))
     return array("I", sorted(hashes))
 
 
