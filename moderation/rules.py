@@ -281,9 +281,10 @@ def _spam_of(lex: Lexicon, scan: _Scan) -> list[Finding]:
     score = 0
     norm = scan.norm
     for group, weight in (("spam_strong", 2), ("spam_markers", 1)):
-        found = [(a, b, "spam") for a, b in scan.hits(group)]
-        hits += found
-        score += weight * len(found)
+        if group in scan.active:
+            found = [(a, b, "spam") for a, b in scan.hits(group)]
+            hits += found
+            score += weight * len(found)
     contacts = lex.phrase_patterns.get("spam_contacts")
     if score and contacts is not None:  # searched whatever the word filter says, as always
         reach = [(m.start(), m.end(), "spam") for m in contacts.finditer(norm)]
@@ -331,7 +332,8 @@ def _findings(
         ("threat", "threat"),
         ("harm_intent", "harm_intent"),
     ):
-        found += [(a, b, reason) for a, b in scan.hits(group)]
+        if group in scan.active:  # most texts can match none of the phrase groups
+            found += [(a, b, reason) for a, b in scan.hits(group)]
     if quick:
         return found or ([(0, 0, "words")] if _any_word(lex, words, unique) else []) or _spam(lex, scan)
     found = _words(lex, norm) + found
