@@ -1,7 +1,7 @@
 """`otklik moderate` end to end: messages per second on one core, for social-network texts (about
 180 characters) and for long appeals, startup subtracted.
 
-    .venv/bin/python bench/moderate_cli.py [--n 40000] [--data ../shared/eval/dev] [--profile-out FILE]
+    .venv/bin/python bench/moderate_cli.py [--n 40000] [--data ../shared/eval/dev] [--profile-out DIR]
 
 The input is JSON lines from the sandbox's own traffic generator (no third-party data): social
 texts are its messages, joined to about 180 characters; long appeals are several of its legitimate messages of one
@@ -9,6 +9,9 @@ author joined into one letter (or, with --data, the dev Kursk appeals' texts, re
 The figure is computed from the child's CPU time (user + system), so other processes on a shared
 machine do not lower it; wall-clock figures are printed beside. Startup (imports, the lexicon) is
 measured with a run of 10 lines and subtracted.
+
+With --profile-out DIR, one more run of each corpus goes under cProfile (DIR/social.prof,
+DIR/long_appeals.prof) and the share of time per moderation module is printed: where the time goes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import csv
 import json
 import os
+import pstats
 import random
 import resource
 import subprocess
@@ -76,13 +80,14 @@ def write_jsonl(texts: list[str], path: Path) -> None:
             f.write("\n")
 
 
-def run(path: Path) -> tuple[float, float]:
+def run(path: Path, profile: Path | None = None) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one `otklik moderate` run over the file."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
+    profiler = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
     with path.open("rb") as stdin:
         subprocess.run(
-            [sys.executable, "-m", "otklik", "moderate"],
+            [sys.executable, *profiler, "-m", "otklik", "moderate"],
             stdin=stdin,
             stdout=subprocess.DEVNULL,
             check=True,
@@ -95,7 +100,41 @@ def run(path: Path) -> tuple[float, float]:
     return cpu, wall
 
 
-def measure(name: str, texts: list[str], tmp: Path) -> None:
+# Where the time goes, by the file a function lives in (its own time, not its callees').
+PARTS = {
+    "moderation/normalizer.py": "normalizer",
+    "moderation/rules.py": "rules",
+    "moderation/lexicon.py": "rules",
+    "moderation/triggers.py": "phrase filter",
+    "moderation/repeats.py": "repeats",
+    "moderation/filter.py": "filter",
+    "otklik/cli/moderate.py": "CLI (JSON in and out)",
+    "json/": "CLI (JSON in and out)",
+    "pydantic": "pydantic (verdict objects, input)",
+}
+
+
+def profile_split(path: Path) -> None:
+    """Own time per part, as a share of the moderation loop (`cmd_moderate` without building the
+    filter, which is startup); what the parts do not cover is "other" (builtins, I/O)."""
+    stats = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
+    loop = 0.0
+    shares: dict[str, float] = {}
+    for (filename, _line, func), (_cc, _nc, own, cum, _callers) in stats.items():
+        if func == "cmd_moderate":
+            loop += cum
+        elif func == "__init__" and filename.endswith("moderation/filter.py"):
+            loop -= cum
+        part = next((name for key, name in PARTS.items() if key in filename), None)
+        if part is None and ("re.Pattern" in func or "re.Match" in func):
+            part = "regex engine (re)"  # C methods count apart from the Python that calls them
+        if part is not None:
+            shares[part] = shares.get(part, 0.0) + own
+    shares["other"] = max(0.0, loop - sum(shares.values()))
+    print("  " + ", ".join(f"{k} {v / loop:.0%}" for k, v in sorted(shares.items(), key=lambda kv: -kv[1])))
+
+
+def measure(name: str, texts: list[str], tmp: Path, profile_dir: Path | None = None) -> None:
     full, small = tmp / f"{name}.jsonl", tmp / f"{name}_small.jsonl"
     write_jsonl(texts, full)
     write_jsonl(texts[:10], small)
@@ -108,17 +147,24 @@ def measure(name: str, texts: list[str], tmp: Path) -> None:
         f"{len(texts) / cpu:>9,.0f} messages/s per CPU second "
         f"({len(texts) / wall:,.0f}/s wall clock; startup {startup[0]:.2f} s CPU subtracted)"
     )
+    if profile_dir is not None:
+        profile_dir.mkdir(parents=True, exist_ok=True)
+        out = profile_dir / f"{name.replace(' ', '_')}.prof"
+        run(full, out)
+        print(f"  profile: {out}")
+        profile_split(out)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=40_000, help="social-network messages (long appeals: a quarter)")
     ap.add_argument("--data", type=Path, help="the eval folder: long appeals from the dev Kursk texts")
+    ap.add_argument("--profile-out", type=Path, help="a folder for one cProfile run of each corpus")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        measure("social", social(args.n), tmp)
-        measure("long appeals", long_appeals(max(1000, args.n // 4), args.data), tmp)
+        measure("social", social(args.n), tmp, args.profile_out)
+        measure("long appeals", long_appeals(max(1000, args.n // 4), args.data), tmp, args.profile_out)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from moderation.triggers import PhraseFilter
+from moderation.triggers import PhraseFilter, WordGate
 from otklik.datafile import load_model
 
 DEFAULT = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
@@ -117,10 +117,17 @@ def allow_wildcards(pattern: str) -> str:
 
 
 def _whole(patterns: list[str], prefix: str) -> re.Pattern[str] | None:
-    """One word at a time (fullmatch): rules.py caches the verdict per word."""
+    """One word at a time (fullmatch): rules.py caches the verdict per word. Only whether a word
+    matches counts, so the patterns that start with the verbal prefixes share one optional prefix
+    group ("(?:prefix)?(?:ху..|пи..)") instead of each trying all the prefixes in turn."""
     if not patterns:
         return None
-    parts = [allow_wildcards(squeeze(p.replace("{prefix}", prefix))) for p in patterns]
+    prefixed = [p[len("{prefix}") :] for p in patterns if p.startswith("{prefix}")]
+    rest = [p for p in patterns if not p.startswith("{prefix}")]
+    parts = [allow_wildcards(squeeze(p.replace("{prefix}", prefix))) for p in rest]
+    if prefixed:
+        tails = "|".join(f"(?:{allow_wildcards(squeeze(p.replace('{prefix}', prefix)))})" for p in prefixed)
+        parts.append(f"{allow_wildcards(squeeze(prefix))}(?:{tails})")
     return re.compile("|".join(f"(?:{p})" for p in parts))
 
 
@@ -146,6 +153,12 @@ class Lexicon:
         self.disguised_word = _whole(data.disguised_only, "")
         self.obscene_inside = _inside(data.obscene_inside)
         self.insult_inside = _inside(data.insult_inside)
+        # For a word without `*` (where the wildcards change nothing): can any of the four match?
+        self.word_gate = WordGate(
+            [squeeze(p.replace("{prefix}", data.prefix)) for p in data.obscene]
+            + [squeeze(p) for p in data.insult],
+            [squeeze(p) for p in data.obscene_inside + data.insult_inside],
+        )
         # Self-censored words ("х**ня", "***ло") are matched against full forms, one per line.
         self.masked_forms = "\n".join(sorted({squeeze(w) for w in data.masked_forms}))
         self.masked_insults = "\n".join(sorted({squeeze(w) for w in data.masked_insults}))
@@ -168,8 +181,15 @@ class Lexicon:
             {name: [squeeze(p) for p in patterns] for name, (patterns, _) in groups.items()}
         )
         self.word_cache: dict[str, str | None] = {}
+        self.no_reason: set[str] = set()  # cached words with no reason: skipped by a set difference
+        self.not_disguised: set[str] = set()  # words that are no slur even when disguised
+        self.halves: set[str] = set()  # cached words that could be half of a split word ("дро чи")
         self.trusted_sites = tuple(squeeze(s.lower().lstrip(".")) for s in data.spam.trusted_sites)
+        self.trusted_suffixes = tuple("." + s for s in self.trusted_sites)  # "." + host ends with one
         self.exceptions = tuple(sorted({squeeze(e) for e in data.exceptions}))
+        self.exception_inside = (
+            re.compile("|".join(map(re.escape, self.exceptions))) if self.exceptions else None
+        )
 
     @classmethod
     def load(cls, *extra: str | Path) -> Lexicon:

@@ -160,31 +160,43 @@ STAR_SPACED = re.compile(r"(?<![\w*\"%#@$])[а-яa-z](?:[*_][а-яa-z]){2,}(?![\
 QUESTION_INSIDE = re.compile(r"(?<=[а-яa-z])\?+(?=[а-яa-z])")
 
 
-def _gaps(low: str, cased: str, join: bool) -> str:
-    def gap(m: re.Match[str]) -> str:
-        left, dots, right = m.group(1), m.group(2), m.group(3)
-        if left in NOT_FRAGMENTS and (len(right) > 2 or dots[0] != "."):
-            return m.group(0)
-        if dots[0] in ",?" and len(left) > 2 or dots == "." and (len(left) > 3 or len(left) + len(right) > 7):
-            return m.group(0)
-        # Initials and abbreviations are capitalised; "х.ня" is not.
-        if (
-            dots == "."
-            and len(left) == 1
-            and (len(right) > 4 or cased[m.start()].isupper() or cased[m.start(3)].isupper())
-        ):
-            return m.group(0)
-        # "п.и.з.д.а" is a chain of spaced letters: _join_spaced takes it whole.
-        if dots == "." and (low[m.end(3) : m.end(3) + 1] == "." or low[m.start() - 1 : m.start()] == "."):
-            return m.group(0)
-        return left + "*" + "\x00" * (len(dots) - 1)
+def _gap(m: re.Match[str], low: str, cased: str) -> str:
+    """What one INNER_GAP match in `low` becomes: left as it is, or the gap closed by a `*`."""
+    left, dots, right = m.group(1), m.group(2), m.group(3)
+    if left in NOT_FRAGMENTS and (len(right) > 2 or dots[0] != "."):
+        return m.group(0)
+    if dots[0] in ",?" and len(left) > 2 or dots == "." and (len(left) > 3 or len(left) + len(right) > 7):
+        return m.group(0)
+    # Initials and abbreviations are capitalised; "х.ня" is not.
+    if (
+        dots == "."
+        and len(left) == 1
+        and (len(right) > 4 or cased[m.start()].isupper() or cased[m.start(3)].isupper())
+    ):
+        return m.group(0)
+    # "п.и.з.д.а" is a chain of spaced letters: _join_spaced takes it whole.
+    if dots == "." and (low[m.end(3) : m.end(3) + 1] == "." or low[m.start() - 1 : m.start()] == "."):
+        return m.group(0)
+    return left + "*" + "\x00" * (len(dots) - 1)
 
+
+def _gaps(low: str, cased: str, join: bool) -> str:
     if join:
-        low = INNER_GAP.sub(gap, low)
+        original = low
+        low = INNER_GAP.sub(lambda m: _gap(m, original, cased), low)
     else:
         low = STAR_SPACED.sub(lambda m: re.sub("[*_]", "\x00", m.group()), low)
     # A question mark left between letters ends a sentence: "тупой?ведь".
+    if "?" not in low:
+        return low
     return QUESTION_INSIDE.sub(lambda m: " " * len(m.group()), low)
+
+
+def _gap_changes(low: str) -> bool:
+    """Whether `_gaps(low, low, True)` would change `low`, without building the new text."""
+    if _GAP_HINT.search(low) and any(_gap(m, low, low) != m.group() for m in INNER_GAP.finditer(low)):
+        return True
+    return "?" in low and QUESTION_INSIDE.search(low) is not None
 
 
 PI = re.compile(r"(?<![\d.,])3[.,]14(?=[а-я])")
@@ -194,46 +206,55 @@ DRAWN_LETTER = {"}{": "х", ")(": "х", ">|<": "ж"}
 INNER_BRACKET = re.compile(r"(?<=[а-я])[()](?=[а-я])")
 
 
+_NUL = re.compile("\x00")
+# Cheap first looks before the substitutions (each would otherwise scan the whole text).
+_GAP_HINT = re.compile("[.,?](?<=[а-яa-z].)[.,?]*[а-я]")
+
+
 def normalize(text: str, join_gaps: bool = True) -> tuple[str, list[int]]:
     """Lower-cased, de-disguised text with an index map back to the original. With `join_gaps`
     off, dots and commas inside words are read as punctuation ("оу..уроды" is two words)."""
     cased, low, origin = _clean(text)
-    low = _gaps(low, cased, join_gaps)
+    if not join_gaps or "?" in low or _GAP_HINT.search(low):
+        low = _gaps(low, cased, join_gaps)
     # "3.14" for "пи" (3.14дорас); brackets inside a word hide nothing ("хо(х)лы", "ч)урка").
-    low = PI.sub(lambda m: "пи" + "\x00" * (len(m.group()) - 2), low)
+    if "14" in low:
+        low = PI.sub(lambda m: "пи" + "\x00" * (len(m.group()) - 2), low)
     if "}{" in low or ")(" in low or ">|<" in low:
         low = DRAWN.sub(lambda m: DRAWN_LETTER[m.group()] + "\x00" * (len(m.group()) - 1), low)
-    low = INNER_BRACKET.sub("\x00", low)
-    # The text is rebuilt piece by piece; every piece keeps its characters' positions in `low`.
+    if "(" in low or ")" in low:
+        low = INNER_BRACKET.sub("\x00", low)
+    # Only the tokens that need it are rewritten, one character for one, so positions stay.
     pieces: list[str] = []
-    index: list[int] = []
     pos = 0
     for m in WORD.finditer(low):
         tok = m.group()
         if _PLAIN_TOKEN.fullmatch(tok):
             continue  # nothing to change: it goes out with the text around it
-        pieces.append(low[pos : m.start()])
-        index.extend(range(pos, m.start()))
         # Trailing symbols are punctuation, not wildcards; so are opening quotes and "???или".
         core = tok.rstrip('?…~^*"%#') or tok
         lead = len(core) - len(core.lstrip("\"'?…~^"))
         start = m.start() + lead
         core = core[lead:]
-        fixed = _token_fix(core, cased[start : start + len(core)])  # one character for one: positions stay
-        pieces += [low[m.start() : start], fixed, low[start + len(core) : m.end()]]
-        index.extend(range(m.start(), m.end()))
-        pos = m.end()
+        pieces += [low[pos:start], _token_fix(core, cased[start : start + len(core)])]
+        pos = start + len(core)
     pieces.append(low[pos:])
-    index.extend(range(pos, len(low)))
     text_ = "".join(pieces)
+    index = origin
     if "\x00" in text_:  # placeholders of removed characters ("3.14" for "пи", brackets, gaps)
-        keep = [i for i, ch in enumerate(text_) if ch != "\x00"]
-        text_, index = "".join(text_[i] for i in keep), [index[i] for i in keep]
-    joined, index = _join_spaced(text_, [origin[i] for i in index])
+        index, prev = [], 0
+        for m in _NUL.finditer(text_):
+            index += origin[prev : m.start()]
+            prev = m.end()
+        index += origin[prev:]
+        text_ = text_.replace("\x00", "")
+    joined, index = _join_spaced(text_, index)
     return _squeeze(joined, index)
 
 
 def _join_spaced(text: str, index: list[int]) -> tuple[str, list[int]]:
+    if not _SPACED_HINT.search(text):  # SPACED needs two single characters between separators
+        return text, index
     out: list[str] = []
     idx: list[int] = []
     pos = 0
@@ -285,11 +306,16 @@ _SPECIAL = re.compile(
     "\ufe20-\ufe2f\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u034f]"
 )
 _LATIN = re.compile("[a-z]")
-_MIXED = re.compile("[a-z][а-я]|[а-я][a-z]")
+# Each look starts on one character class, which `re` scans fast, and the rarer condition comes
+# second (a lookaround): a Latin letter next to a Cyrillic one, a digit next to a Cyrillic letter,
+# punctuation between a letter or digit and a letter, two single characters between separators.
+_MIXED = re.compile("[a-z](?:(?<=[а-я][a-z])|(?=[а-я]))")
+_DIGIT_BY_CYRILLIC = re.compile("[0-9](?:(?<=[а-я][0-9])|(?=[а-я]))")
 _DIGITS = re.compile("[0-9]+")
-_PUNCT_BEFORE_LETTER = re.compile(r"[.,?()]+(?=[а-яa-z])")
-_SPACED_HINT = re.compile(r"[ .\-_,·•|/\\]\w[ .\-_,·•|/\\]")
+_PUNCT_BEFORE_LETTER = re.compile(r"[.,?()](?<=[^\W_][.,?()])[.,?()]*(?=[а-яa-z])")
+_SPACED_HINT = re.compile(r"[ .\-_,·•|/\\][\w*][ .\-_,·•|/\\]{1,2}[\w*](?![\w*])")  # needed by SPACED
 _RUNS = re.compile(r"([а-яa-z])\1+")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x0c\x0e-\x1f]")  # control characters other than \t \n \r
 _RUNS_COMMON = re.compile(r"([а-яa-z])\1")  # a cheap first look for _RUNS
 
 
@@ -300,25 +326,40 @@ def _cyrillic(ch: str) -> bool:
 def _plain(low: str) -> bool:
     if _SPECIAL.search(low) or _LATIN.search(low) and _MIXED.search(low):
         return False
-    for m in _DIGITS.finditer(low):  # "3десь", "пи3дец": digits inside a Cyrillic word ("16а" is a number)
-        start, end = m.start(), m.end()
-        if start > 0 and _cyrillic(low[start - 1]) or end < len(low) and _cyrillic(low[end]):
-            while start > 0 and low[start - 1].isalnum():
-                start -= 1
-            while end < len(low) and low[end].isalnum():
-                end += 1
-            if _token_fix(low[start:end]) != low[start:end]:
-                return False
+    if _DIGIT_BY_CYRILLIC.search(low):  # "3десь", "пи3дец": digits inside a Cyrillic word ("16а" is a number)
+        for m in _DIGITS.finditer(low):
+            start, end = m.start(), m.end()
+            if start > 0 and _cyrillic(low[start - 1]) or end < len(low) and _cyrillic(low[end]):
+                while start > 0 and low[start - 1].isalnum():
+                    start -= 1
+                while end < len(low) and low[end].isalnum():
+                    end += 1
+                if _token_fix(low[start:end]) != low[start:end]:
+                    return False
     # "бл.ть", "д,билы", "х?й", "3.14дор", "ч)урка"; but "г.Курск" or "ситуации,что" change nothing.
     # Gaps are closed as the full pass would (without its capitals exceptions: it changes no more).
-    if any(m.start() > 0 and low[m.start() - 1].isalnum() for m in _PUNCT_BEFORE_LETTER.finditer(low)):
-        if _gaps(low, low, True) != low or PI.search(low) or INNER_BRACKET.search(low):
+    if _PUNCT_BEFORE_LETTER.search(low):
+        if "14" in low and PI.search(low) or ("(" in low or ")" in low) and INNER_BRACKET.search(low):
+            return False
+        if _gap_changes(low):
             return False
     if (")(" in low or ">|<" in low) and DRAWN.search(low):
         return False
     if _SPACED_HINT.search(low) and SPACED.search(low):
         return False
-    return low.isprintable() or not any(ord(c) < 32 and c not in "\n\r\t" for c in low)
+    return low.isprintable() or _CONTROL.search(low) is None
+
+
+def squeeze_runs(low: str) -> str:
+    """`_RUNS.sub(r"\1", low)`: a run of one letter becomes one letter; a replace per doubled
+    letter (in C) instead of a template expansion per run."""
+    if not _RUNS_COMMON.search(low):
+        return low
+    for ch in set(_RUNS_COMMON.findall(low)):
+        double = ch + ch
+        while double in low:
+            low = low.replace(double, ch)
+    return low
 
 
 def plain_normalized(text: str) -> str | None:
@@ -328,9 +369,7 @@ def plain_normalized(text: str) -> str | None:
     if len(low) != len(text) or not _plain(low):
         return None
     # No combining marks (they are _SPECIAL), so the text is already composed (NFC).
-    if _RUNS_COMMON.search(low):
-        return _RUNS.sub(r"\1", low)
-    return low
+    return squeeze_runs(low)
 
 
 def plain_index(text: str) -> list[int]:

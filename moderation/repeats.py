@@ -17,11 +17,13 @@ A message is kept as a sorted array of 32-bit feature hashes (word stems and ste
 from __future__ import annotations
 
 import re
+import sys
 import zlib
 from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 
 import numpy as np
 
@@ -56,24 +58,59 @@ def features(text: str) -> Features:
     return features_of_normalized(normalize_text(blank_markup(text[:MAX_CHECKED])))
 
 
+class _TokenFeatures(dict):
+    """Per token: None when it says nothing (a stop word, a single letter), else its word feature
+    and its stem. Tokens repeat, so a message costs a dictionary lookup per token (in C, by map)."""
+
+    def __missing__(self, tok: str) -> tuple[int, str] | None:
+        value = None
+        if tok not in STOP and (len(tok) > 1 or tok.isdigit()):
+            stem = tok if tok.isdigit() else tok[:5]
+            value = (zlib.crc32(stem.encode()) & ~3 | (NUMBER if stem.isdigit() else WORD), stem)
+        if len(self) < 500_000:
+            self[tok] = value
+        return value
+
+
+class _PairFeatures(dict):
+    """Per pair of neighbouring stems: the feature of "a b". Pairs repeat too."""
+
+    def __missing__(self, pair: tuple[str, str]) -> int:
+        value = zlib.crc32(f"{pair[0]} {pair[1]}".encode()) & ~3 | PAIR
+        if len(self) < 500_000:
+            self[pair] = value
+        return value
+
+
+_TOKENS = _TokenFeatures()
+_PAIRS = _PairFeatures()
+_FEATURE, _STEM = itemgetter(0), itemgetter(1)
+
+
 def features_of_normalized(norm: str) -> Features:
     """`features` of a text already normalized the way the rules normalize it (markup blanked):
     the filter hands over what the rules computed instead of normalizing twice."""
-    words = [
-        w if w.isdigit() else w[:5]
-        for w in TOKEN.findall(norm[:MAX_TEXT])
-        if w not in STOP and (len(w) > 1 or w.isdigit())
-    ]
-    hashes = {zlib.crc32(w.encode()) & ~3 | (NUMBER if w.isdigit() else WORD) for w in words}
-    hashes.update(zlib.crc32(f"{a} {b}".encode()) & ~3 | PAIR for a, b in zip(words, words[1:], strict=False))
+    infos = list(filter(None, map(_TOKENS.__getitem__, TOKEN.findall(norm[:MAX_TEXT]))))
+    hashes = set(map(_FEATURE, infos))
+    stems = list(map(_STEM, infos))
+    hashes.update(map(_PAIRS.__getitem__, zip(stems, stems[1:], strict=False)))
     return array("I", sorted(hashes))
 
 
 MIN_SHARED_WORDS = 3  # fewer shared words say nothing about "the same problem"
 
 
+# Byte -> the kind in its low two bits: the kinds of a whole array are counted in C from the low
+# byte of each 32-bit hash (`bytes.translate`, then `count`).
+_KIND_OF_BYTE = bytes(b & 3 for b in range(256))
+_LOW_BYTE = 0 if sys.byteorder == "little" else 3
+
+
 def kinds(feats: Features | set[int]) -> tuple[int, int]:
     """(words and numbers, numbers) among a message's features."""
+    if isinstance(feats, array) and feats.itemsize == 4:
+        low = feats.tobytes()[_LOW_BYTE::4].translate(_KIND_OF_BYTE)
+        return len(low) - low.count(PAIR), low.count(NUMBER)
     words = numbers = 0
     for x in feats:
         kind = x & 3

@@ -41,6 +41,7 @@ GLUE_HEADS = tuple(
     "одни сам сами просто старый старая ваш ваши наш наши твой же они он она".split()
 )
 CYRILLIC_WORD = re.compile("[а-я]+")
+MAX_CACHED = 500_000  # words whose verdict is kept
 _DEFAULT: Lexicon | None = None
 Finding = tuple[int, int, str]  # start, end in the normalized text, reason
 
@@ -68,8 +69,10 @@ def _plausible(word: str) -> bool:
 def _masked(lex: Lexicon, word: str, forms: str | None = None) -> bool:
     """A self-censored word ("х**ня", "***ло", "п***ц"): stars stand for one or more letters.
     It counts when it fits one of the full obscene forms and keeps at least two real letters."""
+    if "*" not in word:
+        return False
     letters = sum(ch != "*" for ch in word)
-    if "*" not in word or letters < (2 if forms is None else 3):
+    if letters < (2 if forms is None else 3):
         return False
     parts = []
     for run in re.findall(r"\*+|[^*]+", word):
@@ -81,12 +84,12 @@ def _masked(lex: Lexicon, word: str, forms: str | None = None) -> bool:
 def _judge_word(lex: Lexicon, word: str, glued: bool = True) -> str | None:
     if word.startswith(lex.exceptions):
         return None
-    if _plausible(word):
+    if _plausible(word) and ("*" in word or lex.word_gate(word)):
         if lex.obscene_word is not None and lex.obscene_word.fullmatch(word):
             return "obscene"
         if lex.insult_word is not None and lex.insult_word.fullmatch(word):
             return "insult"
-        if len(word) > 5 and not any(e in word for e in lex.exceptions):
+        if len(word) > 5 and not (lex.exception_inside and lex.exception_inside.search(word)):
             if lex.obscene_inside is not None and lex.obscene_inside.search(word):
                 return "obscene"
             if lex.insult_inside is not None and lex.insult_inside.search(word):
@@ -101,13 +104,17 @@ def _judge_word(lex: Lexicon, word: str, glued: bool = True) -> str | None:
     for reading in translit_readings(word):  # "pizdec", "debily"
         if CYRILLIC_WORD.fullmatch(reading) and (found := _judge_word(lex, reading, glued=False)):
             return found
-    if glued and len(word) >= 4 and "*" not in word:  # "этотурод", "нумудак": glued to its neighbour
+    if glued and len(word) >= 4 and "*" not in word and word.startswith(GLUE_HEADS):  # "этотурод": glued
+        # A plain Cyrillic rest can only be found by the word patterns: the gate says if it may.
+        gate = lex.word_gate if CYRILLIC_WORD.fullmatch(word) else None
         for head in GLUE_HEADS:
             if word.startswith(head) and len(word) - len(head) >= 3:
-                if found := _judge_word(lex, word[len(head) :], glued=False):
+                rest = word[len(head) :]
+                if (gate is None or gate(rest)) and (found := _judge_word(lex, rest, glued=False)):
                     return found
                 # The letter the two words shared was squeezed: "этиидиот" reads "этидиот".
-                if len(head) > 1 and (found := _judge_word(lex, word[len(head) - 1 :], glued=False)):
+                rest = word[len(head) - 1 :]
+                if len(head) > 1 and (gate is None or gate(rest)) and (found := _judge_word(lex, rest, glued=False)):
                     return found
     return None
 
@@ -119,14 +126,23 @@ def word_reason(lex: Lexicon, word: str) -> str | None:
     if word in cache:
         return cache[word]
     reason = _judge_word(lex, word)
-    if len(cache) < 500_000:  # bounded: a flood of random tokens must not grow memory forever
+    if len(cache) < MAX_CACHED:  # bounded: a flood of random tokens must not grow memory forever
         cache[word] = reason
+        if reason is None:
+            lex.no_reason.add(word)
+        if _half(word):
+            lex.halves.add(word)
     return reason
+
+
+def _half(word: str) -> bool:
+    """Whether a word could be one half of a word split by a space ("дро чи")."""
+    return len(word) <= 4 and word not in NOT_HALVES and word.isalpha()
 
 
 def _pair_is_split_word(lex: Lexicon, a: str, b: str) -> bool:
     """A word split in two by a space ("дро чи"): both halves short, neither a word of its own."""
-    if len(a) > 4 or len(b) > 4 or a in NOT_HALVES or b in NOT_HALVES or not (a + b).isalpha():
+    if not _half(a) or not _half(b):
         return False
     return word_reason(lex, a) is None and word_reason(lex, a + b) == "obscene"
 
@@ -135,40 +151,69 @@ _UNSEEN = object()
 
 
 def _any_word(lex: Lexicon, words: list[str], unique: set[str]) -> bool:
-    cache = lex.word_cache
-    for w in unique:
-        reason = cache.get(w, _UNSEEN)
-        if reason is _UNSEEN:
-            reason = word_reason(lex, w)
-        if reason:
+    for w in unique.difference(lex.no_reason):  # usually none or a few: every other word is known clean
+        if word_reason(lex, w):
             return True
-    return any(
-        _pair_is_split_word(lex, a, b)
-        for a, b in zip(words, words[1:], strict=False)
-        if len(a) <= 4 and len(b) <= 4
-    )
+    # A word split in two by a space ("дро чи"): only pairs of short alphabetic words can be one.
+    if len(lex.word_cache) < MAX_CACHED:
+        halves = unique.intersection(lex.halves)
+        if not halves:
+            return False
+    else:
+        halves = {w for w in unique if _half(w)}
+    # Neighbours that are both halves, found in C: a byte per word, then a search for two ones.
+    mask = bytes(map(halves.__contains__, words))
+    i = mask.find(b"\x01\x01")
+    while i >= 0:
+        if _pair_is_split_word(lex, words[i], words[i + 1]):
+            return True
+        i = mask.find(b"\x01\x01", i + 1)
+    return False
 
 
 def _words(lex: Lexicon, norm: str) -> list[Finding]:
     found: list[Finding] = []
     prev: re.Match[str] | None = None
+    clean, halves = lex.no_reason, lex.halves  # cached together: a clean word is in halves if it is one
     for m in WORD.finditer(norm):
-        if reason := word_reason(lex, m.group()):
+        word = m.group()
+        if word in clean:  # the common case: no reason; it may still end a split word ("дро чи")
+            if (
+                word in halves
+                and prev is not None
+                and norm[prev.end() : m.start()] == " "
+                and _pair_is_split_word(lex, prev.group(), word)
+            ):
+                found.append((prev.start(), m.end(), "obscene"))
+        elif reason := word_reason(lex, word):
             found.append((m.start(), m.end(), reason))
         elif (
             prev is not None
             and norm[prev.end() : m.start()] == " "
-            and _pair_is_split_word(lex, prev.group(), m.group())
+            and _pair_is_split_word(lex, prev.group(), word)
         ):
             found.append((prev.start(), m.end(), "obscene"))
         prev = m
     return found
 
 
-def _disguised(lex: Lexicon, norm: str, original: str, index: list[int]) -> list[Finding]:
+def _disguised_words(lex: Lexicon, unique: set[str]) -> bool:
+    """Whether any of the words is one that is a slur when disguised (cached per word)."""
+    pattern = lex.disguised_word
+    if pattern is None:
+        return False
+    for word in unique.difference(lex.not_disguised):
+        if pattern.fullmatch(word):
+            return True
+        if len(lex.not_disguised) < MAX_CACHED:
+            lex.not_disguised.add(word)
+    return False
+
+
+def _disguised(lex: Lexicon, norm: str, original: str, index: list[int], unique: set[str]) -> list[Finding]:
     """Words that are ordinary when spelt plainly but a slur when someone bothered to disguise them
     (a Latin letter or a symbol inside a Cyrillic word)."""
-    if lex.disguised_word is None:
+    if lex.disguised_word is None or not _disguised_words(lex, unique):
         return []
     found: list[Finding] = []
     for m in WORD.finditer(norm):
@@ -187,25 +232,61 @@ def _untrusted_links(lex: Lexicon, norm: str) -> tuple[set[str], list[Finding]]:
         host = (m.group(1) or m.group(2) or "").strip(".")
         if host.startswith("w."):
             host = host[2:]
-        if host and not any(host == t or host.endswith("." + t) for t in lex.trusted_sites):
+        if host and not ("." + host).endswith(lex.trusted_suffixes):  # a trusted site or its subdomain
             sites.add(host)
             spans.append((m.start(), m.end(), "spam"))
     return sites, spans
 
 
-def _spam(lex: Lexicon, norm: str, active: set[str]) -> list[Finding]:
+class _Scan:
+    """What every pass over one normalized text needs, computed once: its words, the phrase groups
+    its words can start, and each phrase regex's matches (the quick pass and the full pass share
+    them: a phrase regex over the whole text is the costliest single step)."""
+
+    __slots__ = ("lex", "norm", "words", "unique", "active", "_hits", "spam")
+
+    def __init__(self, lex: Lexicon, norm: str) -> None:
+        self.lex = lex
+        self.norm = norm
+        self.words = WORD.findall(norm)
+        self.unique = set(self.words)
+        self.active = lex.phrase_filter.groups(self.unique, norm)
+        self._hits: dict[str, list[tuple[int, int]]] = {}
+        self.spam: list[Finding] | None = None  # _spam's answer, once asked
+
+    def hits(self, group: str) -> list[tuple[int, int]]:
+        """(start, end) of every match of a phrase group; [] for a group the text cannot match."""
+        found = self._hits.get(group)
+        if found is None:
+            pattern = self.lex.phrase_patterns.get(group)
+            found = (
+                [m.span() for m in pattern.finditer(self.norm)]
+                if pattern is not None and group in self.active
+                else []
+            )
+            self._hits[group] = found
+        return found
+
+
+def _spam(lex: Lexicon, scan: _Scan) -> list[Finding]:
     """Advert phrases count 1 (strong ones 2); ways to reach the advertiser add 1 together, so a
     phone number or a link alone is never spam. Many unrelated sites in one message are."""
+    if scan.spam is None:
+        scan.spam = _spam_of(lex, scan)
+    return scan.spam
+
+
+def _spam_of(lex: Lexicon, scan: _Scan) -> list[Finding]:
     hits: list[Finding] = []
     score = 0
+    norm = scan.norm
     for group, weight in (("spam_strong", 2), ("spam_markers", 1)):
-        pattern = lex.phrase_patterns.get(group)
-        if pattern is not None and group in active:
-            found = [(m.start(), m.end(), "spam") for m in pattern.finditer(norm)]
+        if group in scan.active:
+            found = [(a, b, "spam") for a, b in scan.hits(group)]
             hits += found
             score += weight * len(found)
     contacts = lex.phrase_patterns.get("spam_contacts")
-    if score and contacts is not None:
+    if score and contacts is not None:  # searched whatever the word filter says, as always
         reach = [(m.start(), m.end(), "spam") for m in contacts.finditer(norm)]
         hits += reach
         score += 1 if reach else 0
@@ -240,36 +321,31 @@ def _proper_name(original: str, start: int, end: int) -> bool:
 
 
 def _findings(
-    lex: Lexicon, norm: str, original: str | None = None, index: list[int] | None = None, quick: bool = False
+    lex: Lexicon, scan: _Scan, original: str | None = None, index: list[int] | None = None, quick: bool = False
 ) -> list[Finding]:
     """Everything the rules find in a normalized text. `quick`: only whether anything is found
     (no positions, no reported-speech check: the full pass repeats and refines it)."""
-    words = WORD.findall(norm)
-    unique = set(words)
-    active = lex.phrase_filter.groups(unique, norm)
+    norm, words, unique = scan.norm, scan.words, scan.unique
     found: list[Finding] = []
     for group, reason in (
         ("obscene_phrases", "obscene"),
         ("threat", "threat"),
         ("harm_intent", "harm_intent"),
     ):
-        pattern = lex.phrase_patterns.get(group)
-        if pattern is not None and group in active:
-            found += [(m.start(), m.end(), reason) for m in pattern.finditer(norm)]
+        if group in scan.active:  # most texts can match none of the phrase groups
+            found += [(a, b, reason) for a, b in scan.hits(group)]
     if quick:
-        return (
-            found or ([(0, 0, "words")] if _any_word(lex, words, unique) else []) or _spam(lex, norm, active)
-        )
+        return found or ([(0, 0, "words")] if _any_word(lex, words, unique) else []) or _spam(lex, scan)
     found = _words(lex, norm) + found
     if original is not None and index is not None:
-        found += _disguised(lex, norm, original, index)
+        found += _disguised(lex, norm, original, index, unique)
         found = [
             f
             for f in found
             if f[2] != "insult" or not _proper_name(original, index[f[0]], index[max(f[0], f[1] - 1)] + 1)
         ]
     found = _not_aimed(lex, norm, found)
-    return found + _spam(lex, norm, active)
+    return found + _spam(lex, scan)
 
 
 def _readings(text: str) -> list[tuple[str, list[int]]]:
@@ -327,24 +403,22 @@ def _check_long(text: str, lex: Lexicon) -> tuple[Verdict, str | None]:
     return _check(text, lex)
 
 
-def _maybe_disguised(lex: Lexicon, norm: str) -> bool:
-    pattern = lex.disguised_word
-    return pattern is not None and any(pattern.fullmatch(w) for w in set(WORD.findall(norm)))
-
-
 def _check(text: str, lex: Lexicon) -> tuple[Verdict, str]:
     fast = plain_normalized(text)
-    if fast is not None and not _findings(lex, fast, quick=True):
-        return Verdict(decision="accept"), fast  # the common case: a plain text with nothing to report
-    readings = [(fast, plain_index(text))] if fast is not None else _readings(text)
-    if fast is None and not any(
-        _findings(lex, norm, quick=True) or _maybe_disguised(lex, norm) for norm, _ in readings
-    ):
-        return Verdict(decision="accept"), readings[0][0]  # punctuation or markup, nothing to report
+    if fast is not None:
+        scans = [_Scan(lex, fast)]
+        if not _findings(lex, scans[0], quick=True):
+            return Verdict(decision="accept"), fast  # the common case: a plain text with nothing to report
+        readings = [(fast, plain_index(text))]
+    else:
+        readings = _readings(text)
+        scans = [_Scan(lex, norm) for norm, _ in readings]
+        if not any(_findings(lex, scan, quick=True) or _disguised_words(lex, scan.unique) for scan in scans):
+            return Verdict(decision="accept"), readings[0][0]  # punctuation or markup, nothing to report
     spans: list[Span] = []
     reasons: list[str] = []
-    for norm, index in readings:
-        for start, end, reason in _findings(lex, norm, text, index):
+    for (_, index), scan in zip(readings, scans, strict=True):
+        for start, end, reason in _findings(lex, scan, text, index):
             if end > start:
                 span = _span(text, index, start, end, reason)
                 if span not in spans:

@@ -119,12 +119,13 @@ def _required(items: Any, at_start: bool = True) -> Required:
     return _best(candidates)
 
 
-def required_fragments(pattern: str) -> Required:
-    """Fragments one of which every match of `pattern` contains within one word; None if unknown."""
+def required_fragments(pattern: str, at_start: bool = True) -> Required:
+    """Fragments one of which every match of `pattern` contains within one word; None if unknown.
+    `at_start`: matches begin a word, so a leading fragment is marked "^" (it starts the word)."""
     if P is None:
         return None
     try:
-        return _required(P.parse(pattern))
+        return _required(P.parse(pattern), at_start)
     except Exception:  # noqa: BLE001 - an unexpected parse tree only disables the filter
         return None
 
@@ -156,28 +157,71 @@ class PhraseFilter:
                     f.lstrip("^") for f in needs if not WORD_FRAGMENT.fullmatch(f.lstrip("^"))
                 )
         self._cache: dict[str, frozenset[str]] = {}
+        every = sorted({f for frags in self.in_text.values() for f in frags})
+        self._in_text = re.compile("|".join(map(re.escape, every))) if every else None  # any of them
+        self._none: set[str] = set()  # words known to start no group: skipped by one set difference
+        # Per group, its word fragments as a tuple of beginnings (str.startswith takes a tuple) and
+        # one regex of the rest: a new word is looked at in C, not fragment by fragment.
+        self._tests: list[tuple[str, tuple[str, ...], re.Pattern[str] | None]] = []
+        for name, frags in self.fragments.items():
+            starts = tuple(sorted(f[1:] for f in frags if f[0] == "^"))
+            inside = sorted(f for f in frags if f[0] != "^")
+            pattern = re.compile("|".join(map(re.escape, inside))) if inside else None
+            self._tests.append((name, starts, pattern))
 
     def groups_for(self, word: str) -> frozenset[str]:
         found = self._cache.get(word)
         if found is None:
             found = frozenset(
-                name for name, frags in self.fragments.items() if any(_occurs(f, word) for f in frags)
+                name
+                for name, starts, inside in self._tests
+                if word.startswith(starts) or inside is not None and inside.search(word)
             )
             if len(self._cache) < 500_000:
                 self._cache[word] = found
+                if not found:
+                    self._none.add(word)
         return found
 
     def groups(self, words: set[str] | list[str], text: str) -> set[str]:
         """The groups whose regexes can match `text`, given its words."""
         cache = self._cache
         out = set(self.always)
-        for word in words:
+        for word in words.difference(self._none) if isinstance(words, set) else words:
             found = cache.get(word)
             if found is None:
                 found = self.groups_for(word)
             if found:
                 out |= found
-        for name, frags in self.in_text.items():
-            if name not in out and any(f in text for f in frags):
-                out.add(name)
+        if self._in_text is not None and self._in_text.search(text):
+            for name, frags in self.in_text.items():
+                if name not in out and any(f in text for f in frags):
+                    out.add(name)
         return out
+
+
+class WordGate:
+    """Whether a word can match any of some patterns, by their required fragments: a word with none
+    of them skips the patterns (a big alternation costs microseconds per word; the gate is a
+    `startswith` with a tuple and one regex of literals). `whole`: patterns matched against the
+    whole word (a leading fragment must start it); `inside`: patterns searched within it. A pattern
+    whose fragments are unknown opens the gate for every word."""
+
+    def __init__(self, whole: list[str], inside: list[str]) -> None:
+        frags: set[str] = set()
+        self.open = False
+        for patterns, at_start in ((whole, True), (inside, False)):
+            for p in patterns:
+                req = required_fragments(p, at_start)
+                if not req:
+                    self.open = True
+                    return
+                frags |= req
+        self.starts = tuple(sorted(f[1:] for f in frags if f[0] == "^"))
+        inner = sorted(f for f in frags if f[0] != "^")
+        self.inner = re.compile("|".join(map(re.escape, inner))) if inner else None
+
+    def __call__(self, word: str) -> bool:
+        if self.open or word.startswith(self.starts):
+            return True
+        return self.inner is not None and self.inner.search(word) is not None

@@ -89,7 +89,7 @@ def cmd_moderate(args: argparse.Namespace) -> int:
             filt.mark_answered(str(item.id))
         out: dict = {"id": item.id, "decision": verdict.decision, "reasons": verdict.reasons}
         if verdict.spans:
-            out["spans"] = [s.model_dump() for s in verdict.spans]
+            out["spans"] = [{"start": s.start, "end": s.end, "text": s.text, "reason": s.reason} for s in verdict.spans]
         if verdict.repeat_of is not None:
             out["repeat_of"] = verdict.repeat_of
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
