@@ -4,6 +4,8 @@ against the same with the hook switched off, and one relay pass over the pending
 staff (a tenth executors of the routed department, all with an e-mail address).
 
     .venv/bin/python bench/notify.py [--cases 300] [--staff 60] [--database-url URL]
+
+It writes tables: give PostgreSQL a schema of its own (storage.db.in_schema), never a shared one.
 """
 
 from __future__ import annotations
