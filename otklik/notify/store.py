@@ -165,7 +165,7 @@ def retry_later(session: Session, note_id: int, error: str, delay: float) -> str
 
 
 def note_of(row: NotificationRow) -> Note:
-    return Note(subject=row.subject, text=row.text, link=row.link, urgent=row.urgent)
+    return Note(subject=row.subject, text=row.text, link=row.link, urgent=row.urgent, key=f"notify-{row.id}")
 
 
 def as_dict(row: NotificationRow) -> dict:

@@ -236,3 +236,21 @@ def test_a_person_who_turns_the_digest_off_or_sets_a_later_time(db, env, people)
     digest.run(db, "severny", link, at=morning.replace(hour=11, minute=5))
     assert people["petrova"] in {n.user_id for n in notes(db, kind="digest")}
     assert people["ivanov"] not in {n.user_id for n in notes(db, kind="digest")}
+
+
+def test_a_letter_sent_again_after_a_crash_carries_the_same_message_id(db, env, people):
+    """A worker killed after the SMTP server took the letter, before it recorded so: the claim
+    expires and the note is sent again, as the same letter (Message-ID from the note's id), which
+    mail clients show once."""
+    with db.session() as s:
+        world.open_case(s)
+    [row] = notes(db, channel="email")
+    relay(db, env)
+    burst(env)
+    with db.session() as s:  # as if the first worker had died between the SMTP answer and the commit
+        again = s.get(NotificationRow, row.id)
+        again.status, again.sending_at = "sending", now() - timedelta(minutes=5)
+    assert relay(db, env) == 1
+    r = burst(env)
+    first, second = env["inbox"].messages
+    assert first["Message-ID"] == second["Message-ID"] == f"<notify-{row.id}@adm-severny.example>", r.stderr[-3000:]

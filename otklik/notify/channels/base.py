@@ -24,6 +24,9 @@ class Note:
     text: str
     link: str | None = None  # absolute URL (Settings.link) of the case or report concerned
     urgent: bool = False  # a head's urgent report: delivered through quiet hours
+    # Stable for one note on one channel (its row id): a resend after a worker died mid-send carries
+    # the same key, e.g. as the e-mail's Message-ID, so mail clients show the letter once.
+    key: str | None = None
 
 
 class SendError(OtklikError):

@@ -27,7 +27,8 @@ class EmailChannel:
     async def send(self, settings: Settings, address: str, note: Note) -> None:
         body = note.text + (f"\n\n{note.link}" if note.link else "")
         subject = ("Срочно: " if note.urgent else "") + note.subject
-        message = mail.build(settings.mail, to=address, subject=subject, body=body)
+        message = mail.build(settings.mail, to=address, subject=subject, body=body,
+                             message_id=mail.new_message_id(settings.mail, note.key))
         try:
             await mail.send(settings.mail, message)
         except mail.MailError as exc:
