@@ -11,7 +11,7 @@ from pathlib import Path
 def check(value: str | None, what: str) -> str | None:
     """For a pydantic validator: a reference passes, anything else is refused with `what` named."""
     if value is not None and not (value.startswith("env:") or value.startswith("file:")):
-        raise ValueError(f"{what} must be a reference 'env:VAR' or 'file:/path', never the {what} itself")
+        raise ValueError(f"{what} must be a reference 'env:VAR' or 'file:/path', never the secret itself")
     return value
 
 

@@ -21,6 +21,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, Vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from connectors.base import SourceConfig
+from otklik import secretref
 from otklik.attachments.config import AttachmentSettings
 from otklik.exceptions import ConfigError
 from otklik.mail import MailSettings
@@ -47,9 +48,7 @@ class SourceSettings(BaseModel):
     @classmethod
     def _references_only(cls, v: dict[str, str]) -> dict[str, str]:
         for key, ref in v.items():
-            if not (ref.startswith("env:") or ref.startswith("file:")):
-                raise ValueError(f"secret {key!r} must be a reference 'env:VAR' or 'file:/path', "
-                                 "never the secret itself")
+            secretref.check(ref, f"secret {key!r}")
         return v
 
 
@@ -163,23 +162,10 @@ def secret_hint(src: SourceSettings, key: str) -> str:
             f"OTKLIK_SECRETS_DIR, or secrets = {{ {key} = \"env:VAR\" }} in the source")
 
 
-def read_reference(ref: str | None) -> str | None:
-    """The value a secret reference `env:VAR` or `file:/path` points at (None: not there, or empty)."""
-    if not ref:
-        return None
-    kind, _, where = ref.partition(":")
-    if kind == "env":
-        return os.environ.get(where) or None
-    try:
-        return Path(where).read_text(encoding="utf-8").strip() or None
-    except OSError:
-        return None
-
-
 def resolve_secrets(src: SourceSettings, secrets_dir: Path | None) -> dict[str, SecretStr]:
     found: dict[str, SecretStr] = {}
     for key, ref in src.secrets.items():
-        value = read_reference(ref)
+        value = secretref.read(ref)
         if value:
             found[key] = SecretStr(value)
     # Conventional places fill what the explicit references did not.

@@ -19,6 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from otklik import secretref
+
 REFERENCE_HINT = "a reference 'env:VAR' or 'file:/path', never the key itself"
 
 
@@ -39,13 +41,11 @@ class AttachmentSettings(BaseModel):
     @classmethod
     def _reference_only(cls, v: str | None) -> str | None:
         if v is not None and not (v.startswith("env:") or v.startswith("file:")):
-            raise ValueError(f"must be {REFERENCE_HINT}")
+            raise ValueError(f"must be {REFERENCE_HINT}")  # secretref.check's words name the key itself
         return v
 
     def credentials(self) -> tuple[str | None, str | None]:
-        from otklik.settings import read_reference
-
-        return read_reference(self.access_key_id), read_reference(self.secret_access_key)
+        return secretref.read(self.access_key_id), secretref.read(self.secret_access_key)
 
     def problems(self) -> list[str]:
         """What `otklik config check` reports about this section (names only, never values)."""
