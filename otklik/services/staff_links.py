@@ -104,7 +104,9 @@ def bind(session: Session, platform: str, chat_id: str, code: str, *, at: dateti
         return Bound("unknown")
     user = session.get(UserRow, row.user_id)
     if row.used_at is not None:
-        return Bound("used")
+        # The same chat sending its code again (a second tap on the deep link) is told it is linked.
+        mine = user is not None and chat_of(session, user.id, platform) == chat_id
+        return Bound("linked", user.login) if mine else Bound("used")
     if row.expires_at <= t:
         return Bound("expired")
     if user is None or not user.active:

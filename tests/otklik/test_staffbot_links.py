@@ -87,6 +87,15 @@ async def test_start_with_a_good_code_links_the_chat_and_answers_in_russian(db, 
     assert [a["plain"] for a in answers] == [commands.LINKED]
     assert answers[0]["plain"] == "Готово: уведомления будут приходить сюда."
     assert ("ivanova", "staff_bot_code") in audit_actions(db) and ("ivanova", "staff_bot_linked") in audit_actions(db)
+    # The same chat sending the same code again is told it is linked; nothing else changes.
+    server.call(emulator.staff.write, 4242, f"/start {code}")
+    poller, _ = await tg_poller(db, server)
+    try:
+        await poller.step()
+    finally:
+        await poller.aclose()
+    assert [a["plain"] for a in server.call(emulator.staff.sent_to, 4242)] == [commands.LINKED] * 2
+    assert audit_actions(db).count(("ivanova", "staff_bot_linked")) == 1
     # The offset is stored: the same update is not read (nor answered) again.
     with db.session() as s:
         assert get_cursor(s, cursor_key("telegram")) is not None
@@ -95,7 +104,7 @@ async def test_start_with_a_good_code_links_the_chat_and_answers_in_russian(db, 
         await poller.step()
     finally:
         await poller.aclose()
-    assert len(server.call(emulator.staff.sent_to, 4242)) == 1
+    assert len(server.call(emulator.staff.sent_to, 4242)) == 2
     # The citizens' bot saw nothing of it.
     assert emulator.replies == [] and emulator.world.queue.pending() == []
 
