@@ -83,6 +83,4 @@ def notify_oldest_due(s: Session, at: datetime | None = None) -> float | None:
     oldest = s.execute(select(func.min(due_since)).where(
         NotificationRow.status.in_(store.ACTIVE),
         or_(NotificationRow.not_before.is_(None), NotificationRow.not_before <= t))).scalar_one()
-    if isinstance(oldest, str):  # SQLite returns a CASE over datetimes as its stored text
-        oldest = datetime.fromisoformat(oldest)
     return _age(oldest, t)
