@@ -161,6 +161,8 @@ async def test_the_api_retry_and_another_persons_preferences(db, people):
         assert (await c.put(url, json={"channels": ["fax"]}, headers=adm)).status == 400
         assert (await c.put(url, json={"quiet_start": "21:00", "quiet_end": None}, headers=adm)).status == 409
         assert (await c.get("/api/users/nobody/notifications/preferences", headers=adm)).status == 404
+        for odd in ("a%00b", "x" * 300):  # a NUL byte (PostgreSQL refuses it in text) or an over-long name
+            assert (await c.get(f"/api/users/{odd}/notifications/preferences", headers=adm)).status in (400, 404)
         # One's own login through this route works for anyone.
         assert (await c.get("/api/users/exe/notifications/preferences", headers=exe)).status == 200
         spec = await (await c.get("/api/openapi.json")).json()
