@@ -94,7 +94,7 @@ def _notify_backlog(s) -> dict:
     from otklik import observe
     from otklik.notify import store
 
-    counts = observe.notifications(s)
+    counts = observe.notifications(s, (*store.ACTIVE, "failed"))  # /healthz is polled often: no sent ones
     return {"undelivered": sum(n for (st, _), n in counts.items() if st in store.ACTIVE),
             "failed": sum(n for (st, _), n in counts.items() if st == "failed"),
             "oldest_due_seconds": observe.notify_oldest_due(s)}
