@@ -73,7 +73,9 @@ def _pipeline_and_leases(daemon: Daemon) -> dict:
     try:
         with daemon.db.session() as s:
             b = observe.backlog(s)
+            notes = _notify_backlog(s)
         out["pipeline"] = {"unprocessed": b.unprocessed, "oldest_age_seconds": b.oldest_age_seconds}
+        out["notifications"] = notes
         held = leases.held(daemon.db)
     except Exception:  # noqa: BLE001 - the database's own state is reported above
         log.warning("pipeline backlog unreadable")
@@ -84,6 +86,18 @@ def _pipeline_and_leases(daemon: Daemon) -> dict:
     out["ha"] = {"holder": getattr(daemon, "holder", None), "role": "active" if mine else "standby",
                  "runs": sorted(mine), "leases": held}
     return out
+
+
+def _notify_backlog(s) -> dict:
+    """The staff notifications' queue for /healthz: notes still to deliver, failed ones (an admin
+    retries them from the console), and how long the oldest due note has waited."""
+    from otklik import observe
+    from otklik.notify import store
+
+    counts = observe.notifications(s, (*store.ACTIVE, "failed"))  # /healthz is polled often: no sent ones
+    return {"undelivered": sum(n for (st, _), n in counts.items() if st in store.ACTIVE),
+            "failed": sum(n for (st, _), n in counts.items() if st == "failed"),
+            "oldest_due_seconds": observe.notify_oldest_due(s)}
 
 
 def _refresh_operator_gauges(daemon: Daemon, s) -> None:
@@ -103,6 +117,10 @@ def _refresh_operator_gauges(daemon: Daemon, s) -> None:
     metrics.deliveries.clear()
     for (status, platform), n in observe.deliveries(s, platforms).items():
         metrics.deliveries.labels(status, platform).set(n)
+    metrics.notifications.clear()
+    for (status, channel), n in observe.notifications(s).items():
+        metrics.notifications.labels(status, channel).set(n)
+    metrics.notifications_lag.set(observe.notify_oldest_due(s) or 0.0)
     metrics.leases_held.set(len(getattr(daemon, "leases", ())))
 
 

@@ -59,6 +59,11 @@ cases_overdue = Gauge("otklik_cases_overdue", "Cases awaiting an answer past the
                       ["department"], registry=REGISTRY)
 deliveries = Gauge("otklik_deliveries", "Approved replies by delivery status and platform", ["status", "platform"],
                    registry=REGISTRY)
+notifications = Gauge("otklik_notifications", "Staff notifications by delivery status and channel",
+                      ["status", "channel"], registry=REGISTRY)
+notifications_lag = Gauge("otklik_notifications_oldest_due_seconds",
+                          "How long the oldest staff notification due for delivery has waited (0 when none)",
+                          registry=REGISTRY)
 http_latency = Histogram("otklik_http_request_duration_seconds", "HTTP requests served, by route and status class",
                          ["method", "route", "status"], registry=REGISTRY,
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))

@@ -1,6 +1,7 @@
 """A person's notifications on the API: `GET /api/me/notifications` (the console notes, newest
 first, with how the e-mail / chat copies fared), `POST /api/me/notifications/read`,
-`GET|PUT /api/me/notifications/preferences`, and the admin's `GET /api/notifications/failed`.
+`GET|PUT /api/me/notifications/preferences`, and the admin's `GET /api/notifications/failed`,
+`POST /api/notifications/{id}/retry` and `GET|PUT /api/users/{login}/notifications/preferences`.
 Handlers parse and answer; who may do what is decided in otklik.services.notifications."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from otklik.api.attachments import _id
 from otklik.api.routes import Api, _body, _fail
 from otklik.services import notifications
 
@@ -74,10 +76,22 @@ class NotificationsApi:
 
     async def put_preferences(self, request: web.Request) -> web.Response:
         actor = await self.api.user(request)
+        login = request.match_info.get("login")  # another person's (admins): the service decides
         body = await _body(request, PreferencesBody)
         given = {k: getattr(body, k) for k in body.model_fields_set}
-        return web.json_response(await self.api._db(lambda s: notifications.set_preferences(s, actor, **given)),
+        return web.json_response(
+            await self.api._db(lambda s: notifications.set_preferences(s, actor, login, **given)), dumps=_dumps)
+
+    async def get_user_preferences(self, request: web.Request) -> web.Response:
+        actor = await self.api.user(request)
+        login = request.match_info["login"]
+        return web.json_response(await self.api._db(lambda s: notifications.get_preferences(s, actor, login)),
                                  dumps=_dumps)
+
+    async def retry(self, request: web.Request) -> web.Response:
+        actor = await self.api.user(request)
+        note_id = _id(request)
+        return web.json_response(await self.api._db(lambda s: notifications.retry(s, actor, note_id)), dumps=_dumps)
 
     async def failed(self, request: web.Request) -> web.Response:
         actor = await self.api.user(request)
@@ -92,3 +106,6 @@ def setup(app: web.Application, daemon) -> None:
     app.router.add_get("/api/me/notifications/preferences", handlers.get_preferences)
     app.router.add_put("/api/me/notifications/preferences", handlers.put_preferences)
     app.router.add_get("/api/notifications/failed", handlers.failed)
+    app.router.add_post("/api/notifications/{id:\\d+}/retry", handlers.retry)
+    app.router.add_get("/api/users/{login}/notifications/preferences", handlers.get_user_preferences)
+    app.router.add_put("/api/users/{login}/notifications/preferences", handlers.put_preferences)

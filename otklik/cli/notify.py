@@ -1,4 +1,4 @@
-"""`otklik notify list|read|prefs|failed`: a person's notifications from a terminal, as the
+"""`otklik notify list|read|prefs|failed|retry`: a person's notifications from a terminal, as the
 logged-in user (`otklik login`), through the same service functions as the API and the console.
 Messages for staff are Russian."""
 
@@ -36,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     fl = acts.add_parser("failed", help="notifications that could not be delivered (admins)")
     _identity(fl)
     fl.set_defaults(func=cmd_failed)
+    rt = acts.add_parser("retry", help="send a failed notification again (admins)")
+    rt.add_argument("id", type=int)
+    _identity(rt)
+    rt.set_defaults(func=cmd_retry)
 
 
 def _changes(args: argparse.Namespace) -> dict:
@@ -102,4 +106,12 @@ def cmd_failed(args: argparse.Namespace) -> int:
 
     for r in _with(args, lambda s, a: notifications.failed(s, a)):
         print(f"{r['id']:<6} {r['login']:<20} {r['channel']:<8} {r['subject'][:60]}  {r['last_error'] or ''}")
+    return 0
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    from otklik.cli.cases import _with
+
+    got = _with(args, lambda s, a: notifications.retry(s, a, args.id))
+    print(f"уведомление {got['id']} ({got['channel']}) снова в очереди на отправку")
     return 0

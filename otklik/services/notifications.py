@@ -102,3 +102,20 @@ def failed(session: Session, actor: Actor, limit: int = 100) -> list[dict[str, A
                            .where(NotificationRow.status == "failed").order_by(NotificationRow.id.desc())
                            .limit(limit)).all()
     return [{**store.as_dict(r), "login": login} for r, login in rows]
+
+
+def retry(session: Session, actor: Actor, note_id: int) -> dict[str, Any]:
+    """Put a failed note back to pending (a fixed address, a chat linked since): the relay enqueues
+    it on its next tick with a fresh count of attempts. Admins only; audited. Any other state is
+    refused, so a note already sent is never sent twice from here."""
+    access.require(session, actor, "manage_directory", entity="notification", entity_id=str(note_id))
+    row = session.get(NotificationRow, note_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"no notification {note_id}")
+    if row.status != "failed":
+        raise InvalidTransition(f"notification {note_id} is {row.status}, only a failed one is retried")
+    previous = row.last_error
+    row.status, row.attempts, row.not_before, row.sending_at, row.enqueued_at = "pending", 0, None, None, None
+    audit.append(session, actor=actor.login, action="notification_retry", entity="notification", entity_id=row.id,
+                 data={"channel": row.channel, "error": previous})
+    return store.as_dict(row)

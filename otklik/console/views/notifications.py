@@ -1,6 +1,8 @@
 """My notifications in the console: the bell with the unread count in the header (every page),
 `/console/notifications` (the list, newest first, with how the e-mail / chat copies fared; mark one
-or all read) and the preferences form (channels, quiet hours, daily digest). The service functions
+or all read) and the preferences form (channels, quiet hours, daily digest); for admins,
+`/console/admin/notifications`: the notes that could not be delivered, each with a "send again"
+button (it puts the note back to pending). The service functions
 of otklik.services.notifications decide everything; this module parses forms and renders."""
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from otklik.services import notifications
 CHANNEL_NAMES = {"email": "Электронная почта", "telegram": "Telegram", "max": "MAX", "console": "Консоль"}
 STATUS_NAMES = {"pending": "ожидает отправки", "enqueued": "в очереди", "sending": "отправляется",
                 "deferred": "отложено (тихие часы)", "sent": "доставлено", "failed": "не доставлено"}
+KIND_NAMES = {"assigned": "назначение", "sent_back": "возврат на доработку", "returned": "возврат куратору",
+              "reopened": "повторное открытие", "near_due": "срок подходит", "overdue": "срок истёк",
+              "draft_waiting": "проект ответа на согласовании", "term_needed": "нужно продление срока",
+              "dismissal": "увольнение сотрудника", "significant": "значимое обращение", "spike": "всплеск обращений",
+              "high_importance": "высокая важность", "overdue_report": "отчёт о просрочках", "report": "отчёт",
+              "digest": "ежедневная сводка"}
 
 
 @web.middleware
@@ -75,7 +83,28 @@ async def save_preferences(request: web.Request) -> web.Response:
     return redirect("/console/notifications?saved=1")
 
 
+async def failed_page(request: web.Request) -> web.Response:
+    console, actor = console_app.of(request), request[session.ACTOR]
+    rows = await console.run(lambda s: notifications.failed(s, actor))
+    return console.render(request, "admin_notifications.html", {
+        "rows": rows, "channel_names": CHANNEL_NAMES, "kind_names": KIND_NAMES,
+        "done": done if (done := request.query.get("done", "")).isdecimal() and len(done) <= 18 else ""})
+
+
+async def retry_failed(request: web.Request) -> web.Response:
+    console, actor = console_app.of(request), request[session.ACTOR]
+    value = request.match_info["id"]
+    if not (value.isdecimal() and len(value) <= 18):
+        raise bad_input("Неверный номер уведомления.")
+    note_id = int(value)
+    await console.run(lambda s: notifications.retry(s, actor, note_id))
+    return redirect(f"/console/admin/notifications?done={note_id}")
+
+
 def setup(router: web.UrlDispatcher) -> None:
+    router.add_get("/console/admin/notifications", failed_page)
+    router.add_post("/console/admin/notifications/{id}/retry", retry_failed)
+    nav.add("Сбои уведомлений", "/console/admin/notifications", {"admin"})
     router.add_get("/console/notifications", page)
     router.add_post("/console/notifications/read-all", read_all)
     router.add_post("/console/notifications/preferences", save_preferences)
