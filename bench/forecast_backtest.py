@@ -122,7 +122,8 @@ SEEDS = (1, 2, 3)
 # Blend selection rules compared by --blend: the four-week baseline only (the earlier rule), and both
 # baselines with a margin the last-week one must win by.
 BLEND_RULES = [("four-week only", None), ("both, margin 0", 0.0), ("both, margin 0.05", 0.05),
-               ("both, margin 0.10", 0.10), ("both, margin 0.20", 0.20)]
+               ("both, margin 0.10", 0.10), ("both, margin 0.20", 0.20),
+               ("0.05, to 4wk by 0.03", (0.05, 0.03)), ("0.05, to 4wk by 0.05", (0.05, 0.05))]
 
 
 def compare_blends(seeds: range) -> None:
@@ -137,8 +138,10 @@ def compare_blends(seeds: range) -> None:
                 for rule, margin in BLEND_RULES:
                     if margin is None:
                         blend = select_blend({c: e for c, e in errors.items() if c.baseline == "four_weeks"})
+                    elif isinstance(margin, tuple):
+                        blend = select_blend(errors, *margin)
                     else:
-                        blend = select_blend(errors, margin)
+                        blend = select_blend(errors, margin, 0.0)
                     r = evaluate(counts, start, 14, HALFLIFE_DAYS, None, blend=blend)
                     ratio = r["model"] / min(r["last_week"], r["four_weeks"])
                     stats[rule]["ny" if name == "New Year" else "other"].append(ratio)

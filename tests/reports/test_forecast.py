@@ -220,6 +220,9 @@ def test_select_blend_leans_to_the_four_week_mean_unless_last_week_wins_by_the_m
     assert select_blend(close, margin=0.0) == Blend("last_week", 1.0)
     clear = four | {Blend("last_week", 0.75): 8.0, Blend("last_week", 1.0): 8.4}
     assert select_blend(clear, margin=0.05) == Blend("last_week", 0.75)
+    # the optional bias toward the four-week mean itself (error 12): the winner (8) is a third better
+    assert select_blend(clear, margin=0.05, four_week_margin=0.4) == Blend("four_weeks", 1.0)
+    assert select_blend(clear, margin=0.05, four_week_margin=0.3) == Blend("last_week", 0.75)
 
 
 def test_the_interval_stays_honest_when_the_point_is_last_weeks_count():
