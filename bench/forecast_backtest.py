@@ -3,6 +3,7 @@ week earlier, and the mean of the last four same weekdays. Per two-week window: 
 the share of actual days inside the model's 80% interval.
 
     .venv/bin/python bench/forecast_backtest.py --grid          # choose settings on synthetic series only
+    .venv/bin/python bench/forecast_backtest.py --blend         # the blend's candidate set and margin, synthetic only
     .venv/bin/python bench/forecast_backtest.py [--real FILE] [--halflife DAYS] [--weight W]
 
 --real reads only the `created` column of the CSV (one row per message). The synthetic series have
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from reports.forecast import (  # noqa: E402
     HALFLIFE_DAYS,
+    Blend,
     baseline_four_weeks,
     baseline_last_week,
     daily_counts,
@@ -31,6 +33,8 @@ from reports.forecast import (  # noqa: E402
     forecast,
     is_new_year,
     read_history,
+    select_blend,
+    validation_errors,
 )
 
 PROFILE = [1.0, 0.95, 0.95, 0.9, 0.85, 0.45, 0.35]  # Monday..Sunday
@@ -59,10 +63,10 @@ def synthetic(seed: int, first: date, last: date, base: float = 20.0) -> dict[da
 
 
 def evaluate(counts: dict[date, int], start: date, days: int, halflife: float | None, weight: float | None,
-             at_origin: bool = True) -> dict:
+             at_origin: bool = True, blend: Blend | None = None) -> dict:
     hist = {d: c for d, c in counts.items() if d < start}
     actual = np.asarray([counts[start + timedelta(days=i)] for i in range(days)], dtype=float)
-    fc = forecast(hist, start, days, halflife=halflife, baseline_weight=weight, at_origin=at_origin)
+    fc = forecast(hist, start, days, halflife=halflife, baseline_weight=weight, at_origin=at_origin, blend=blend)
     exp = np.asarray([f.expected for f in fc])
     inside = np.mean([f.low <= a <= f.high for f, a in zip(fc, actual, strict=True)])
     b1 = np.asarray(baseline_last_week(hist, start, days))
@@ -115,6 +119,40 @@ REAL_WINDOWS = [("ordinary", date(2020, 12, 7)), ("ordinary", date(2020, 12, 14)
                 ("8 March", date(2021, 3, 1)), ("ordinary", date(2021, 3, 15)),
                 ("ordinary", date(2021, 3, 22)), ("ordinary", date(2021, 4, 5))]
 SEEDS = (1, 2, 3)
+# Blend selection rules compared by --blend: the four-week baseline only (the earlier rule), and both
+# baselines with a margin the last-week one must win by.
+BLEND_RULES = [("four-week only", None), ("both, margin 0", 0.0), ("both, margin 0.05", 0.05),
+               ("both, margin 0.10", 0.10), ("both, margin 0.20", 0.20),
+               ("0.05, to 4wk by 0.03", (0.05, 0.03)), ("0.05, to 4wk by 0.05", (0.05, 0.05))]
+
+
+def compare_blends(seeds: range) -> None:
+    """Per selection rule, over every synthetic window of `seeds`: targets met (New Year and other
+    windows apart), the mean and worst ratio on the other windows, the 80% interval's coverage."""
+    stats: dict[str, dict[str, list]] = {name: {"ny": [], "other": [], "cover": [], "lw": []} for name, _ in BLEND_RULES}
+    for seed in seeds:
+        for _, first, last, wins in SERIES:
+            counts = synthetic(seed, first, last)
+            for name, start in wins:
+                errors = validation_errors({d: c for d, c in counts.items() if d < start})
+                for rule, margin in BLEND_RULES:
+                    if margin is None:
+                        blend = select_blend({c: e for c, e in errors.items() if c.baseline == "four_weeks"})
+                    elif isinstance(margin, tuple):
+                        blend = select_blend(errors, *margin)
+                    else:
+                        blend = select_blend(errors, margin, 0.0)
+                    r = evaluate(counts, start, 14, HALFLIFE_DAYS, None, blend=blend)
+                    ratio = r["model"] / min(r["last_week"], r["four_weeks"])
+                    stats[rule]["ny" if name == "New Year" else "other"].append(ratio)
+                    stats[rule]["cover"].append(r["coverage"])
+                    stats[rule]["lw"].append(blend.baseline == "last_week")
+    print(f"{len(seeds)} seeds; ratio = model MAE / the better baseline's")
+    print(f"{'rule':<20} {'NY<=0.75':>9} {'other<=1':>9} {'other mean':>10} {'other max':>9} {'cover80':>7} {'last-week picked':>16}")
+    for rule, _ in BLEND_RULES:
+        ny, other = np.asarray(stats[rule]["ny"]), np.asarray(stats[rule]["other"])
+        print(f"{rule:<20} {int((ny <= 0.75).sum()):>4}/{len(ny):<4} {int((other <= 1.0).sum()):>4}/{len(other):<4} "
+              f"{other.mean():>10.3f} {other.max():>9.2f} {np.mean(stats[rule]['cover']):>7.0%} {sum(stats[rule]['lw']):>16}")
 
 
 def main() -> int:
@@ -126,7 +164,12 @@ def main() -> int:
     ap.add_argument("--no-trend", action="store_true", help="without the level-at-the-origin trend term")
     ap.add_argument("--grid", action="store_true",
                     help="choose settings: every half-life x weight x trend term on the synthetic series only")
+    ap.add_argument("--blend", type=int, metavar="SEEDS", nargs="?", const=10,
+                    help="compare blend selection rules on the synthetic series of seeds 1..SEEDS (default 10)")
     args = ap.parse_args()
+    if args.blend:
+        compare_blends(range(1, args.blend + 1))
+        return 0
     if args.grid:
         print(f"{'trend':>5} {'half-life':>9} {'weight':>6} {'met':>7} {'cover80':>7} {'mean ratio':>10}")
         windows = len(SEEDS) * sum(len(w) for *_, w in SERIES)
