@@ -1,7 +1,9 @@
 """The routes recorded in tests/router/data/routes.jsonl.gz (see route_corpus.py) are still the
 routes: every field of the `Routing` (group, topic, confidence to 6 places, importance and its
 reasons, location mentions with offsets, executors, archive topic and executors), by the rules one
-message at a time and by a trained model in batches."""
+message at a time and by a trained model in batches. The model's confidence (rounded to 4 places
+by the model) may move by one unit in the last place between trainings (floating-point sums in
+another order), so it is compared to within 2e-4; everything else exactly."""
 
 from __future__ import annotations
 
@@ -28,9 +30,15 @@ def test_the_corpus_covers_importance_location_and_the_archive():
     assert sum("platform_fast_track" in r["route"]["reasons"] for r in RECORDS) > 100
 
 
+def _same(kind: str, expected: dict, got: dict) -> bool:
+    if kind == "model" and abs(expected["confidence"] - got["confidence"]) <= 2e-4:
+        got = {**got, "confidence": expected["confidence"]}
+    return expected == got
+
+
 @pytest.mark.parametrize("kind", ["rules", "model"])
 def test_routes_unchanged(kind):
     texts, expected = _of(kind)
     got = rules_routes(Router.load(), texts) if kind == "rules" else model_routes(model_router(), texts)
-    wrong = [(t[:200], e, g) for t, e, g in zip(texts, expected, got, strict=True) if e != g]
+    wrong = [(t[:200], e, g) for t, e, g in zip(texts, expected, got, strict=True) if not _same(kind, e, g)]
     assert not wrong, f"{len(wrong)} routes changed; first: {wrong[:3]}"
