@@ -181,6 +181,7 @@ class Gazetteer:
             for f in self._any_form
         }
         self._street = re.compile(rf"{STREET_WORD}\s*{NAME}{HOUSE}")
+        self._settlement_names = frozenset(s.name for s in data.settlements)
 
     def _canonical_street(self, name: str, word: str) -> tuple[str, str]:
         st = self._street_by_form.get(name.lower().replace("ё", "е"))
@@ -250,7 +251,7 @@ class Gazetteer:
 
     def settlements(self, mentions: list[LocationMention]) -> list[str]:
         """Settlement names among the mentions, as written in the gazetteer (for executor routes)."""
-        names = {s.name for s in self.data.settlements}
+        names = self._settlement_names
         return [
             n for m in mentions if m.kind == "settlement" for n in [m.name.split(" ", 1)[-1]] if n in names
         ]
