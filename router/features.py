@@ -321,9 +321,9 @@ class CharSums:
         norms[norms == 0] = 1.0
         self.norms = norms[:, None]
         self.excess = sp.csr_matrix(
-            ((counts.data - sublinear) * idf_at, counts.indices, counts.indptr), shape=counts.shape
+            ((counts.data - sublinear) * idf_at, counts.indices.copy(), counts.indptr.copy()), shape=counts.shape
         )
-        self.excess.eliminate_zeros()  # n-grams counted once: 1 + log 1 = 1 exactly
+        self.excess.eliminate_zeros()  # n-grams counted once: 1 + log 1 = 1 exactly (in place)
 
     def __matmul__(self, weights: np.ndarray) -> np.ndarray:
         out = np.asarray(self.bag @ self.lexicon.projected(self.idf, weights))
