@@ -201,12 +201,18 @@ class Router:
         return self._classify_many([text], [normalize(text)], [platform_topic])[0]
 
     def _classify_many(
-        self, texts: list[str], norms: list[str], platform_topics: list[str | None]
+        self,
+        texts: list[str],
+        norms: list[str],
+        platform_topics: list[str | None],
+        tokens: list[list[str]] | None = None,
     ) -> list[Decision]:
         out: list[Decision | None] = [self._platform(p) if p else None for p in platform_topics]
         # Each text is split and scored by the rules once: the rules' decision, the topic inside a
-        # group and (when the model was trained with the same rubricator) the model all read it.
-        tokens = [words(n) for n in norms]
+        # group, the gazetteer and (when the model was trained with the same rubricator) the model
+        # all read it.
+        if tokens is None:
+            tokens = [words(n) for n in norms]
         scores = [self.rubricator.scores_for_words(t) for t in tokens]
         todo = [i for i, d in enumerate(out) if d is None]
         if self.corrections is not None and todo:
@@ -273,20 +279,28 @@ class Router:
     ) -> Routing:
         cleaned = clean(text)  # once: the rules, importance and the gazetteer all read it
         norm = cleaned.lower().replace("ё", "е")
-        decision = self._classify_many([text], [norm], [platform_topic])[0]
-        return self._finish(cleaned, norm, decision, fast_track=fast_track, when=when, platform=platform)
+        tokens = words(norm)
+        decision = self._classify_many([text], [norm], [platform_topic], [tokens])[0]
+        return self._finish(
+            cleaned, norm, tokens, decision, fast_track=fast_track, when=when, platform=platform
+        )
 
     def route_many(self, texts: list[str], *, when: datetime | None = None) -> list[Routing]:
         """Several texts at once: with a model, one prediction call for the batch."""
         cleaned = [clean(t) for t in texts]
         norms = [c.lower().replace("ё", "е") for c in cleaned]
-        decisions = self._classify_many(texts, norms, [None] * len(texts))
-        return [self._finish(c, n, d, when=when) for c, n, d in zip(cleaned, norms, decisions, strict=True)]
+        tokens = [words(n) for n in norms]
+        decisions = self._classify_many(texts, norms, [None] * len(texts), tokens)
+        return [
+            self._finish(c, n, t, d, when=when)
+            for c, n, t, d in zip(cleaned, norms, tokens, decisions, strict=True)
+        ]
 
     def _finish(
         self,
         cleaned: str,
         norm: str,
+        tokens: list[str],
         decision: Decision,
         *,
         fast_track: bool = False,
@@ -302,7 +316,7 @@ class Router:
         importance, why = self.importance.assess(
             cleaned, fast_track=fast_track, when=local, platform=platform, normalized=norm
         )
-        location = self.gazetteer.find(cleaned, cleaned=True)
+        location = self.gazetteer.find(cleaned, cleaned=True, tokens=tokens)
         assignment = self._assign(decision.topic_group, decision.topic, local, location)
         fixed = getattr(decision, "executor", None)
         if decision.method == "correction" and fixed:
