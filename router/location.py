@@ -115,6 +115,7 @@ KIND_BY_WORD = (
 HOUSE = r"(?:\s*,?\s*(?:д\.|дом[аеу]?|№)?\s*(\d{1,4}[а-яА-Я]?(?:/\d{1,4})?)(?![\d:]|\.\d))?"
 LETTER = "А-Яа-яЁёA-Za-z"
 WORDLIKE = re.compile(rf"[{LETTER}]+(?:-[{LETTER}]+)*")
+LETTER_RUN = re.compile("[а-яa-z]+")  # the letters of a lower-cased, ё-less text (router.text.words)
 LETTERS = frozenset(c for c in map(chr, range(0x500)) if re.fullmatch(f"[{LETTER}]", c))
 # The only characters outside LETTER that lower() makes letters: «K» (Kelvin sign) → k, «İ» → i̇.
 # Without them, a word of the text and of its lower-case copy start and end at the same places.
@@ -181,6 +182,7 @@ class Gazetteer:
             for f in self._any_form
         }
         self._street = re.compile(rf"{STREET_WORD}\s*{NAME}{HOUSE}")
+        self._settlement_names = frozenset(s.name for s in data.settlements)
 
     def _canonical_street(self, name: str, word: str) -> tuple[str, str]:
         st = self._street_by_form.get(name.lower().replace("ё", "е"))
@@ -189,9 +191,10 @@ class Gazetteer:
             return st.kind if kind == "ул." else kind, st.name
         return kind, name
 
-    def find(self, text: str, *, cleaned: bool = False) -> list[LocationMention]:
+    def find(self, text: str, *, cleaned: bool = False, tokens: list[str] | None = None) -> list[LocationMention]:
         """Places named in the text, in order. `cleaned`: the caller already ran router.text.clean
-        (the router does, once for the rules, importance and the gazetteer)."""
+        (the router does, once for the rules, importance and the gazetteer). `tokens`: the text's
+        router.text.words, which the router has already cut, to find the candidate words from."""
         if not cleaned:
             text = clean(text)
         out: list[LocationMention] = []
@@ -203,7 +206,19 @@ class Gazetteer:
                 out.append(LocationMention(name=name, kind=kind, start=start, end=end))
 
         lowered = text.lower().replace("ё", "е")
-        here = self._any_form.intersection(WORDLIKE.findall(lowered))
+        if tokens is not None and "-" not in lowered:
+            # words() cuts `lowered` into maximal runs of [а-яa-z0-9]; without a hyphen, WORDLIKE's
+            # words there are exactly those runs' letter runs (the letters lower() leaves are а-я
+            # and a-z). Reusing them saves a second pass over the text (~3 µs of ~11).
+            runs = []
+            for t in tokens:
+                if t.isalpha():
+                    runs.append(t)
+                elif not t.isdigit():
+                    runs.extend(LETTER_RUN.findall(t))
+            here = self._any_form.intersection(runs)
+        else:
+            here = self._any_form.intersection(WORDLIKE.findall(lowered))
         if not here:
             return []  # most messages name no place of the gazetteer and no street word
         # Only the words that are forms matter, and they are known: look for just them. With a
@@ -250,7 +265,7 @@ class Gazetteer:
 
     def settlements(self, mentions: list[LocationMention]) -> list[str]:
         """Settlement names among the mentions, as written in the gazetteer (for executor routes)."""
-        names = {s.name for s in self.data.settlements}
+        names = self._settlement_names
         return [
             n for m in mentions if m.kind == "settlement" for n in [m.name.split(" ", 1)[-1]] if n in names
         ]

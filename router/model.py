@@ -375,7 +375,7 @@ class TopicModel:
         if not docs:
             return []
         with one_thread():
-            blocks = self.features.blocks(docs)
+            blocks = self.features.blocks(docs, scoring=True)
             margins = self.scorer(blocks)
             groups = self._groups(blocks, margins)
         archive = self._archive(docs, margins) if self.heads else [(None, [])] * len(docs)

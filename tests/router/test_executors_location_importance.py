@@ -299,3 +299,20 @@ def test_the_shipped_rules_decide_as_every_pattern_searched_whole():
             ]
             _, reasons = rules.assess(text, when=when, normalized=text)
             assert reasons == list(dict.fromkeys(want)), (text, when)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "В Бергуле на ул.Ленина5 яма", "Бергуль2 и ул. Мира, д.3а", "улица Советская 7, Бергуль",
+        "с.Биаза ул Школьная12", "Ёлки в Федосихе", "Kelvin \u212a Бергуль", "ул. Лесная-2 у Бергуля",
+        "5ул.Садовая 10", "пр-т Мира 3 и Бергуль", "", "123 456", "В СЕВЕРНОМ на улице Гагарина, дом 9",
+    ],
+)
+def test_the_gazetteer_finds_the_same_from_the_routers_words(text):
+    from router.text import clean, words
+
+    gazetteer = load_gazetteer()
+    cleaned = clean(text)
+    tokens = words(cleaned.lower().replace("ё", "е"))
+    assert gazetteer.find(cleaned, cleaned=True, tokens=tokens) == gazetteer.find(cleaned, cleaned=True)

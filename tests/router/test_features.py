@@ -124,3 +124,49 @@ def test_the_form_block_is_scaled_and_follows_the_docs(fitted):
     block = fitted.blocks(docs)[4]
     assert block.shape == (2, features.FORM_WIDTH)
     assert block[0, 1] == block[1, 2] == fitted.form_scale > 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Звоните +7 913", "тел. 89161234567", "8 (912) 555", "8(9", "8 9 12", "дом 1234, кв 5", "12345",
+        "８９１２", "+8 7", "8\u00a0(999)", "Яма у дома 5", "", "8 (800) 100", "+", "д. 1234 5",
+    ],
+)
+def test_the_phone_mark_is_the_one_alternation_split(raw):
+    import re
+
+    reference = re.compile(r"\+7|\d{5,}|8\s?\(?9\d\d")  # the pattern as it was, one pass
+    assert features.form_features(raw)[7] == float(reference.search(raw) is not None)
+
+
+def test_the_rules_block_sums_a_groups_topics():
+    rub = load_rubricator()
+    tokens = words(normalize("Холодные батареи, нет отопления и горячей воды, яма на дороге"))
+    scores = rub.scores_for_words(tokens)
+    block = features.rule_block([Doc(tokens, scores)], rub, 1.0).toarray()[0]
+    by_group = Counter()
+    for t, points in scores.items():
+        by_group[rub.topics[t].group] += points
+    assert len(by_group) >= 2
+    for g, points in by_group.items():
+        assert block[features.GROUPS.index(g)] == pytest.approx(np.log1p(points))
+
+
+def test_the_scoring_character_block_times_weights_equals_the_weighted_block(fitted):
+    """CharSums (per-word projections minus repeated n-grams' excess) against the plain TF-IDF
+    block, for docs with repeated words and n-grams, words met for the first time in a later batch,
+    and an empty doc."""
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(len(fitted.chars.vocab), 7))
+    batches = [
+        ["Яма яма на дороге, дорога разбита, ямы везде", "Холодные батареи в доме, батареи ледяные", ""],
+        ["Совсем новые словечки: вымоины вымоины вымоина на дорожке", "Яма на дороге"],
+    ]
+    for texts in batches:
+        docs = _docs(texts)
+        plain = fitted.blocks(docs)[1]
+        fast = fitted.blocks(docs, scoring=True)[1]
+        assert isinstance(fast, features.CharSums) and fast.shape == plain.shape
+        assert fast.excess.nnz > 0  # some n-gram is counted more than once
+        np.testing.assert_allclose(fast @ weights, plain @ weights, rtol=1e-10, atol=1e-12)
