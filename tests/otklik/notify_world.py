@@ -50,3 +50,4 @@ def open_case(s, executors=("dorogi",), importance: str = "normal", profile: str
     routing = Routing(topic_group="Дороги", topic="Ямы на дорогах", confidence=0.9, importance=importance,
                       executors=list(executors))
     return cases.open_or_update(s, msg, routing, channel="social", profile_name=profile).id
+

@@ -19,24 +19,15 @@ from otklik.actor import Actor
 from otklik.api import auth
 from otklik.exceptions import InvalidTransition, NotFound
 from otklik.services import access, notifications
-from otklik.settings import get_settings
 from storage.tables import AuditRow, NotificationRow, now
 from tests.otklik import notify_world as world
 from tests.otklik.doubles import AppDaemon
 
+pytestmark = pytest.mark.usefixtures("mail_config")  # e-mail on for every test here
+
 PASSWORD = "Uvedomleniya-2026"
 IVANOV = Actor(login="ivanov", role="executor", department="dorogi", via="cli")
 ADMIN = Actor(login="adm", role="admin", via="cli")
-
-
-@pytest.fixture(autouse=True)
-def config(tmp_path, monkeypatch):
-    path = tmp_path / "otklik.toml"
-    path.write_text('profile = "severny"\n[mail]\nhost = "127.0.0.1"\nport = 2525\n', encoding="utf-8")
-    monkeypatch.setenv("OTKLIK_CONFIG", str(path))
-    get_settings.cache_clear()
-    yield path
-    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -85,8 +76,10 @@ def test_queue_figures_by_status_and_channel_and_the_oldest_due(db, people):
 async def test_metrics_and_healthz_show_the_queue(db, people):
     with db.session() as s:
         case_id = world.open_case(s)
-        world.open_case(s)
+        waiting = world.open_case(s)
         _ivanov_email(s, case_id).created_at = now() - timedelta(minutes=5)
+        # Written a minute ago: a note written this instant would be due for 0.0 s (rounded).
+        _ivanov_email(s, waiting).created_at = now() - timedelta(minutes=1)
     _fail(db, case_id)
     daemon = AppDaemon(db)
     async with TestClient(TestServer(http.build_app(daemon))) as c:
@@ -97,9 +90,9 @@ async def test_metrics_and_healthz_show_the_queue(db, people):
     assert got[("failed", "email")] == 1 and got[("pending", "email")] == 1 and got[("sent", "console")] == 4
     lag = [smp.value for fam in text_string_to_metric_families(text) for smp in fam.samples
            if smp.name == "otklik_notifications_oldest_due_seconds"]
-    assert lag and 0 < lag[0] < 300  # the failed, older note is not waiting any more
+    assert lag and 59 < lag[0] < 300  # the failed, older note is not waiting any more
     health = http._pipeline_and_leases(daemon)["notifications"]
-    assert health["undelivered"] == 1 and health["failed"] == 1 and 0 < health["oldest_due_seconds"] < 300
+    assert health["undelivered"] == 1 and health["failed"] == 1 and 59 < health["oldest_due_seconds"] < 300
 
 
 def test_retry_puts_a_failed_note_back_for_an_admin_only(db, people):
@@ -172,14 +165,14 @@ async def test_the_api_retry_and_another_persons_preferences(db, people):
         assert entry.data["quiet_start"] == "21:00"
 
 
-def test_the_cli_retry(db, people, database_url, tmp_path, config):
+def test_the_cli_retry(db, people, database_url, tmp_path, mail_config):
     with db.session() as s:
         case_id = world.open_case(s)
         exe_secret = auth.create_user(s, "exe", "executor", password=PASSWORD, department="dorogi")[2]
     note_id = _fail(db, case_id)
 
     def as_(who: str, secret: str | None):
-        env = {**os.environ, "DATABASE_URL": database_url, "OTKLIK_CONFIG": str(config),
+        env = {**os.environ, "DATABASE_URL": database_url, "OTKLIK_CONFIG": str(mail_config),
                "OTKLIK_SESSION_FILE": str(tmp_path / f"{who}.session")}
         env.pop("OTKLIK_TOKEN", None)
 

@@ -18,20 +18,12 @@ from router.spikes import Alert
 from storage.tables import CaseRow, NotificationRow, UserRow
 from tests.otklik import notify_world as world
 
+pytestmark = pytest.mark.usefixtures("mail_config")  # e-mail on for every test here
+
 IVANOV = Actor(login="ivanov", role="executor", department="dorogi", via="cli")
 SIDOROV = Actor(login="sidorov", role="executor", department="zhkh", via="cli")
 APPROVER = Actor(login="soglas", role="approver", via="cli")
 ADMIN = Actor(login="adm", role="admin", via="cli")
-
-
-@pytest.fixture(autouse=True)
-def config(tmp_path, monkeypatch):
-    path = tmp_path / "otklik.toml"
-    path.write_text('profile = "severny"\n[mail]\nhost = "127.0.0.1"\nport = 2525\n', encoding="utf-8")
-    monkeypatch.setenv("OTKLIK_CONFIG", str(path))
-    get_settings.cache_clear()
-    yield path
-    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -16,24 +16,15 @@ from otklik.actor import Actor
 from otklik.api import auth
 from otklik.exceptions import InvalidTransition
 from otklik.services import access, notifications
-from otklik.settings import get_settings
 from storage.tables import AuditRow, NotificationRow
 from tests.otklik import notify_world as world
 from tests.otklik.doubles import AppDaemon
 
+pytestmark = pytest.mark.usefixtures("mail_config")  # e-mail on for every test here
+
 PASSWORD = "Uvedomleniya-2026"
 IVANOV = Actor(login="ivanov", role="executor", department="dorogi", via="cli")
 ADMIN = Actor(login="adm", role="admin", via="cli")
-
-
-@pytest.fixture(autouse=True)
-def config(tmp_path, monkeypatch):
-    path = tmp_path / "otklik.toml"
-    path.write_text('profile = "severny"\n[mail]\nhost = "127.0.0.1"\nport = 2525\n', encoding="utf-8")
-    monkeypatch.setenv("OTKLIK_CONFIG", str(path))
-    get_settings.cache_clear()
-    yield path
-    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -121,12 +112,12 @@ async def test_the_api(db, people):
         assert {"/api/me/notifications", "/api/me/notifications/preferences"} <= set(spec["paths"])
 
 
-def test_the_cli(db, people, database_url, tmp_path, config):
+def test_the_cli(db, people, database_url, tmp_path, mail_config):
     with db.session() as s:
         secret = auth.create_user(s, "exe", "executor", password=PASSWORD, department="dorogi")[2]
         world.open_case(s)
     env = {**os.environ, "DATABASE_URL": database_url, "OTKLIK_SESSION_FILE": str(tmp_path / "exe.session"),
-           "OTKLIK_CONFIG": str(config)}
+           "OTKLIK_CONFIG": str(mail_config)}
     env.pop("OTKLIK_TOKEN", None)
 
     def cli(*args, command="notify", stdin=None):
