@@ -17,10 +17,8 @@ from connectors.base import SourceConfig
 from connectors.errors import Fatal
 from connectors.telegram.connector import TelegramConnector
 from connectors.vk.connector import VkConnector
-from otklik.attachments.store import default_store
-from otklik.models import Attachment, Reply, Thread
-from otklik.settings import get_settings
-from tests.otklik.files import jpeg, png
+from otklik.models import Reply, Thread
+from tests.otklik.files import stored_photos
 
 TG = "https://api.telegram.test"
 VK = "https://api.vk.test"
@@ -30,15 +28,8 @@ TEXT = "Здравствуйте! Яму засыпали, фотографии 
 
 @pytest.fixture
 def photos(tmp_path, monkeypatch):
-    (tmp_path / "otklik.toml").write_text("", encoding="utf-8")
-    monkeypatch.setenv("OTKLIK_CONFIG", str(tmp_path / "otklik.toml"))
-    monkeypatch.setenv("OTKLIK_VAR_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    data = [jpeg(), png()]
-    keys = [default_store().put(d) for d in data]
-    yield [Attachment(type="photo", id=f"sha256:{k}", name=n, mime=m)
-           for k, n, m in zip(keys, ("a.jpg", "b.png"), ("image/jpeg", "image/png"), strict=True)], data
-    get_settings.cache_clear()
+    with stored_photos(tmp_path, monkeypatch) as got:
+        yield got
 
 
 def parts(request) -> dict[str, tuple[str | None, bytes]]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from PIL import Image
 
@@ -48,3 +50,24 @@ def gps_of(data: bytes) -> dict:
 def make_of(data: bytes) -> str | None:
     with Image.open(io.BytesIO(data)) as img:
         return img.getexif().get(MAKE)
+
+
+@contextmanager
+def stored_photos(tmp_path, monkeypatch, names: tuple[str, str] = ("a.jpg", "b.png")) -> Iterator[tuple[list, list[bytes]]]:
+    """A JPEG and a PNG put in the attachment store of a var dir under `tmp_path` (settings from an
+    empty otklik.toml): ([Attachment, Attachment], [bytes, bytes]) for a reply carrying them."""
+    from otklik.attachments.store import default_store
+    from otklik.models import Attachment
+    from otklik.settings import get_settings
+
+    (tmp_path / "otklik.toml").write_text("", encoding="utf-8")
+    monkeypatch.setenv("OTKLIK_CONFIG", str(tmp_path / "otklik.toml"))
+    monkeypatch.setenv("OTKLIK_VAR_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    data = [jpeg(), png()]
+    keys = [default_store().put(d) for d in data]
+    try:
+        yield [Attachment(type="photo", id=f"sha256:{k}", name=n, mime=m)
+               for k, n, m in zip(keys, names, ("image/jpeg", "image/png"), strict=True)], data
+    finally:
+        get_settings.cache_clear()

@@ -21,9 +21,8 @@ from connectors.ok.connector import OkConnector
 from connectors.ok.uploads import comment_param, tokens_of
 from otklik.attachments.store import default_store
 from otklik.models import Attachment, Reply, Thread
-from otklik.settings import get_settings
 from tests.connectors.test_upload_calls import parts
-from tests.otklik.files import jpeg, png
+from tests.otklik.files import stored_photos
 
 OK = "https://api.ok.test"
 UPLOAD = "https://pu.ok.test/uploadImage?apiToken=sig1&photoIds=p1,p2"
@@ -33,15 +32,8 @@ SECRETS = {"access_token": "tok", "application_secret_key": "secret", "bot_token
 
 @pytest.fixture
 def photos(tmp_path, monkeypatch):
-    (tmp_path / "otklik.toml").write_text("", encoding="utf-8")
-    monkeypatch.setenv("OTKLIK_CONFIG", str(tmp_path / "otklik.toml"))
-    monkeypatch.setenv("OTKLIK_VAR_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    data = [jpeg(), png()]
-    keys = [default_store().put(d) for d in data]
-    yield [Attachment(type="photo", id=f"sha256:{k}", name=n, mime=m)
-           for k, n, m in zip(keys, ("a.jpg", "b.png"), ("image/jpeg", "image/png"), strict=True)], data
-    get_settings.cache_clear()
+    with stored_photos(tmp_path, monkeypatch) as got:
+        yield got
 
 
 def ok(**options) -> OkConnector:

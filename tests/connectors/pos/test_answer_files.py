@@ -16,13 +16,11 @@ from httpx import Response
 from connectors.base import SourceConfig
 from connectors.errors import Fatal
 from connectors.pos.connector import PosConnector
-from otklik.attachments.store import default_store
 from otklik.models import Attachment, Platform, Reply, Thread
-from otklik.settings import get_settings
 from sandbox.pos.emulator import PosEmulator
 from sandbox.runner import serving
 from tests.connectors.test_upload_calls import parts
-from tests.otklik.files import jpeg, png
+from tests.otklik.files import stored_photos
 
 POS = "https://pos.test"
 TEXT = "Здравствуйте! Опору освещения заменили, фотографии прилагаем."
@@ -30,15 +28,8 @@ TEXT = "Здравствуйте! Опору освещения заменили
 
 @pytest.fixture
 def files(tmp_path, monkeypatch):
-    (tmp_path / "otklik.toml").write_text("", encoding="utf-8")
-    monkeypatch.setenv("OTKLIK_CONFIG", str(tmp_path / "otklik.toml"))
-    monkeypatch.setenv("OTKLIK_VAR_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    data = [jpeg(), png()]
-    keys = [default_store().put(d) for d in data]
-    yield [Attachment(type="photo", id=f"sha256:{k}", name=n, mime=m)
-           for k, n, m in zip(keys, ("до.jpg", "после.png"), ("image/jpeg", "image/png"), strict=True)], data
-    get_settings.cache_clear()
+    with stored_photos(tmp_path, monkeypatch, ("до.jpg", "после.png")) as got:
+        yield got
 
 
 def reply(attachments, appeal: int = 41, rid: str = "reply-files-1") -> Reply:
