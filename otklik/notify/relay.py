@@ -33,7 +33,7 @@ def step(db: Database, conn, job_status: Callable[[Queue, str], JobStatus | None
     with db.session() as s:
         due = store.due_for_enqueue(s)
         lost = store.enqueued_ids(s, lost_after)
-    enqueued = 0
+    enqueued, waiting = 0, []
     for note_id, status in due:
         # A claim whose lease expired may still look "started" in Redis (its worker was killed):
         # only a job still waiting in the queue counts as live then.
@@ -43,10 +43,13 @@ def step(db: Database, conn, job_status: Callable[[Queue, str], JobStatus | None
             enqueued += 1
             log.info("note enqueued", extra={"stage": "notify_enqueued", "notification_id": note_id, "was": status})
         if status in ("pending", "deferred"):
-            with db.session() as s:
+            waiting.append(note_id)
+    gone = [note_id for note_id in lost if job_status(q, job_id(note_id)) not in LIVE]
+    # One transaction for the tick's bookkeeping, not one per note (a digest morning writes hundreds).
+    if waiting or gone:
+        with db.session() as s:
+            for note_id in waiting:
                 store.mark_enqueued(s, note_id)
-    for note_id in lost:
-        if job_status(q, job_id(note_id)) not in LIVE:
-            with db.session() as s:
+            for note_id in gone:
                 store.back_to_pending(s, note_id)
     return enqueued
