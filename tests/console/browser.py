@@ -6,6 +6,7 @@ Screenshots go to var/screenshots/<test name>/NN-<what>.png (git-ignored: test a
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from router.classifier import Routing
 from storage.tables import MessageRow
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+# CI runs its two passes at once in one checkout: each names its own folder.
+SHOTS = Path(os.environ.get("OTKLIK_TEST_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "var" / "screenshots")
 PASSWORD = "Kommunalnaya-zhaloba-17"
 # login -> (role, department): two executors of different departments to test the scope.
 PEOPLE = {"cur": ("curator", None), "exe": ("executor", "dorogi"), "exe2": ("executor", "zhkh"),
