@@ -24,8 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
-from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -60,54 +59,59 @@ def features(text: str) -> Features:
     return features_of_normalized(normalize_text(blank_markup(text[:MAX_CHECKED])))
 
 
-class _TokenFeatures(dict):
-    """Per token: None when it says nothing (a stop word, a single letter), else its word feature
-    and its stem. Tokens repeat, so a message costs a dictionary lookup per token (in C, by map)."""
+class _Cache(dict):
+    """A memo of `value`, capped: past the cap a new key is computed and not kept."""
 
-    def __missing__(self, tok: str) -> tuple[int, str] | None:
-        value = None
-        if tok not in STOP and (len(tok) > 1 or tok.isdigit()):
-            stem = tok if tok.isdigit() else tok[:5]
-            value = (zlib.crc32(stem.encode()) & ~3 | (NUMBER if stem.isdigit() else WORD), stem)
-        if len(self) < 500_000:
-            self[tok] = value
+    CAP = 500_000
+
+    def __missing__(self, key: Any) -> Any:  # the key and value types are the subclass's
+        value = self.value(key)
+        if len(self) < self.CAP:
+            self[key] = value
         return value
 
 
-class _ChunkFeatures(dict):
+class _ChunkStems(_Cache):
     """Per whitespace-separated chunk of a normalized text ("улице", "5,", "htps://clck.ru/a"): the
-    `_TOKENS` values of the tokens in it that say something, in order. Splitting at whitespace and
-    looking chunks up is done in C; the regex runs once per new chunk instead of once per message.
-    Whitespace is never part of a token, so the tokens come out exactly as TOKEN.findall finds them."""
+    stems of its tokens that say something (not a stop word, not a single letter), in order.
+    Chunks repeat, so a message costs a split and a dictionary lookup per chunk, both in C; the
+    regex runs once per new chunk. Whitespace is never part of a token, so the tokens are exactly
+    those TOKEN.findall finds in the whole text."""
 
-    def __missing__(self, chunk: str) -> tuple[tuple[int, str], ...]:
-        value = tuple(filter(None, map(_TOKENS.__getitem__, TOKEN.findall(chunk))))
-        if len(self) < 500_000:
-            self[chunk] = value
-        return value
+    @staticmethod
+    def value(chunk: str) -> tuple[str, ...]:
+        return tuple(
+            tok if tok.isdigit() else tok[:5]
+            for tok in TOKEN.findall(chunk)
+            if tok not in STOP and (len(tok) > 1 or tok.isdigit())
+        )
 
 
-class _PairFeatures(dict):
+class _StemFeatures(_Cache):
+    """Per stem: its word feature (a number is its own kind: "дом 5" is not "дом 7")."""
+
+    @staticmethod
+    def value(stem: str) -> int:
+        return zlib.crc32(stem.encode()) & ~3 | (NUMBER if stem.isdigit() else WORD)
+
+
+class _PairFeatures(_Cache):
     """Per pair of neighbouring stems: the feature of "a b". Pairs repeat too."""
 
-    def __missing__(self, pair: tuple[str, str]) -> int:
-        value = zlib.crc32(f"{pair[0]} {pair[1]}".encode()) & ~3 | PAIR
-        if len(self) < 500_000:
-            self[pair] = value
-        return value
+    @staticmethod
+    def value(pair: tuple[str, str]) -> int:
+        return zlib.crc32(f"{pair[0]} {pair[1]}".encode()) & ~3 | PAIR
 
 
-_TOKENS = _TokenFeatures()
-_CHUNKS = _ChunkFeatures()
+_CHUNKS = _ChunkStems()
+_STEMS = _StemFeatures()
 _PAIRS = _PairFeatures()
-_FEATURE, _STEM = itemgetter(0), itemgetter(1)
 
 
 def _hashes(norm: str) -> set[int]:
     """The feature hashes of a normalized text: every step a C-level map over a cache."""
-    infos = list(chain.from_iterable(map(_CHUNKS.__getitem__, norm[:MAX_TEXT].split())))
-    hashes = set(map(_FEATURE, infos))
-    stems = list(map(_STEM, infos))
+    stems = list(chain.from_iterable(map(_CHUNKS.__getitem__, norm[:MAX_TEXT].split())))
+    hashes = set(map(_STEMS.__getitem__, stems))
     hashes.update(map(_PAIRS.__getitem__, zip(stems, stems[1:], strict=False)))
     return hashes
 
