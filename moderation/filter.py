@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from moderation.lexicon import Lexicon
 from moderation.profile import ModerationProfile
@@ -66,7 +66,7 @@ class ModerationFilter:
         if not answered:
             return None
         latest = max(
-            answered, key=lambda m: (m.created_at is not None, m.created_at or datetime.min, m.msg_id)
+            answered, key=lambda m: (m.created_at is not None, _as_utc_naive(m.created_at), m.msg_id)
         )
         # New arguments: words the answered messages did not have (pairs only rephrase them).
         known = set().union(*(m.features for m in answered))
@@ -91,3 +91,12 @@ class ModerationFilter:
 
     def mark_answered(self, msg_id: str) -> None:
         self.index.mark_answered(msg_id)
+
+
+def _as_utc_naive(t: datetime | None) -> datetime:
+    """A time to order by: an aware one in UTC, a naive one as if it were UTC (as `_within_window`
+    takes it), so naive and aware times of one author's answered messages compare instead of
+    raising TypeError; the order among times of one kind is unchanged."""
+    if t is None:
+        return datetime.min
+    return t if t.tzinfo is None else t.astimezone(UTC).replace(tzinfo=None)
