@@ -10,6 +10,10 @@ The figure is computed from the child's CPU time (user + system), so other proce
 machine do not lower it; wall-clock figures are printed beside. Startup (imports, the lexicon) is
 measured with a run of 10 lines and subtracted.
 
+With --outside-rules, each corpus is also run in this process with the text rules' results
+computed beforehand (`check_text_normalized` answered from a dict): the CPU time per message of
+everything else (reading, parsing, repeat features, the index, writing), the best of three runs.
+
 With --profile-out DIR, one more run of each corpus goes under cProfile (DIR/social.prof,
 DIR/long_appeals.prof) and the share of time per moderation module is printed: where the time goes.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import pstats
@@ -134,7 +139,9 @@ def profile_split(path: Path) -> None:
     print("  " + ", ".join(f"{k} {v / loop:.0%}" for k, v in sorted(shares.items(), key=lambda kv: -kv[1])))
 
 
-def measure(name: str, texts: list[str], tmp: Path, profile_dir: Path | None = None) -> None:
+def measure(
+    name: str, texts: list[str], tmp: Path, profile_dir: Path | None = None, outside: bool = False
+) -> None:
     full, small = tmp / f"{name}.jsonl", tmp / f"{name}_small.jsonl"
     write_jsonl(texts, full)
     write_jsonl(texts[:10], small)
@@ -147,6 +154,9 @@ def measure(name: str, texts: list[str], tmp: Path, profile_dir: Path | None = N
         f"{len(texts) / cpu:>9,.0f} messages/s per CPU second "
         f"({len(texts) / wall:,.0f}/s wall clock; startup {startup[0]:.2f} s CPU subtracted)"
     )
+    if outside:
+        per = outside_rules(full)
+        print(f"  outside the text rules: {per * 1e6:.1f} µs CPU per message ({1 / per:,.0f} messages/s)")
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
         out = profile_dir / f"{name.replace(' ', '_')}.prof"
@@ -155,16 +165,52 @@ def measure(name: str, texts: list[str], tmp: Path, profile_dir: Path | None = N
         profile_split(out)
 
 
+def outside_rules(path: Path, runs: int = 3) -> float:
+    """CPU seconds per message of `cmd_moderate` over the file, the text rules answered from a
+    dict filled by a first run (which also loads everything): what is not the rules' time."""
+    import moderation.filter as filt
+    from otklik.cli.moderate import cmd_moderate
+
+    rules = filt.check_text_normalized
+    memo: dict = {}
+
+    def remembered(text: str, lexicon: object = None) -> tuple:
+        if text not in memo:
+            memo[text] = rules(text, lexicon)
+        return memo[text]
+
+    def once() -> float:
+        saved = sys.stdin, sys.stdout
+        with path.open("rb") as raw, open(os.devnull, "w", encoding="utf-8") as out:
+            sys.stdin, sys.stdout = io.TextIOWrapper(raw, encoding="utf-8"), out
+            try:
+                start = time.process_time()
+                cmd_moderate(argparse.Namespace(profile=None))
+                return time.process_time() - start
+            finally:
+                sys.stdin, sys.stdout = saved
+
+    filt.check_text_normalized = remembered
+    try:
+        once()
+        best = min(once() for _ in range(runs))
+    finally:
+        filt.check_text_normalized = rules
+    with path.open("rb") as f:
+        return best / sum(1 for _ in f)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=40_000, help="social-network messages (long appeals: a quarter)")
     ap.add_argument("--data", type=Path, help="the eval folder: long appeals from the dev Kursk texts")
     ap.add_argument("--profile-out", type=Path, help="a folder for one cProfile run of each corpus")
+    ap.add_argument("--outside-rules", action="store_true", help="also time all but the text rules")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        measure("social", social(args.n), tmp, args.profile_out)
-        measure("long appeals", long_appeals(max(1000, args.n // 4), args.data), tmp, args.profile_out)
+        measure("social", social(args.n), tmp, args.profile_out, args.outside_rules)
+        measure("long appeals", long_appeals(max(1000, args.n // 4), args.data), tmp, args.profile_out, args.outside_rules)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from moderation.lexicon import Lexicon
 from moderation.profile import ModerationProfile
-from moderation.repeats import PAIR, RepeatIndex, RepeatMatch, features, features_of_normalized
+from moderation.repeats import PAIR, Features, RepeatIndex, RepeatMatch, probe_of_normalized, probe_of_text
 from moderation.rules import check_text, check_text_normalized
 from moderation.verdict import Span, Verdict
 
@@ -23,25 +23,25 @@ class ModerationFilter:
     def moderate(self, msg_id: str, author: str, text: str, created_at: datetime | None = None) -> Verdict:
         """Text rules, then repeats of the same author's earlier messages; records the message."""
         verdict, norm = check_text_normalized(text, self.lexicon)
-        feats = features(text) if norm is None else features_of_normalized(norm)
+        probe = probe_of_text(text) if norm is None else probe_of_normalized(norm)
         # A message seen before (a retry after a crash) is judged against what came before it,
         # so the same input gets the same verdict and never repeats itself.
         seen = msg_id in self.index
         similar = self.index.find(
             author,
-            feats,
+            probe,
             self.profile.problem_similarity,
             self.profile.duplicate_similarity,
             before=msg_id if seen else None,
         )
         if not seen:
-            self.index.add_features(msg_id, author, feats, created_at)
-        if verdict.decision == "drop":
+            self.index.add_features(msg_id, author, probe, created_at)
+        if verdict.decision == "drop" or not similar:  # most messages: no earlier look-alike
             return verdict
-        return self._repeat_verdict(similar, feats, created_at) or verdict
+        return self._repeat_verdict(similar, probe.feats, created_at) or verdict
 
     def _repeat_verdict(
-        self, similar: list[RepeatMatch], feats, created_at: datetime | None
+        self, similar: list[RepeatMatch], feats: Features, created_at: datetime | None
     ) -> Verdict | None:
         duplicate = next(
             (
@@ -66,7 +66,7 @@ class ModerationFilter:
         if not answered:
             return None
         latest = max(
-            answered, key=lambda m: (m.created_at is not None, m.created_at or datetime.min, m.msg_id)
+            answered, key=lambda m: (m.created_at is not None, _as_utc_naive(m.created_at), m.msg_id)
         )
         # New arguments: words the answered messages did not have (pairs only rephrase them).
         known = set().union(*(m.features for m in answered))
@@ -91,3 +91,12 @@ class ModerationFilter:
 
     def mark_answered(self, msg_id: str) -> None:
         self.index.mark_answered(msg_id)
+
+
+def _as_utc_naive(t: datetime | None) -> datetime:
+    """A time to order by: an aware one in UTC, a naive one as if it were UTC (as `_within_window`
+    takes it), so naive and aware times of one author's answered messages compare instead of
+    raising TypeError; the order among times of one kind is unchanged."""
+    if t is None:
+        return datetime.min
+    return t if t.tzinfo is None else t.astimezone(UTC).replace(tzinfo=None)

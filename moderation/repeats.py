@@ -10,7 +10,7 @@ author's history, never the whole history, so its cost does not grow with the nu
 An author with a long history (a bot, a tireless correspondent) gets MinHash/LSH buckets, so even
 their lookups read only the few messages that share a band with the new one.
 
-A message is kept as a sorted array of 32-bit feature hashes (word stems and stem pairs): about
+A message is kept as an array of unique 32-bit feature hashes (word stems and stem pairs): about
 200 bytes, so a million messages of history fit in a few hundred megabytes and load in seconds.
 """
 
@@ -23,7 +23,8 @@ from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from operator import itemgetter
+from itertools import chain
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -49,7 +50,7 @@ _B = _rng.integers(0, 2**63, size=BANDS * ROWS, dtype=np.uint64)
 
 # The low two bits of a feature hash say what it is.
 WORD, PAIR, NUMBER = 0, 1, 2
-Features = array  # array("I"): sorted, unique feature hashes, kind in the low two bits
+Features = array  # array("I"): unique feature hashes in no particular order, kind in the low two bits
 
 
 def features(text: str) -> Features:
@@ -58,43 +59,96 @@ def features(text: str) -> Features:
     return features_of_normalized(normalize_text(blank_markup(text[:MAX_CHECKED])))
 
 
-class _TokenFeatures(dict):
-    """Per token: None when it says nothing (a stop word, a single letter), else its word feature
-    and its stem. Tokens repeat, so a message costs a dictionary lookup per token (in C, by map)."""
+class _Cache(dict):
+    """A memo of `value`, capped: past the cap a new key is computed and not kept."""
 
-    def __missing__(self, tok: str) -> tuple[int, str] | None:
-        value = None
-        if tok not in STOP and (len(tok) > 1 or tok.isdigit()):
-            stem = tok if tok.isdigit() else tok[:5]
-            value = (zlib.crc32(stem.encode()) & ~3 | (NUMBER if stem.isdigit() else WORD), stem)
-        if len(self) < 500_000:
-            self[tok] = value
+    CAP = 500_000
+
+    def __missing__(self, key: Any) -> Any:  # the key and value types are the subclass's
+        value = self.value(key)
+        if len(self) < self.CAP:
+            self[key] = value
         return value
 
 
-class _PairFeatures(dict):
+class _ChunkStems(_Cache):
+    """Per whitespace-separated chunk of a normalized text ("улице", "5,", "htps://clck.ru/a"): the
+    stems of its tokens that say something (not a stop word, not a single letter), in order.
+    Chunks repeat, so a message costs a split and a dictionary lookup per chunk, both in C; the
+    regex runs once per new chunk. Whitespace is never part of a token, so the tokens are exactly
+    those TOKEN.findall finds in the whole text."""
+
+    @staticmethod
+    def value(chunk: str) -> tuple[str, ...]:
+        return tuple(
+            tok if tok.isdigit() else tok[:5]
+            for tok in TOKEN.findall(chunk)
+            if tok not in STOP and (len(tok) > 1 or tok.isdigit())
+        )
+
+
+class _StemFeatures(_Cache):
+    """Per stem: its word feature (a number is its own kind: "дом 5" is not "дом 7")."""
+
+    @staticmethod
+    def value(stem: str) -> int:
+        return zlib.crc32(stem.encode()) & ~3 | (NUMBER if stem.isdigit() else WORD)
+
+
+class _PairFeatures(_Cache):
     """Per pair of neighbouring stems: the feature of "a b". Pairs repeat too."""
 
-    def __missing__(self, pair: tuple[str, str]) -> int:
-        value = zlib.crc32(f"{pair[0]} {pair[1]}".encode()) & ~3 | PAIR
-        if len(self) < 500_000:
-            self[pair] = value
-        return value
+    @staticmethod
+    def value(pair: tuple[str, str]) -> int:
+        return zlib.crc32(f"{pair[0]} {pair[1]}".encode()) & ~3 | PAIR
 
 
-_TOKENS = _TokenFeatures()
+_CHUNKS = _ChunkStems()
+_STEMS = _StemFeatures()
 _PAIRS = _PairFeatures()
-_FEATURE, _STEM = itemgetter(0), itemgetter(1)
+
+
+def _hashes(norm: str) -> set[int]:
+    """The feature hashes of a normalized text: every step a C-level map over a cache."""
+    stems = list(chain.from_iterable(map(_CHUNKS.__getitem__, norm[:MAX_TEXT].split())))
+    hashes = set(map(_STEMS.__getitem__, stems))
+    hashes.update(map(_PAIRS.__getitem__, zip(stems, stems[1:], strict=False)))
+    return hashes
 
 
 def features_of_normalized(norm: str) -> Features:
     """`features` of a text already normalized the way the rules normalize it (markup blanked):
     the filter hands over what the rules computed instead of normalizing twice."""
-    infos = list(filter(None, map(_TOKENS.__getitem__, TOKEN.findall(norm[:MAX_TEXT]))))
-    hashes = set(map(_FEATURE, infos))
-    stems = list(map(_STEM, infos))
-    hashes.update(map(_PAIRS.__getitem__, zip(stems, stems[1:], strict=False)))
-    return array("I", sorted(hashes))
+    return array("I", _hashes(norm))  # nothing depends on their order: not sorted
+
+
+class Probe(NamedTuple):
+    """A message's features in the forms a look-up and the index need, each computed once: the
+    array (what the index keeps), the same hashes as a set (what `find` intersects with)
+    and their `kinds`."""
+
+    feats: Features
+    hashes: set[int]
+    kinds: tuple[int, int]
+
+
+def probe_of_normalized(norm: str) -> Probe:
+    hashes = _hashes(norm)
+    feats = array("I", hashes)
+    return Probe(feats, hashes, kinds(feats))
+
+
+def probe_of_text(text: str) -> Probe:
+    return probe_of_normalized(normalize_text(blank_markup(text[:MAX_CHECKED])))
+
+
+def as_probe(message: str | Features | Probe) -> Probe:
+    """A text, its features or its probe, as a probe."""
+    if isinstance(message, Probe):
+        return message
+    if isinstance(message, str):
+        return probe_of_text(message)
+    return Probe(message, set(message), kinds(message))
 
 
 MIN_SHARED_WORDS = 3  # fewer shared words say nothing about "the same problem"
@@ -178,12 +232,12 @@ class _History:
         self.kinds = array("I")  # per message: words and numbers, then numbers (`kinds`)
         self.buckets: dict[int, list[int]] | None = None
 
-    def append(self, msg_id: str, created_at: datetime | None, feats: Features) -> int:
+    def append(self, msg_id: str, created_at: datetime | None, probe: Probe) -> int:
         pos = len(self.ids)
         self.ids.append(msg_id)
         self.times.append(created_at)
-        self.feats.append(feats)
-        self.kinds.extend(kinds(feats))
+        self.feats.append(probe.feats)
+        self.kinds.extend(probe.kinds)
         if self.buckets is not None:
             self._bucket(pos)
         elif len(self.ids) >= LSH_FROM:
@@ -224,13 +278,13 @@ class RepeatIndex:
     def add(
         self, msg_id: str, author: str, text: str, created_at: datetime | None = None, answered: bool = False
     ) -> None:
-        self.add_features(msg_id, author, features(text), created_at, answered)
+        self.add_features(msg_id, author, probe_of_text(text), created_at, answered)
 
     def add_features(
         self,
         msg_id: str,
         author: str,
-        feats: Features,
+        feats: Features | Probe,
         created_at: datetime | None = None,
         answered: bool = False,
     ) -> None:
@@ -239,7 +293,7 @@ class RepeatIndex:
             history = self._authors.get(author)
             if history is None:
                 history = self._authors[author] = _History()
-            self._where[msg_id] = (author, history.append(msg_id, created_at, feats))
+            self._where[msg_id] = (author, history.append(msg_id, created_at, as_probe(feats)))
         if answered:
             self._answered.add(msg_id)
 
@@ -253,7 +307,7 @@ class RepeatIndex:
     def find(
         self,
         author: str,
-        text_or_features: str | Features,
+        text_or_features: str | Features | Probe,
         min_problem: float = 0.5,
         min_copy: float = 0.8,
         before: str | None = None,
@@ -264,18 +318,16 @@ class RepeatIndex:
         history = self._authors.get(author)
         if history is None:
             return []
-        feats = features(text_or_features) if isinstance(text_or_features, str) else text_or_features
-        probe = set(feats)
-        probe_kinds = kinds(feats)
+        probe = as_probe(text_or_features)
         limit = len(history.ids)
         if before is not None and self._where.get(before, ("", 0))[0] == author:
             limit = self._where[before][1]
         matches = []
-        for pos in history.candidates(feats):
+        for pos in history.candidates(probe.feats):
             if pos >= limit:
                 continue
             other_kinds = (history.kinds[2 * pos], history.kinds[2 * pos + 1])
-            copy, problem = similarity(probe, history.feats[pos], probe_kinds, other_kinds)
+            copy, problem = similarity(probe.hashes, history.feats[pos], probe.kinds, other_kinds)
             if problem >= min_problem or copy >= min_copy:
                 msg_id = history.ids[pos]
                 matches.append(

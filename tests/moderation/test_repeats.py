@@ -185,3 +185,14 @@ def test_a_processed_repeat_asks_its_answer_for_the_measures_taken():
     assert codes(plain, True) - codes(plain, False)  # the repeat flag adds a problem
     done = "Здравствуйте! Фонарь заменили, освещение работает."
     assert codes(done, True) == codes(done, False)
+
+
+def test_answered_messages_with_naive_and_aware_times_are_ordered_not_an_error():
+    f = ModerationFilter()
+    f.moderate("1", "a", TEXT, T)
+    f.mark_answered("1")
+    f.moderate("2", "a", "Опять на улице Ленина 5 не горит фонарь, темно и страшно ходить",
+               (T + timedelta(days=5)).replace(tzinfo=UTC))
+    f.mark_answered("2")
+    v = f.moderate("3", "a", "Улица Ленина 5: фонарь не горит, вечером темно и страшно ходить", T + timedelta(days=40))
+    assert (v.decision, v.repeat_of) == ("accept", "2")  # the later of the two answered messages
