@@ -278,6 +278,13 @@ def cmd_eval_router(args: argparse.Namespace) -> int:
                 "min": min(accs),
                 "max": max(accs),
             }
+            for key in ("topic_accuracy", "executor_accuracy"):  # the archive's columns, when present
+                values = [r[key] for r in runs if r.get(key) is not None]
+                if len(values) == len(runs):
+                    out["model_over_seeds"][key.removesuffix("_accuracy")] = {
+                        "values": values,
+                        "mean": round(sum(values) / len(values), 4),
+                    }
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
@@ -291,6 +298,7 @@ def print_table(out: dict) -> None:
             print(
                 f"model over fold seeds {res['seeds']}: mean accuracy {res['mean']:.4f} "
                 f"(min {res['min']:.4f}, max {res['max']:.4f})"
+                + "".join(f"; {k} mean {res[k]['mean']:.4f}" for k in ("topic", "executor") if k in res)
             )
             continue
         line = f"{name}: accuracy {res['accuracy']:.4f} on {res['n']} appeals"

@@ -138,3 +138,73 @@ def test_eval_router_reports_archive_accuracy_beside_the_svm_baseline(tmp_path, 
     assert baseline["executor_accuracy"] is not None and baseline["topic_accuracy"] is not None
     code, out, _ = run(args, "", monkeypatch, capsys)
     assert code == 0 and "the archive's own topic" in out and "executor" in out
+    code, out, _ = run([*args, "--seeds", "0,1", "--json"], "", monkeypatch, capsys)
+    seeds = json.loads(out)["model_over_seeds"]
+    assert code == 0 and len(seeds["executor"]["values"]) == 2 and len(seeds["topic"]["values"]) == 2
+    assert seeds["executor"]["mean"] == round(sum(seeds["executor"]["values"]) / 2, 4)
+
+
+def _stem_matrix():
+    """Three executors' word counts (TF-IDF-like, non-negative) and two extra columns the Bayes
+    must leave alone, as the form block after the stems."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    rnd = np.random.default_rng(3)
+    labels = [CITY, ROADS, HEAT] * 10
+    rows = []
+    for k, label in enumerate(labels):
+        row = rnd.random(8) * 0.2
+        row[[CITY, ROADS, HEAT].index(label) * 2] += 1.0  # each executor has its own words
+        rows.append(np.concatenate([row, [k % 2, 1.0]]))
+    return sp.csr_matrix(np.array(rows)), labels
+
+
+def test_the_executor_head_adds_naive_bayes_to_the_svm_weights():
+    import numpy as np
+    from sklearn.naive_bayes import ComplementNB
+    from sklearn.svm import LinearSVC
+
+    from router.model import NB_ALPHA, with_naive_bayes
+
+    x, labels = _stem_matrix()
+    svm = LinearSVC(C=0.1).fit(x, labels)
+    blend = with_naive_bayes(svm, x, labels, width=8, weight=0.5)
+    nb = ComplementNB(alpha=NB_ALPHA).fit(x[:, :8], labels)
+    bayes = np.asarray(x[:, :8] @ nb.feature_log_prob_.T)
+    spread = np.mean(np.std(bayes, axis=1))
+    margins = np.asarray(x @ blend.coef_.T) + blend.intercept_
+    assert np.allclose(margins, svm.decision_function(x) + 0.5 / spread * bayes)
+    assert np.array_equal(blend.coef_[:, 8:], svm.coef_[:, 8:])  # the columns after the stems: the SVM's
+    assert list(blend.classes_) == list(svm.classes_)
+
+
+def test_a_heavy_bayes_weight_answers_as_the_bayes_and_none_as_the_svm():
+    import numpy as np
+    from sklearn.naive_bayes import ComplementNB
+    from sklearn.svm import LinearSVC
+
+    from router.model import NB_ALPHA, with_naive_bayes
+
+    x, labels = _stem_matrix()
+    x = x.tolil()
+    x[0, :8] = [0.3, 0.1, 0.9, 0.0, 0.2, 0.0, 0.0, 0.1]  # a CITY row written with ROADS' words
+    x = x.tocsr()
+    svm = LinearSVC(C=0.1).fit(x, labels)
+    classes = np.array(svm.classes_)
+
+    def answers(weight):
+        blend = with_naive_bayes(svm, x, labels, width=8, weight=weight)
+        return list(classes[np.argmax(np.asarray(x @ blend.coef_.T) + blend.intercept_, axis=1)])
+
+    assert answers(0.0) == list(svm.predict(x))
+    assert answers(1e6) == list(ComplementNB(alpha=NB_ALPHA).fit(x[:, :8], labels).predict(x[:, :8]))
+
+
+def test_only_the_executor_head_carries_the_bayes(trained):
+    from sklearn.svm import LinearSVC
+
+    from router.model import Linear
+
+    assert isinstance(trained.heads["executor"].svm, Linear)
+    assert isinstance(trained.heads["topic"].svm, LinearSVC)
