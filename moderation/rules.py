@@ -250,7 +250,7 @@ class _Scan:
         self.norm = norm
         self.words = WORD.findall(norm)
         self.unique = set(self.words)
-        self.active = lex.phrase_filter.groups(self.unique, norm)
+        self.active = lex.phrase_filter.select(self.unique, norm)  # group -> its patterns that can match
         self._hits: dict[str, list[tuple[int, int]]] = {}
         self.spam: list[Finding] | None = None  # _spam's answer, once asked
 
@@ -258,12 +258,9 @@ class _Scan:
         """(start, end) of every match of a phrase group; [] for a group the text cannot match."""
         found = self._hits.get(group)
         if found is None:
-            pattern = self.lex.phrase_patterns.get(group)
-            found = (
-                [m.span() for m in pattern.finditer(self.norm)]
-                if pattern is not None and group in self.active
-                else []
-            )
+            patterns = self.active.get(group)
+            pattern = self.lex.phrase_regex(group, patterns) if patterns else None
+            found = [m.span() for m in pattern.finditer(self.norm)] if pattern is not None else []
             self._hits[group] = found
         return found
 
@@ -285,9 +282,8 @@ def _spam_of(lex: Lexicon, scan: _Scan) -> list[Finding]:
             found = [(a, b, "spam") for a, b in scan.hits(group)]
             hits += found
             score += weight * len(found)
-    contacts = lex.phrase_patterns.get("spam_contacts")
-    if score and contacts is not None:  # searched whatever the word filter says, as always
-        reach = [(m.start(), m.end(), "spam") for m in contacts.finditer(norm)]
+    if score:  # ways to reach the advertiser count only beside an advert
+        reach = [(a, b, "spam") for a, b in scan.hits("spam_contacts")]
         hits += reach
         score += 1 if reach else 0
     if LOOKS_LIKE_LINK.search(norm):
