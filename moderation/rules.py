@@ -8,11 +8,12 @@ texts that are dropped."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from moderation.lexicon import Lexicon
 from moderation.normalizer import (
     lookalike_reading,
-    normalize,
+    normalize_lazily,
     plain_index,
     plain_normalized,
     translit_readings,
@@ -344,13 +345,14 @@ def _findings(
     return found + _spam(lex, scan)
 
 
-def _readings(text: str) -> list[tuple[str, list[int]]]:
+def _readings(text: str) -> list[tuple[str, Callable[[], list[int]]]]:
     """The normalized text; when a gap inside a word was closed ("нае...ли"), also the reading with
-    the gap left open, since "оу..уроды" is two words: a finding in either counts."""
-    norm, index = normalize(text)
+    the gap left open, since "оу..уроды" is two words: a finding in either counts. Each with its
+    index map, computed when asked for (only texts with findings need one)."""
+    norm, index = normalize_lazily(text)
     readings = [(norm, index)]
     if "*" in norm:
-        split = normalize(text, join_gaps=False)
+        split = normalize_lazily(text, join_gaps=False)
         if split[0] != norm:
             readings.append(split)
     return readings
@@ -405,7 +407,7 @@ def _check(text: str, lex: Lexicon) -> tuple[Verdict, str]:
         scans = [_Scan(lex, fast)]
         if not _findings(lex, scans[0], quick=True):
             return Verdict(decision="accept"), fast  # the common case: a plain text with nothing to report
-        readings = [(fast, plain_index(text))]
+        readings = [(fast, lambda: plain_index(text))]
     else:
         readings = _readings(text)
         scans = [_Scan(lex, norm) for norm, _ in readings]
@@ -413,7 +415,8 @@ def _check(text: str, lex: Lexicon) -> tuple[Verdict, str]:
             return Verdict(decision="accept"), readings[0][0]  # punctuation or markup, nothing to report
     spans: list[Span] = []
     reasons: list[str] = []
-    for (_, index), scan in zip(readings, scans, strict=True):
+    for (_, index_map), scan in zip(readings, scans, strict=True):
+        index = index_map()
         for start, end, reason in _findings(lex, scan, text, index):
             if end > start:
                 span = _span(text, index, start, end, reason)
