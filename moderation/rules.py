@@ -56,7 +56,7 @@ def default_lexicon() -> Lexicon:
 
 def _span(original: str, index: list[int], start: int, end: int, reason: str) -> Span:
     a, b = index[start], index[max(start, end - 1)] + 1
-    return Span.model_construct(start=a, end=b, text=original[a:b], reason=reason)  # trusted values
+    return Span(start=a, end=b, text=original[a:b], reason=reason)  # validating is faster than model_construct
 
 
 def _plausible(word: str) -> bool:
@@ -155,7 +155,13 @@ def _any_word(lex: Lexicon, words: list[str], unique: set[str]) -> bool:
     for w in unique.difference(lex.no_reason):  # usually none or a few: every other word is known clean
         if word_reason(lex, w):
             return True
-    # A word split in two by a space ("дро чи"): only pairs of short alphabetic words can be one.
+    return _split_pair(lex, words, unique)
+
+
+def _split_pair(lex: Lexicon, words: list[str], unique: set[str]) -> bool:
+    """Whether two neighbouring words are one word split in two by a space ("дро чи"), whatever
+    separates them. Only pairs of short alphabetic words can be one; every word of `unique` has
+    been judged (word_reason) before."""
     if len(lex.word_cache) < MAX_CACHED:
         halves = unique.intersection(lex.halves)
         if not halves:
@@ -172,7 +178,30 @@ def _any_word(lex: Lexicon, words: list[str], unique: set[str]) -> bool:
     return False
 
 
-def _words(lex: Lexicon, norm: str) -> list[Finding]:
+def _word_char(ch: str) -> bool:
+    """A character of WORD (`[\\w*]`): `re`'s \\w is str.isalnum() or the underscore."""
+    return ch.isalnum() or ch == "_" or ch == "*"
+
+
+def _words(lex: Lexicon, scan: _Scan) -> list[Finding]:
+    """Words with a reason, and words split in two by a space, where they are in the text. Usually
+    only a few words have a reason: they are looked up with str.find, not by walking every word."""
+    norm = scan.norm
+    reasons = [(word, reason) for word in scan.unique.difference(lex.no_reason) if (reason := word_reason(lex, word))]
+    if _split_pair(lex, scan.words, scan.unique):
+        return _every_word(lex, norm)  # rare: the walk pairs each word with the one before it
+    found: list[Finding] = []
+    for word, reason in reasons:
+        i, n = norm.find(word), len(word)
+        while i >= 0:  # every place where the word is a whole WORD token
+            if (i == 0 or not _word_char(norm[i - 1])) and (i + n == len(norm) or not _word_char(norm[i + n])):
+                found.append((i, i + n, reason))
+            i = norm.find(word, i + 1)
+    found.sort()
+    return found
+
+
+def _every_word(lex: Lexicon, norm: str) -> list[Finding]:
     found: list[Finding] = []
     prev: re.Match[str] | None = None
     clean, halves = lex.no_reason, lex.halves  # cached together: a clean word is in halves if it is one
@@ -333,7 +362,7 @@ def _findings(
             found += [(a, b, reason) for a, b in scan.hits(group)]
     if quick:
         return found or ([(0, 0, "words")] if _any_word(lex, words, unique) else []) or _spam(lex, scan)
-    found = _words(lex, norm) + found
+    found = _words(lex, scan) + found
     if original is not None and index is not None:
         found += _disguised(lex, norm, original, index, unique)
         found = [
@@ -414,14 +443,16 @@ def _check(text: str, lex: Lexicon) -> tuple[Verdict, str]:
         if not any(_findings(lex, scan, quick=True) or _disguised_words(lex, scan.unique) for scan in scans):
             return Verdict(decision="accept"), readings[0][0]  # punctuation or markup, nothing to report
     spans: list[Span] = []
+    seen: set[tuple[int, int, str]] = set()  # spans so far, by place and reason (their text follows)
     reasons: list[str] = []
     for (_, index_map), scan in zip(readings, scans, strict=True):
         index = index_map()
         for start, end, reason in _findings(lex, scan, text, index):
             if end > start:
-                span = _span(text, index, start, end, reason)
-                if span not in spans:
-                    spans.append(span)
+                a, b = index[start], index[max(start, end - 1)] + 1
+                if (a, b, reason) not in seen:
+                    seen.add((a, b, reason))
+                    spans.append(_span(text, index, start, end, reason))
             if reason not in reasons:
                 reasons.append(reason)
     verdict = Verdict(decision="drop" if reasons else "accept", reasons=reasons, spans=spans)
