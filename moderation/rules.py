@@ -152,10 +152,17 @@ _UNSEEN = object()
 
 
 def _any_word(lex: Lexicon, words: list[str], unique: set[str]) -> bool:
+    """Whether any word has a reason, or two neighbours are one split word. `unique`: the words
+    of the text less the idle ones (they have no reason and are no halves)."""
     for w in unique.difference(lex.no_reason):  # usually none or a few: every other word is known clean
         if word_reason(lex, w):
             return True
-    return _split_pair(lex, words, unique)
+    if _split_pair(lex, words, unique):
+        return True
+    if len(lex.idle_words) < MAX_CACHED:  # judged clean, no half, no phrase: idle from now on
+        idle = lex.phrase_filter.idle
+        lex.idle_words.update(w for w in unique if w in idle and w not in lex.halves and w in lex.no_reason)
+    return False
 
 
 def _split_pair(lex: Lexicon, words: list[str], unique: set[str]) -> bool:
@@ -187,8 +194,8 @@ def _words(lex: Lexicon, scan: _Scan) -> list[Finding]:
     """Words with a reason, and words split in two by a space, where they are in the text. Usually
     only a few words have a reason: they are looked up with str.find, not by walking every word."""
     norm = scan.norm
-    reasons = [(word, reason) for word in scan.unique.difference(lex.no_reason) if (reason := word_reason(lex, word))]
-    if _split_pair(lex, scan.words, scan.unique):
+    reasons = [(word, reason) for word in scan.busy.difference(lex.no_reason) if (reason := word_reason(lex, word))]
+    if _split_pair(lex, scan.words, scan.busy):
         return _every_word(lex, norm)  # rare: the walk pairs each word with the one before it
     found: list[Finding] = []
     for word, reason in reasons:
@@ -273,14 +280,15 @@ class _Scan:
     its words can start, and each phrase regex's matches (the quick pass and the full pass share
     them: a phrase regex over the whole text is the costliest single step)."""
 
-    __slots__ = ("lex", "norm", "words", "unique", "active", "_hits", "spam")
+    __slots__ = ("lex", "norm", "words", "unique", "busy", "active", "_hits", "spam")
 
     def __init__(self, lex: Lexicon, norm: str) -> None:
         self.lex = lex
         self.norm = norm
         self.words = WORD.findall(norm)
         self.unique = set(self.words)
-        self.active = lex.phrase_filter.select(self.unique, norm)  # group -> its patterns that can match
+        self.busy = self.unique.difference(lex.idle_words)  # the words that may matter to a rule
+        self.active = lex.phrase_filter.select(self.busy, norm)  # group -> its patterns that can match
         self._hits: dict[str, list[tuple[int, int]]] = {}
         self.spam: list[Finding] | None = None  # _spam's answer, once asked
 
@@ -361,7 +369,7 @@ def _findings(
         if group in scan.active:  # most texts can match none of the phrase groups
             found += [(a, b, reason) for a, b in scan.hits(group)]
     if quick:
-        return found or ([(0, 0, "words")] if _any_word(lex, words, unique) else []) or _spam(lex, scan)
+        return found or ([(0, 0, "words")] if _any_word(lex, words, scan.busy) else []) or _spam(lex, scan)
     found = _words(lex, scan) + found
     if original is not None and index is not None:
         found += _disguised(lex, norm, original, index, unique)

@@ -183,7 +183,7 @@ class PhraseFilter:
         self._in_text = re.compile("|".join(map(re.escape, sorted(in_text)))) if in_text else None
         self._text_tests = [(name, bit, texts) for name, bit, _, texts in self._patterns if texts]
         self._cache: dict[str, tuple[tuple[str, int], ...]] = {}
-        self._none: set[str] = set()  # words known to start no pattern: skipped by one set difference
+        self.idle: set[str] = set()  # words known to start no pattern: skipped by one set difference
 
     def masks_for(self, word: str) -> tuple[tuple[str, int], ...]:
         """(group, patterns) pairs that one word makes possible; () for most words."""
@@ -198,14 +198,14 @@ class PhraseFilter:
             if len(self._cache) < 500_000:
                 self._cache[word] = found
                 if not found:
-                    self._none.add(word)
+                    self.idle.add(word)
         return found
 
     def select(self, words: set[str] | list[str], text: str) -> Masks:
         """Per group whose regex can match `text` (given its words), the patterns that can."""
         out = dict(self.always)
         cache = self._cache
-        for word in set(words).difference(self._none) if isinstance(words, list) else words.difference(self._none):
+        for word in set(words).difference(self.idle) if isinstance(words, list) else words.difference(self.idle):
             found = cache.get(word)
             if found is None:
                 found = self.masks_for(word)
