@@ -302,16 +302,11 @@ def _squeeze(text: str, index: list[int]) -> tuple[str, list[int]]:
     """Runs of one letter become one ("мляяяя" -> "мля", "ссука" -> "сука"); roots are squeezed too."""
     if not _RUNS.search(text):
         return text, index
-    out: list[str] = []
-    idx: list[int] = []
-    pos = 0
-    for m in _RUNS.finditer(text):
-        out.append(text[pos : m.start() + 1])
-        idx.extend(index[pos : m.start() + 1])
-        pos = m.end()
-    out.append(text[pos:])
-    idx.extend(index[pos:])
-    return "".join(out), idx
+    runs = [m.span() for m in _RUNS.finditer(text)]
+    idx = list(index)
+    for start, end in reversed(runs):  # from the end, so earlier positions stay put; a slice each, in C
+        del idx[start + 1 : end]
+    return squeeze_runs(text), idx  # squeeze_runs is _RUNS.sub(r"\1", text)
 
 
 def squeeze(word: str) -> str:
