@@ -193,6 +193,7 @@ class Lexicon:
         # Most words of a text are in it, so one set difference leaves the few worth a look (a
         # look-up in a big set is a cache miss: one such pass instead of three).
         self.idle_words: set[str] = set()
+        self.busy_words: set[str] = set()  # clean words that are not idle (halves, phrase starts)
         self.trusted_sites = tuple(squeeze(s.lower().lstrip(".")) for s in data.spam.trusted_sites)
         self.trusted_suffixes = tuple("." + s for s in self.trusted_sites)  # "." + host ends with one
         self.exceptions = tuple(sorted({squeeze(e) for e in data.exceptions}))

@@ -159,9 +159,12 @@ def _any_word(lex: Lexicon, words: list[str], unique: set[str]) -> bool:
             return True
     if _split_pair(lex, words, unique):
         return True
-    if len(lex.idle_words) < MAX_CACHED:  # judged clean, no half, no phrase: idle from now on
+    new = unique.difference(lex.busy_words)  # words seen for the first time, usually none
+    if new and len(lex.idle_words) < MAX_CACHED:  # judged clean: idle unless a half or a phrase's start
         idle = lex.phrase_filter.idle
-        lex.idle_words.update(w for w in unique if w in idle and w not in lex.halves and w in lex.no_reason)
+        for w in new:
+            if w in lex.no_reason:
+                (lex.idle_words if w in idle and w not in lex.halves else lex.busy_words).add(w)
     return False
 
 
