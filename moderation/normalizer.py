@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 # Latin letters, digits and symbols that people use for Cyrillic letters.
 LOOKALIKE = str.maketrans("abcehkmoptxyunzrdils3064$€91", "абсенкмортхуипзгдилсзобчсеяи")
@@ -89,6 +90,11 @@ def _token_fix(tok: str, cased: str = "") -> str:
 
 
 WORD = re.compile(r"[\w*\"'%#@$€…?~^]+")
+# The tokens of WORD that hold anything but Cyrillic letters (a whole token: from where no WORD
+# character precedes, to its last character); most tokens are plain Cyrillic words, skipped in C.
+_UNPLAIN_TOKEN = re.compile(
+    r"(?<![\w*\"'%#@$€…?~^])[\w*\"'%#@$€…?~^]*(?:[^\Wа-я]|[*\"'%#@$€…?~^])[\w*\"'%#@$€…?~^]*"
+)
 _LOOKALIKE_CHARS = re.compile("[a-z0-9$€]")
 
 
@@ -214,6 +220,13 @@ _GAP_HINT = re.compile("[.,?](?<=[а-яa-z].)[.,?]*[а-я]")
 def normalize(text: str, join_gaps: bool = True) -> tuple[str, list[int]]:
     """Lower-cased, de-disguised text with an index map back to the original. With `join_gaps`
     off, dots and commas inside words are read as punctuation ("оу..уроды" is two words)."""
+    norm, index = normalize_lazily(text, join_gaps)
+    return norm, index()
+
+
+def normalize_lazily(text: str, join_gaps: bool = True) -> tuple[str, Callable[[], list[int]]]:
+    """`normalize`, with the index map computed only when asked for: most texts are accepted and
+    never need it, and building it costs as much as the text itself."""
     cased, low, origin = _clean(text)
     if not join_gaps or "?" in low or _GAP_HINT.search(low):
         low = _gaps(low, cased, join_gaps)
@@ -227,7 +240,7 @@ def normalize(text: str, join_gaps: bool = True) -> tuple[str, list[int]]:
     # Only the tokens that need it are rewritten, one character for one, so positions stay.
     pieces: list[str] = []
     pos = 0
-    for m in WORD.finditer(low):
+    for m in _UNPLAIN_TOKEN.finditer(low):  # the tokens WORD finds that are not all Cyrillic letters
         tok = m.group()
         if _PLAIN_TOKEN.fullmatch(tok):
             continue  # nothing to change: it goes out with the text around it
@@ -239,20 +252,25 @@ def normalize(text: str, join_gaps: bool = True) -> tuple[str, list[int]]:
         pieces += [low[pos:start], _token_fix(core, cased[start : start + len(core)])]
         pos = start + len(core)
     pieces.append(low[pos:])
-    text_ = "".join(pieces)
-    index = origin
-    if "\x00" in text_:  # placeholders of removed characters ("3.14" for "пи", brackets, gaps)
-        index, prev = [], 0
-        for m in _NUL.finditer(text_):
-            index += origin[prev : m.start()]
-            prev = m.end()
-        index += origin[prev:]
-        text_ = text_.replace("\x00", "")
-    joined, index = _join_spaced(text_, index)
-    return _squeeze(joined, index)
+    marked = "".join(pieces)
+    text_ = marked.replace("\x00", "") if "\x00" in marked else marked  # placeholders of removed characters
+    norm = squeeze_runs(_join_spaced(text_, None)[0])
+
+    def index() -> list[int]:
+        index = origin
+        if text_ is not marked:  # "3.14" for "пи", brackets, gaps
+            index, prev = [], 0
+            for m in _NUL.finditer(marked):
+                index += origin[prev : m.start()]
+                prev = m.end()
+            index += origin[prev:]
+        return _squeeze(*_join_spaced(text_, index))[1]
+
+    return norm, index
 
 
-def _join_spaced(text: str, index: list[int]) -> tuple[str, list[int]]:
+def _join_spaced(text: str, index: list[int] | None) -> tuple[str, list[int] | None]:
+    """Spaced letters joined ("х у й" -> "хуй"); the index map follows when given."""
     if not _SPACED_HINT.search(text):  # SPACED needs two single characters between separators
         return text, index
     out: list[str] = []
@@ -267,14 +285,16 @@ def _join_spaced(text: str, index: list[int]) -> tuple[str, list[int]]:
             or sum(ch != "*" for _, ch in fixed) < 2
         ):
             continue
-        out.extend(text[pos : m.start()])
-        idx.extend(index[pos : m.start()])
-        for i, ch in fixed:
-            out.append(ch)
-            idx.append(index[i])
+        out.append(text[pos : m.start()])
+        out += [ch for _, ch in fixed]
+        if index is not None:
+            idx += index[pos : m.start()]
+            idx += [index[i] for i, _ in fixed]
         pos = m.end()
-    out.extend(text[pos:])
-    idx.extend(index[pos:])
+    out.append(text[pos:])
+    if index is None:
+        return "".join(out), None
+    idx += index[pos:]
     return "".join(out), idx
 
 
@@ -282,16 +302,11 @@ def _squeeze(text: str, index: list[int]) -> tuple[str, list[int]]:
     """Runs of one letter become one ("мляяяя" -> "мля", "ссука" -> "сука"); roots are squeezed too."""
     if not _RUNS.search(text):
         return text, index
-    out: list[str] = []
-    idx: list[int] = []
-    pos = 0
-    for m in _RUNS.finditer(text):
-        out.append(text[pos : m.start() + 1])
-        idx.extend(index[pos : m.start() + 1])
-        pos = m.end()
-    out.append(text[pos:])
-    idx.extend(index[pos:])
-    return "".join(out), idx
+    runs = [m.span() for m in _RUNS.finditer(text)]
+    idx = list(index)
+    for start, end in reversed(runs):  # from the end, so earlier positions stay put; a slice each, in C
+        del idx[start + 1 : end]
+    return squeeze_runs(text), idx  # squeeze_runs is _RUNS.sub(r"\1", text)
 
 
 def squeeze(word: str) -> str:
@@ -381,4 +396,4 @@ def plain_index(text: str) -> list[int]:
 def normalize_text(text: str) -> str:
     """The normalized text alone, fast for the common plain message (no index map)."""
     fast = plain_normalized(text)
-    return normalize(text)[0] if fast is None else fast
+    return normalize_lazily(text)[0] if fast is None else fast

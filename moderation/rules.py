@@ -8,11 +8,12 @@ texts that are dropped."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from moderation.lexicon import Lexicon
 from moderation.normalizer import (
     lookalike_reading,
-    normalize,
+    normalize_lazily,
     plain_index,
     plain_normalized,
     translit_readings,
@@ -55,7 +56,7 @@ def default_lexicon() -> Lexicon:
 
 def _span(original: str, index: list[int], start: int, end: int, reason: str) -> Span:
     a, b = index[start], index[max(start, end - 1)] + 1
-    return Span.model_construct(start=a, end=b, text=original[a:b], reason=reason)  # trusted values
+    return Span(start=a, end=b, text=original[a:b], reason=reason)  # validating is faster than model_construct
 
 
 def _plausible(word: str) -> bool:
@@ -151,10 +152,26 @@ _UNSEEN = object()
 
 
 def _any_word(lex: Lexicon, words: list[str], unique: set[str]) -> bool:
+    """Whether any word has a reason, or two neighbours are one split word. `unique`: the words
+    of the text less the idle ones (they have no reason and are no halves)."""
     for w in unique.difference(lex.no_reason):  # usually none or a few: every other word is known clean
         if word_reason(lex, w):
             return True
-    # A word split in two by a space ("дро чи"): only pairs of short alphabetic words can be one.
+    if _split_pair(lex, words, unique):
+        return True
+    new = unique.difference(lex.busy_words)  # words seen for the first time, usually none
+    if new and len(lex.idle_words) < MAX_CACHED:  # judged clean: idle unless a half or a phrase's start
+        idle = lex.phrase_filter.idle
+        for w in new:
+            if w in lex.no_reason:
+                (lex.idle_words if w in idle and w not in lex.halves else lex.busy_words).add(w)
+    return False
+
+
+def _split_pair(lex: Lexicon, words: list[str], unique: set[str]) -> bool:
+    """Whether two neighbouring words are one word split in two by a space ("дро чи"), whatever
+    separates them. Only pairs of short alphabetic words can be one; every word of `unique` has
+    been judged (word_reason) before."""
     if len(lex.word_cache) < MAX_CACHED:
         halves = unique.intersection(lex.halves)
         if not halves:
@@ -171,7 +188,30 @@ def _any_word(lex: Lexicon, words: list[str], unique: set[str]) -> bool:
     return False
 
 
-def _words(lex: Lexicon, norm: str) -> list[Finding]:
+def _word_char(ch: str) -> bool:
+    """A character of WORD (`[\\w*]`): `re`'s \\w is str.isalnum() or the underscore."""
+    return ch.isalnum() or ch == "_" or ch == "*"
+
+
+def _words(lex: Lexicon, scan: _Scan) -> list[Finding]:
+    """Words with a reason, and words split in two by a space, where they are in the text. Usually
+    only a few words have a reason: they are looked up with str.find, not by walking every word."""
+    norm = scan.norm
+    reasons = [(word, reason) for word in scan.busy.difference(lex.no_reason) if (reason := word_reason(lex, word))]
+    if _split_pair(lex, scan.words, scan.busy):
+        return _every_word(lex, norm)  # rare: the walk pairs each word with the one before it
+    found: list[Finding] = []
+    for word, reason in reasons:
+        i, n = norm.find(word), len(word)
+        while i >= 0:  # every place where the word is a whole WORD token
+            if (i == 0 or not _word_char(norm[i - 1])) and (i + n == len(norm) or not _word_char(norm[i + n])):
+                found.append((i, i + n, reason))
+            i = norm.find(word, i + 1)
+    found.sort()
+    return found
+
+
+def _every_word(lex: Lexicon, norm: str) -> list[Finding]:
     found: list[Finding] = []
     prev: re.Match[str] | None = None
     clean, halves = lex.no_reason, lex.halves  # cached together: a clean word is in halves if it is one
@@ -243,14 +283,15 @@ class _Scan:
     its words can start, and each phrase regex's matches (the quick pass and the full pass share
     them: a phrase regex over the whole text is the costliest single step)."""
 
-    __slots__ = ("lex", "norm", "words", "unique", "active", "_hits", "spam")
+    __slots__ = ("lex", "norm", "words", "unique", "busy", "active", "_hits", "spam")
 
     def __init__(self, lex: Lexicon, norm: str) -> None:
         self.lex = lex
         self.norm = norm
         self.words = WORD.findall(norm)
         self.unique = set(self.words)
-        self.active = lex.phrase_filter.groups(self.unique, norm)
+        self.busy = self.unique.difference(lex.idle_words)  # the words that may matter to a rule
+        self.active = lex.phrase_filter.select(self.busy, norm)  # group -> its patterns that can match
         self._hits: dict[str, list[tuple[int, int]]] = {}
         self.spam: list[Finding] | None = None  # _spam's answer, once asked
 
@@ -258,12 +299,9 @@ class _Scan:
         """(start, end) of every match of a phrase group; [] for a group the text cannot match."""
         found = self._hits.get(group)
         if found is None:
-            pattern = self.lex.phrase_patterns.get(group)
-            found = (
-                [m.span() for m in pattern.finditer(self.norm)]
-                if pattern is not None and group in self.active
-                else []
-            )
+            patterns = self.active.get(group)
+            pattern = self.lex.phrase_regex(group, patterns) if patterns else None
+            found = [m.span() for m in pattern.finditer(self.norm)] if pattern is not None else []
             self._hits[group] = found
         return found
 
@@ -285,9 +323,8 @@ def _spam_of(lex: Lexicon, scan: _Scan) -> list[Finding]:
             found = [(a, b, "spam") for a, b in scan.hits(group)]
             hits += found
             score += weight * len(found)
-    contacts = lex.phrase_patterns.get("spam_contacts")
-    if score and contacts is not None:  # searched whatever the word filter says, as always
-        reach = [(m.start(), m.end(), "spam") for m in contacts.finditer(norm)]
+    if score:  # ways to reach the advertiser count only beside an advert
+        reach = [(a, b, "spam") for a, b in scan.hits("spam_contacts")]
         hits += reach
         score += 1 if reach else 0
     if LOOKS_LIKE_LINK.search(norm):
@@ -335,8 +372,8 @@ def _findings(
         if group in scan.active:  # most texts can match none of the phrase groups
             found += [(a, b, reason) for a, b in scan.hits(group)]
     if quick:
-        return found or ([(0, 0, "words")] if _any_word(lex, words, unique) else []) or _spam(lex, scan)
-    found = _words(lex, norm) + found
+        return found or ([(0, 0, "words")] if _any_word(lex, words, scan.busy) else []) or _spam(lex, scan)
+    found = _words(lex, scan) + found
     if original is not None and index is not None:
         found += _disguised(lex, norm, original, index, unique)
         found = [
@@ -348,13 +385,14 @@ def _findings(
     return found + _spam(lex, scan)
 
 
-def _readings(text: str) -> list[tuple[str, list[int]]]:
+def _readings(text: str) -> list[tuple[str, Callable[[], list[int]]]]:
     """The normalized text; when a gap inside a word was closed ("нае...ли"), also the reading with
-    the gap left open, since "оу..уроды" is two words: a finding in either counts."""
-    norm, index = normalize(text)
+    the gap left open, since "оу..уроды" is two words: a finding in either counts. Each with its
+    index map, computed when asked for (only texts with findings need one)."""
+    norm, index = normalize_lazily(text)
     readings = [(norm, index)]
     if "*" in norm:
-        split = normalize(text, join_gaps=False)
+        split = normalize_lazily(text, join_gaps=False)
         if split[0] != norm:
             readings.append(split)
     return readings
@@ -409,20 +447,23 @@ def _check(text: str, lex: Lexicon) -> tuple[Verdict, str]:
         scans = [_Scan(lex, fast)]
         if not _findings(lex, scans[0], quick=True):
             return Verdict(decision="accept"), fast  # the common case: a plain text with nothing to report
-        readings = [(fast, plain_index(text))]
+        readings = [(fast, lambda: plain_index(text))]
     else:
         readings = _readings(text)
         scans = [_Scan(lex, norm) for norm, _ in readings]
         if not any(_findings(lex, scan, quick=True) or _disguised_words(lex, scan.unique) for scan in scans):
             return Verdict(decision="accept"), readings[0][0]  # punctuation or markup, nothing to report
     spans: list[Span] = []
+    seen: set[tuple[int, int, str]] = set()  # spans so far, by place and reason (their text follows)
     reasons: list[str] = []
-    for (_, index), scan in zip(readings, scans, strict=True):
+    for (_, index_map), scan in zip(readings, scans, strict=True):
+        index = index_map()
         for start, end, reason in _findings(lex, scan, text, index):
             if end > start:
-                span = _span(text, index, start, end, reason)
-                if span not in spans:
-                    spans.append(span)
+                a, b = index[start], index[max(start, end - 1)] + 1
+                if (a, b, reason) not in seen:
+                    seen.add((a, b, reason))
+                    spans.append(_span(text, index, start, end, reason))
             if reason not in reasons:
                 reasons.append(reason)
     verdict = Verdict(decision="drop" if reasons else "accept", reasons=reasons, spans=spans)

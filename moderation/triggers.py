@@ -134,70 +134,92 @@ def _occurs(fragment: str, word: str) -> bool:
     return word.startswith(fragment[1:]) if fragment[0] == "^" else fragment in word
 
 
+class _FragmentTest:
+    """Whether a word holds one of some fragments: a `startswith` with a tuple for the anchored ones
+    and one regex of literals for the rest, so a word is looked at in C, not fragment by fragment."""
+
+    __slots__ = ("starts", "inside")
+
+    def __init__(self, fragments: frozenset[str] | set[str]) -> None:
+        self.starts = tuple(sorted(f[1:] for f in fragments if f[0] == "^"))
+        inside = sorted(f for f in fragments if f[0] != "^")
+        self.inside = re.compile("|".join(map(re.escape, inside))) if inside else None
+
+    def __call__(self, word: str) -> bool:
+        return word.startswith(self.starts) or self.inside is not None and self.inside.search(word) is not None
+
+
+Masks = dict[str, int]  # phrase group -> bit mask of its patterns that can match (bit i: pattern i)
+
+
 class PhraseFilter:
-    """Per phrase group, the fragments its matches need. Fragments of letters are looked up per
-    word (cached); fragments with punctuation ("х..", "₽") are searched in the whole text."""
+    """Per phrase pattern, the fragments its matches need. Fragments of letters are looked up per
+    word (cached); fragments with punctuation ("х..", "₽") are searched in the whole text.
+
+    The answer is per pattern, not only per group: a group's regex is an alternation of its
+    patterns, and one leaving out the patterns that cannot match in a text finds exactly the same
+    matches (a left-out alternative would have failed at every position), with less work per
+    position ("под ключ" alone instead of twenty advert phrases because a word starts with "под")."""
 
     def __init__(self, groups: dict[str, list[str]]) -> None:
-        self.always: set[str] = set()
-        self.fragments: dict[str, frozenset[str]] = {}  # found inside one word
-        self.in_text: dict[str, frozenset[str]] = {}  # found anywhere in the text
+        self.always: Masks = {}  # patterns whose fragments are unknown: they always run
+        # (group, bit, word test or None, fragments searched in the whole text)
+        self._patterns: list[tuple[str, int, _FragmentTest | None, frozenset[str]]] = []
+        words: set[str] = set()
+        in_text: set[str] = set()
         for name, patterns in groups.items():
-            needs: set[str] = set()
-            for p in patterns:
+            for i, p in enumerate(patterns):
                 req = required_fragments(p)
                 if req is None:
-                    self.always.add(name)
-                    break
-                needs |= req
-            else:
-                self.fragments[name] = frozenset(f for f in needs if WORD_FRAGMENT.fullmatch(f.lstrip("^")))
+                    self.always[name] = self.always.get(name, 0) | 1 << i
+                    continue
+                frags = {f for f in req if WORD_FRAGMENT.fullmatch(f.lstrip("^"))}
                 # Fragments with punctuation are looked for in the whole text, anchored or not.
-                self.in_text[name] = frozenset(
-                    f.lstrip("^") for f in needs if not WORD_FRAGMENT.fullmatch(f.lstrip("^"))
-                )
-        self._cache: dict[str, frozenset[str]] = {}
-        every = sorted({f for frags in self.in_text.values() for f in frags})
-        self._in_text = re.compile("|".join(map(re.escape, every))) if every else None  # any of them
-        self._none: set[str] = set()  # words known to start no group: skipped by one set difference
-        # Per group, its word fragments as a tuple of beginnings (str.startswith takes a tuple) and
-        # one regex of the rest: a new word is looked at in C, not fragment by fragment.
-        self._tests: list[tuple[str, tuple[str, ...], re.Pattern[str] | None]] = []
-        for name, frags in self.fragments.items():
-            starts = tuple(sorted(f[1:] for f in frags if f[0] == "^"))
-            inside = sorted(f for f in frags if f[0] != "^")
-            pattern = re.compile("|".join(map(re.escape, inside))) if inside else None
-            self._tests.append((name, starts, pattern))
+                texts = frozenset(f.lstrip("^") for f in req if not WORD_FRAGMENT.fullmatch(f.lstrip("^")))
+                self._patterns.append((name, 1 << i, _FragmentTest(frags) if frags else None, texts))
+                words |= frags
+                in_text |= texts
+        self._any_word = _FragmentTest(words)  # a first look: can the word start any pattern at all?
+        self._in_text = re.compile("|".join(map(re.escape, sorted(in_text)))) if in_text else None
+        self._text_tests = [(name, bit, texts) for name, bit, _, texts in self._patterns if texts]
+        self._cache: dict[str, tuple[tuple[str, int], ...]] = {}
+        self.idle: set[str] = set()  # words known to start no pattern: skipped by one set difference
 
-    def groups_for(self, word: str) -> frozenset[str]:
+    def masks_for(self, word: str) -> tuple[tuple[str, int], ...]:
+        """(group, patterns) pairs that one word makes possible; () for most words."""
         found = self._cache.get(word)
         if found is None:
-            found = frozenset(
-                name
-                for name, starts, inside in self._tests
-                if word.startswith(starts) or inside is not None and inside.search(word)
-            )
+            masks: Masks = {}
+            if self._any_word(word):
+                for name, bit, test, _ in self._patterns:
+                    if test is not None and test(word):
+                        masks[name] = masks.get(name, 0) | bit
+            found = tuple(masks.items())
             if len(self._cache) < 500_000:
                 self._cache[word] = found
                 if not found:
-                    self._none.add(word)
+                    self.idle.add(word)
         return found
+
+    def select(self, words: set[str] | list[str], text: str) -> Masks:
+        """Per group whose regex can match `text` (given its words), the patterns that can."""
+        out = dict(self.always)
+        cache = self._cache
+        for word in set(words).difference(self.idle) if isinstance(words, list) else words.difference(self.idle):
+            found = cache.get(word)
+            if found is None:
+                found = self.masks_for(word)
+            for name, bits in found:
+                out[name] = out.get(name, 0) | bits
+        if self._in_text is not None and self._in_text.search(text):
+            for name, bit, texts in self._text_tests:
+                if any(f in text for f in texts):
+                    out[name] = out.get(name, 0) | bit
+        return out
 
     def groups(self, words: set[str] | list[str], text: str) -> set[str]:
         """The groups whose regexes can match `text`, given its words."""
-        cache = self._cache
-        out = set(self.always)
-        for word in words.difference(self._none) if isinstance(words, set) else words:
-            found = cache.get(word)
-            if found is None:
-                found = self.groups_for(word)
-            if found:
-                out |= found
-        if self._in_text is not None and self._in_text.search(text):
-            for name, frags in self.in_text.items():
-                if name not in out and any(f in text for f in frags):
-                    out.add(name)
-        return out
+        return set(self.select(words, text))
 
 
 class WordGate:

@@ -86,11 +86,23 @@ SENTENCES = [
 @pytest.mark.parametrize("text", SENTENCES)
 def test_phrase_filter_never_changes_a_verdict(text):
     full = Lexicon(load_model(DEFAULT, LexiconFile))
-    every_group = set(full.phrase_patterns)
-    full.phrase_filter.groups = lambda words, norm: set(every_group)
+    every_pattern = dict(full.phrase_masks)
+    full.phrase_filter.select = lambda words, norm: dict(every_pattern)
     assert check_text(text).model_dump() == check_text(text, full).model_dump()
 
 
 def test_squeeze_keeps_quantified_letters():
     assert squeeze("ссылк") == "сылк"
     assert squeeze("сс?ылк") == "сс?ылк"
+
+
+@pytest.mark.parametrize("text", ["ремонт под ключ недорого", "продам гараж, звоните", "я вас всех убью"])
+def test_phrase_filter_keeps_only_patterns_that_can_match(text):
+    lex = Lexicon(load_model(DEFAULT, LexiconFile))
+    words = set(text.replace(",", " ").split())
+    masks = lex.phrase_filter.select(words, text)
+    assert masks and all(bits != lex.phrase_masks[group] for group, bits in masks.items())
+    for group, bits in masks.items():  # the narrowed regex finds what the whole group's regex finds
+        narrowed = [m.span() for m in lex.phrase_regex(group, bits).finditer(text)]
+        assert narrowed == [m.span() for m in lex.phrase_patterns[group].finditer(text)]
+    assert lex.phrase_filter.select({"улица", "яма"}, "улица яма") == lex.phrase_filter.always
