@@ -150,12 +150,15 @@ _SERVER_HINTS = ("DATABASE_URL", "REDIS_URL", "PG_URL", "Settings(", "load_setti
 
 # Modules that reach the stores but prove nothing more on the server pass, kept out of it so CI
 # stays within its time budget: the demo runs on its own embedded stores whatever DATABASE_URL and
-# REDIS_URL say (otklik/demo/run.py strips them); the console's browser tests drive the same
-# service functions whose storage the service and API tests check on both passes — the console's
-# search, similar messages and end-to-end tests stay, since search and similarity speak
-# PostgreSQL's own SQL there.
+# REDIS_URL say (otklik/demo/run.py strips them), and so do the processes of the newcomer, backup,
+# embedded-Redis, CLI-error and options-check tests (they strip them from their environment). The
+# console's browser tests drive the same service functions whose storage the service and API tests
+# check on both passes; its search, similar-messages and end-to-end tests stay, since search and
+# similarity speak PostgreSQL's own SQL there.
 _EMBEDDED_PASS_ONLY = frozenset(
-    ["otklik/test_demo_chaos.py", "otklik/test_demo_interrupt.py"]
+    ["otklik/test_demo_chaos.py", "otklik/test_demo_interrupt.py", "otklik/test_newcomer.py",
+     "otklik/test_backup.py", "otklik/test_cli_errors.py", "workers/test_embedded_redis_lifetime.py",
+     "connectors/test_options_check.py"]
     + [f"console/test_console_{name}.py" for name in (
         "actions", "admin_users", "cases", "demo", "files", "foundation", "inbox_listing",
         "notifications", "operations", "session", "staffbot")]
