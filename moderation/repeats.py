@@ -56,7 +56,7 @@ Features = array  # array("I"): unique feature hashes in no particular order, ki
 def features(text: str) -> Features:
     """Word stems (first 5 letters), numbers (house, flat: "дом 5" is not "дом 7") and word pairs.
     Words and numbers say what the problem is; pairs also say how it is put, so they tell a copy."""
-    return features_of_normalized(normalize_text(blank_markup(text[:MAX_CHECKED])))
+    return probe_of_text(text).feats
 
 
 class _Cache(dict):
@@ -116,12 +116,6 @@ def _hashes(norm: str) -> set[int]:
     return hashes
 
 
-def features_of_normalized(norm: str) -> Features:
-    """`features` of a text already normalized the way the rules normalize it (markup blanked):
-    the filter hands over what the rules computed instead of normalizing twice."""
-    return array("I", _hashes(norm))  # nothing depends on their order: not sorted
-
-
 class Probe(NamedTuple):
     """A message's features in the forms a look-up and the index need, each computed once: the
     array (what the index keeps), the same hashes as a set (what `find` intersects with)
@@ -133,6 +127,8 @@ class Probe(NamedTuple):
 
 
 def probe_of_normalized(norm: str) -> Probe:
+    """The probe of a text already normalized the way the rules normalize it (markup blanked):
+    the filter hands over what the rules computed instead of normalizing twice."""
     hashes = _hashes(norm)
     feats = array("I", hashes)
     return Probe(feats, hashes, kinds(feats))

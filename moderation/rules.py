@@ -460,10 +460,10 @@ def _check(text: str, lex: Lexicon) -> tuple[Verdict, str]:
         index = index_map()
         for start, end, reason in _findings(lex, scan, text, index):
             if end > start:
-                a, b = index[start], index[max(start, end - 1)] + 1
-                if (a, b, reason) not in seen:
-                    seen.add((a, b, reason))
-                    spans.append(_span(text, index, start, end, reason))
+                span = _span(text, index, start, end, reason)
+                if (span.start, span.end, reason) not in seen:
+                    seen.add((span.start, span.end, reason))
+                    spans.append(span)
             if reason not in reasons:
                 reasons.append(reason)
     verdict = Verdict(decision="drop" if reasons else "accept", reasons=reasons, spans=spans)
