@@ -208,3 +208,37 @@ def test_only_the_executor_head_carries_the_bayes(trained):
 
     assert isinstance(trained.heads["executor"].svm, Linear)
     assert isinstance(trained.heads["topic"].svm, LinearSVC)
+
+
+def _write_archive(path, rows, category: dict | None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "text", "topic", "executor", *(["category_id"] if category else [])])
+        for n, r in enumerate(rows):
+            w.writerow([n, r["text"], r["topic"], r["executor"], *([category[r["topic_group"]]] if category else [])])
+
+
+def test_eval_router_trains_once_and_measures_on_unseen_files(tmp_path, monkeypatch, capsys):
+    category = {"Дороги": "0", "ЖКХ": "3", "Благоустройство": "3"}
+    _write_archive(tmp_path / "dev" / "appeals" / "kursk_2022_categories.csv", archive(seed=2, n=8), category)
+    unseen = tmp_path / "unseen" / "appeals"
+    _write_archive(unseen / "kursk_2022_categories.csv", archive(seed=3, n=3), category)
+    _write_archive(unseen / "kursk_2022_test_nocategory.csv", archive(seed=4, n=2), None)
+    (unseen / "kursk_2022_category_map_INFERRED.csv").write_text("category_id,name\n0,Дороги\n", encoding="utf-8")
+    args = ["eval", "router", "--train", str(tmp_path / "dev"), "--data", str(tmp_path / "unseen")]
+    code, out, _ = run([*args, "--json"], "", monkeypatch, capsys)
+    res = json.loads(out)
+    assert code == 0 and res["trained_on"] == 8 * len(archive(n=1))
+    model, baseline = res["model"], res["baseline_tfidf_svm"]
+    assert set(model) == {"pooled", "kursk_2022_categories.csv", "kursk_2022_test_nocategory.csv"}
+    assert model["pooled"]["n"] == 3 * 8 + 2 * 8
+    # the group is graded only where the file has a category; topic and executor everywhere
+    assert model["pooled"]["n_with_category"] == 3 * 8 and "accuracy" not in model["kursk_2022_test_nocategory.csv"]
+    assert model["pooled"]["executor_accuracy"] >= 0.8 and model["pooled"]["topic_accuracy"] >= 0.8
+    assert baseline["pooled"]["executor_accuracy"] is not None and baseline["pooled"]["accuracy"] is not None
+    code, out, _ = run(args, "", monkeypatch, capsys)
+    assert code == 0 and "never saw" in out and "kursk_2022_test_nocategory.csv" in out
+    # measuring on the rows it trained on is refused, in one line
+    code, _, err = run(["eval", "router", "--train", str(tmp_path / "dev"), "--data", str(tmp_path / "dev")], "", monkeypatch, capsys)
+    assert code == 2 and "measured on rows it learned" in err
