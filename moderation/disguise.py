@@ -12,7 +12,8 @@ Families (one function each, all pure given the random generator):
 - translit: the word written in Latin ("pizdec", "debil");
 - zero_width: invisible characters between letters;
 - mixed_case: random capitals ("ДеБиЛ");
-- glue: the word glued to its neighbour without a space ("этотурод", "нуидиот").
+- glue: the word glued to its neighbour without a space ("этотурод", "нуидиот");
+- phonetic: one or two letters swapped for a letter that sounds alike ("епал", "гантон", "питары").
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
+
+from moderation.phonetic import CLASSES
 
 # Root -> word forms. Written for this project; obscene roots first, then insults addressed to people.
 ROOTS: dict[str, tuple[str, ...]] = {
@@ -51,7 +54,7 @@ ROOTS: dict[str, tuple[str, ...]] = {
     "выродк": ("выродок", "выродки"),
     "тупорыл": ("тупорылый", "тупорылые"),
 }
-FAMILIES = ("homoglyph", "mask", "separators", "repeats", "translit", "zero_width", "mixed_case", "glue")
+FAMILIES = ("homoglyph", "mask", "separators", "repeats", "translit", "zero_width", "mixed_case", "glue", "phonetic")
 # Neutral frames the disguised word is put into, as a comment would carry it.
 FRAMES = ("{w}", "ну ты и {w}", "{w}, опять одно и то же", "там одни {w} сидят", "вот {w} же")
 
@@ -70,6 +73,7 @@ TRANSLIT_VARIANTS = {"х": ("h", "kh", "x"), "я": ("ya", "ja", "9"), "ь": ("",
 MASKS = '*@%"#'
 SEPARATORS = (" ", ".", "-", "_", "*", "|")
 ZERO_WIDTH = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad")
+SOUND_CLASS = {ch: group for group in CLASSES for ch in group}
 GLUE_LEFT = ("этот", "ну", "вы", "какой", "эти", "тупой")
 
 
@@ -129,6 +133,17 @@ def glue(word: str, rng: random.Random) -> str:
     return rng.choice(GLUE_LEFT) + word
 
 
+def phonetic(word: str, rng: random.Random) -> str:
+    """One or two letters swapped for another of their sound class (moderation.phonetic.CLASSES)."""
+    spots = [i for i, ch in enumerate(word) if ch in SOUND_CLASS]
+    if not spots:
+        return word
+    letters = list(word)
+    for i in rng.sample(spots, k=min(len(spots), rng.randint(1, 2))):
+        letters[i] = rng.choice([ch for ch in SOUND_CLASS[word[i]] if ch != word[i]])
+    return "".join(letters)
+
+
 DISGUISES = {
     "homoglyph": homoglyph,
     "mask": mask,
@@ -138,6 +153,7 @@ DISGUISES = {
     "zero_width": zero_width,
     "mixed_case": mixed_case,
     "glue": glue,
+    "phonetic": phonetic,
 }
 
 

@@ -23,6 +23,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from moderation.phonetic import SoundsLike
 from moderation.triggers import PhraseFilter, WordGate
 from otklik.datafile import load_model
 
@@ -163,6 +164,10 @@ class Lexicon:
         # Self-censored words ("х**ня", "***ло") are matched against full forms, one per line.
         self.masked_forms = "\n".join(sorted({squeeze(w) for w in data.masked_forms}))
         self.masked_insults = "\n".join(sorted({squeeze(w) for w in data.masked_insults}))
+        # A word spelt as it sounds ("епал", "питары") reads as one of the same forms.
+        self.sounds_like = SoundsLike(
+            {squeeze(w): "insult" for w in data.masked_insults} | {squeeze(w): "obscene" for w in data.masked_forms}
+        )
         self.not_insult = _phrases(data.not_insult, whole=True)
         # Phrase rules by group; each runs only on texts holding one of its key fragments.
         groups = {
@@ -189,6 +194,7 @@ class Lexicon:
         self.no_reason: set[str] = set()  # cached words with no reason: skipped by a set difference
         self.not_disguised: set[str] = set()  # words that are no slur even when disguised
         self.halves: set[str] = set()  # cached words that could be half of a split word ("дро чи")
+        self.sounded: set[str] = set()  # cached words obscene only as they sound ("епал"): moderation.phonetic
         # Words known to matter to nothing: no reason, no half of a split word, no phrase pattern.
         # Most words of a text are in it, so one set difference leaves the few worth a look (a
         # look-up in a big set is a cache miss: one such pass instead of three).

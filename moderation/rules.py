@@ -127,6 +127,9 @@ def word_reason(lex: Lexicon, word: str) -> str | None:
     if word in cache:
         return cache[word]
     reason = _judge_word(lex, word)
+    # A word spelt as it sounds ("епал") is read last: only words nothing else explains get there.
+    if reason is None and (reason := lex.sounds_like.reason(word)):
+        lex.sounded.add(word)
     if len(cache) < MAX_CACHED:  # bounded: a flood of random tokens must not grow memory forever
         cache[word] = reason
         if reason is None:
@@ -145,7 +148,8 @@ def _pair_is_split_word(lex: Lexicon, a: str, b: str) -> bool:
     """A word split in two by a space ("дро чи"): both halves short, neither a word of its own."""
     if not _half(a) or not _half(b):
         return False
-    return word_reason(lex, a) is None and word_reason(lex, a + b) == "obscene"
+    whole = a + b  # "шлю га" is two words, not "шлюга" read as it sounds
+    return word_reason(lex, a) is None and word_reason(lex, whole) == "obscene" and whole not in lex.sounded
 
 
 _UNSEEN = object()
@@ -357,6 +361,17 @@ def _proper_name(original: str, start: int, end: int) -> bool:
     return bool(SURNAME_ENDING.search(token.lower()))
 
 
+def _a_name(lex: Lexicon, norm: str, original: str, index: list[int], finding: Finding) -> bool:
+    """A finding that is a name rather than abuse: an insult's letters with a surname's ending
+    ("Козлов"), or a word read as it sounds written as a name ("Петрин"): those are read only in
+    lower case or shouted."""
+    start, end = index[finding[0]], index[max(finding[0], finding[1] - 1)] + 1
+    if finding[2] == "insult" and _proper_name(original, start, end):
+        return True
+    token = original[start:end]
+    return norm[finding[0] : finding[1]] in lex.sounded and len(token) > 1 and token[0].isupper() and token[1:].islower()
+
+
 def _findings(
     lex: Lexicon, scan: _Scan, original: str | None = None, index: list[int] | None = None, quick: bool = False
 ) -> list[Finding]:
@@ -376,11 +391,7 @@ def _findings(
     found = _words(lex, scan) + found
     if original is not None and index is not None:
         found += _disguised(lex, norm, original, index, unique)
-        found = [
-            f
-            for f in found
-            if f[2] != "insult" or not _proper_name(original, index[f[0]], index[max(f[0], f[1] - 1)] + 1)
-        ]
+        found = [f for f in found if not _a_name(lex, norm, original, index, f)]
     found = _not_aimed(lex, norm, found)
     return found + _spam(lex, scan)
 
