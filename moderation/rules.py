@@ -18,6 +18,7 @@ from moderation.normalizer import (
     plain_normalized,
     translit_readings,
 )
+from moderation.triggers import Prefixes
 from moderation.verdict import Span, Verdict
 
 # Links in the normalized text, where letter runs are squeezed: "http" reads "htp", "www" reads "w".
@@ -41,6 +42,7 @@ GLUE_HEADS = tuple(
     "и ну ты вы эти этот эта это какой какая какие тупой тупая тупые там тут вот все всё "
     "одни сам сами просто старый старая ваш ваши наш наши твой же они он она".split()
 )
+_GLUE_START = Prefixes(GLUE_HEADS)  # `startswith(GLUE_HEADS)`, faster
 CYRILLIC_WORD = re.compile("[а-я]+")
 MAX_CACHED = 500_000  # words whose verdict is kept
 _DEFAULT: Lexicon | None = None
@@ -83,7 +85,7 @@ def _masked(lex: Lexicon, word: str, forms: str | None = None) -> bool:
 
 
 def _judge_word(lex: Lexicon, word: str, glued: bool = True) -> str | None:
-    if word.startswith(lex.exceptions):
+    if lex.exception_start(word):
         return None
     if _plausible(word) and ("*" in word or lex.word_gate(word)):
         if lex.obscene_word is not None and lex.obscene_word.fullmatch(word):
@@ -105,7 +107,7 @@ def _judge_word(lex: Lexicon, word: str, glued: bool = True) -> str | None:
     for reading in translit_readings(word):  # "pizdec", "debily"
         if CYRILLIC_WORD.fullmatch(reading) and (found := _judge_word(lex, reading, glued=False)):
             return found
-    if glued and len(word) >= 4 and "*" not in word and word.startswith(GLUE_HEADS):  # "этотурод": glued
+    if glued and len(word) >= 4 and "*" not in word and _GLUE_START(word):  # "этотурод": glued
         # A plain Cyrillic rest can only be found by the word patterns: the gate says if it may.
         gate = lex.word_gate if CYRILLIC_WORD.fullmatch(word) else None
         for head in GLUE_HEADS:

@@ -130,23 +130,48 @@ def required_fragments(pattern: str, at_start: bool = True) -> Required:
         return None
 
 
+def _trie(words: list[str]) -> str:
+    """A regex of the words, factored by their common beginnings ("ба(?:лбес|ран)")."""
+    if "" in words:
+        return ""  # a word that is a beginning of the others: the shortest one already matches
+    by_first: dict[str, list[str]] = {}
+    for w in words:
+        by_first.setdefault(w[0], []).append(w[1:])
+    parts = [re.escape(ch) + _trie(rest) for ch, rest in sorted(by_first.items())]
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
+class Prefixes:
+    """`word.startswith(prefixes)` for many prefixes: `str.startswith` tries the prefixes one by
+    one (hundreds of comparisons for a word); a regex of them factored by their common beginnings
+    looks at each letter of the word once."""
+
+    __slots__ = ("_match",)
+
+    def __init__(self, prefixes: tuple[str, ...] | list[str]) -> None:
+        self._match = re.compile(_trie(sorted(set(prefixes)))).match if prefixes else None
+
+    def __call__(self, word: str) -> bool:
+        return self._match is not None and self._match(word) is not None
+
+
 def _occurs(fragment: str, word: str) -> bool:
     return word.startswith(fragment[1:]) if fragment[0] == "^" else fragment in word
 
 
 class _FragmentTest:
-    """Whether a word holds one of some fragments: a `startswith` with a tuple for the anchored ones
-    and one regex of literals for the rest, so a word is looked at in C, not fragment by fragment."""
+    """Whether a word holds one of some fragments: a regex of the anchored ones (`Prefixes`) and
+    one regex of literals for the rest, so a word is looked at in C, not fragment by fragment."""
 
     __slots__ = ("starts", "inside")
 
     def __init__(self, fragments: frozenset[str] | set[str]) -> None:
-        self.starts = tuple(sorted(f[1:] for f in fragments if f[0] == "^"))
+        self.starts = Prefixes([f[1:] for f in fragments if f[0] == "^"])
         inside = sorted(f for f in fragments if f[0] != "^")
         self.inside = re.compile("|".join(map(re.escape, inside))) if inside else None
 
     def __call__(self, word: str) -> bool:
-        return word.startswith(self.starts) or self.inside is not None and self.inside.search(word) is not None
+        return self.starts(word) or self.inside is not None and self.inside.search(word) is not None
 
 
 Masks = dict[str, int]  # phrase group -> bit mask of its patterns that can match (bit i: pattern i)
@@ -225,7 +250,7 @@ class PhraseFilter:
 class WordGate:
     """Whether a word can match any of some patterns, by their required fragments: a word with none
     of them skips the patterns (a big alternation costs microseconds per word; the gate is a
-    `startswith` with a tuple and one regex of literals). `whole`: patterns matched against the
+    match of its leading fragments (`Prefixes`) and one regex of literals). `whole`: patterns matched against the
     whole word (a leading fragment must start it); `inside`: patterns searched within it. A pattern
     whose fragments are unknown opens the gate for every word."""
 
@@ -239,11 +264,11 @@ class WordGate:
                     self.open = True
                     return
                 frags |= req
-        self.starts = tuple(sorted(f[1:] for f in frags if f[0] == "^"))
+        self.starts = Prefixes([f[1:] for f in frags if f[0] == "^"])
         inner = sorted(f for f in frags if f[0] != "^")
         self.inner = re.compile("|".join(map(re.escape, inner))) if inner else None
 
     def __call__(self, word: str) -> bool:
-        if self.open or word.startswith(self.starts):
+        if self.open or self.starts(word):
             return True
         return self.inner is not None and self.inner.search(word) is not None
