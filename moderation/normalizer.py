@@ -206,8 +206,9 @@ def _gap(m: re.Match[str], low: str, cased: str) -> str:
     return left + "*" + "\x00" * (len(dots) - 1)
 
 
-# The punctuation of an INNER_GAP match (its first character, after a letter): where one may start.
-_GAP_PUNCT = re.compile("[.,?](?<=[а-яa-z].)")
+# The punctuation of an INNER_GAP match: its first character, after at most four letters (a comma
+# or a dot after a longer word, the common case, is none), before a Cyrillic letter.
+_GAP_PUNCT = re.compile("[.,?](?<=[а-яa-z].)(?<![а-яa-z]{5}.)[.,?]*[а-я]")
 _GAP_LETTERS = frozenset("абвгдежзийклмнопрстуфхцчшщъыьэюяabcdefghijklmnopqrstuvwxyz")
 
 

@@ -87,7 +87,10 @@ def _masked(lex: Lexicon, word: str, forms: str | None = None) -> bool:
 def _judge_word(lex: Lexicon, word: str, glued: bool = True) -> str | None:
     if lex.exception_start(word):
         return None
-    if _plausible(word) and ("*" in word or lex.word_gate(word)):
+    # Most words are plain Cyrillic: no stars (plausible, never masked), no look-alikes, no
+    # transliteration; only the patterns and the glued heads can find anything in them.
+    cyrillic = CYRILLIC_WORD.fullmatch(word) is not None
+    if (cyrillic or _plausible(word)) and ("*" in word or lex.word_gate(word)):
         if lex.obscene_word is not None and lex.obscene_word.fullmatch(word):
             return "obscene"
         if lex.insult_word is not None and lex.insult_word.fullmatch(word):
@@ -97,19 +100,20 @@ def _judge_word(lex: Lexicon, word: str, glued: bool = True) -> str | None:
                 return "obscene"
             if lex.insult_inside is not None and lex.insult_inside.search(word):
                 return "insult"
-    if _masked(lex, word):
-        return "obscene"
-    if _masked(lex, word, lex.masked_insults):
-        return "insult"
-    if (reading := lookalike_reading(word)) is not None:  # "cyka", "6ля": look-alikes throughout
-        if found := _judge_word(lex, reading):
-            return found
-    for reading in translit_readings(word):  # "pizdec", "debily"
-        if CYRILLIC_WORD.fullmatch(reading) and (found := _judge_word(lex, reading, glued=False)):
-            return found
+    if not cyrillic:
+        if _masked(lex, word):
+            return "obscene"
+        if _masked(lex, word, lex.masked_insults):
+            return "insult"
+        if (reading := lookalike_reading(word)) is not None:  # "cyka", "6ля": look-alikes throughout
+            if found := _judge_word(lex, reading):
+                return found
+        for reading in translit_readings(word):  # "pizdec", "debily"
+            if CYRILLIC_WORD.fullmatch(reading) and (found := _judge_word(lex, reading, glued=False)):
+                return found
     if glued and len(word) >= 4 and "*" not in word and _GLUE_START(word):  # "этотурод": glued
         # A plain Cyrillic rest can only be found by the word patterns: the gate says if it may.
-        gate = lex.word_gate if CYRILLIC_WORD.fullmatch(word) else None
+        gate = lex.word_gate if cyrillic else None
         for head in GLUE_HEADS:
             if word.startswith(head) and len(word) - len(head) >= 3:
                 rest = word[len(head) :]
