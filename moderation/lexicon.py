@@ -23,7 +23,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from moderation.triggers import PhraseFilter, Prefixes, WordGate
+from moderation import hinted
+from moderation.triggers import PhraseFilter, Prefixes, WordGate, word_start_hint
 from otklik.datafile import load_model
 
 DEFAULT = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
@@ -182,6 +183,8 @@ class Lexicon:
         self.phrase_masks = {name: (1 << len(groups[name][0])) - 1 for name in self.phrase_patterns}  # all patterns
         # A group's regex with only some of its patterns, by (group, bit mask): see phrase_regex.
         self._phrase_parts: dict[tuple[str, int], re.Pattern[str]] = {}
+        # Per phrase regex, where its matches can start (word_start_hint), or None: see phrase_spans.
+        self._phrase_hints: dict[re.Pattern[str], re.Pattern[str] | None] = {}
         self.phrase_filter = PhraseFilter(
             {name: [squeeze(p) for p in patterns] for name, (patterns, _) in groups.items()}
         )
@@ -219,9 +222,25 @@ class Lexicon:
             self._phrase_parts[key] = found
         return found
 
+    def phrase_spans(self, pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+        """(start, end) of every match of a phrase regex (one from phrase_regex or phrase_patterns),
+        as `finditer` finds them. A phrase regex starts with a lookbehind, so `re` would try it at
+        every position; it is tried only where a word starts with a character a match can start
+        with (moderation/hinted.py), found by a class scan in C."""
+        if pattern in self._phrase_hints:
+            hint = self._phrase_hints[pattern]
+        else:
+            hint = self._phrase_hints[pattern] = word_start_hint(pattern.pattern)
+        matches = pattern.finditer(text) if hint is None else hinted.finditer(pattern, hint, text, _same)
+        return [m.span() for m in matches]
+
     @classmethod
     def load(cls, *extra: str | Path) -> Lexicon:
         return _load(tuple(str(p) for p in extra))
+
+
+def _same(_text: str, i: int) -> int:
+    return i  # a hint of word_start_hint is where the match would start
 
 
 @functools.cache

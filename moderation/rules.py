@@ -307,7 +307,7 @@ class _Scan:
         if found is None:
             patterns = self.active.get(group)
             pattern = self.lex.phrase_regex(group, patterns) if patterns else None
-            found = [m.span() for m in pattern.finditer(self.norm)] if pattern is not None else []
+            found = self.lex.phrase_spans(pattern, self.norm) if pattern is not None else []
             self._hits[group] = found
         return found
 

@@ -272,3 +272,64 @@ class WordGate:
         if self.open or self.starts(word):
             return True
         return self.inner is not None and self.inner.search(word) is not None
+
+
+def _first(items: Any) -> tuple[set[str], bool] | None:
+    """The first characters a sequence can match, as pieces of a regex class, and whether it can
+    match the empty string; None when some part is not understood."""
+    pieces: set[str] = set()
+    for op, arg in items:
+        if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
+            continue  # zero width: the next part decides
+        if op is C.LITERAL:
+            return pieces | {re.escape(chr(arg))}, False
+        if op is C.IN:
+            for op2, arg2 in arg:
+                if op2 is C.LITERAL:
+                    pieces.add(re.escape(chr(arg2)))
+                else:  # ranges, categories (\d, \s): many characters, too many places
+                    return None
+            return pieces, False
+        if op is C.SUBPATTERN:
+            if arg[1] or arg[2]:  # inline flags: not worth understanding
+                return None
+            found = _first(arg[-1])
+        elif op is C.BRANCH:
+            alternatives = [_first(alt) for alt in arg[1]]
+            if any(a is None for a in alternatives):
+                return None
+            found = set().union(*(a[0] for a in alternatives)), any(a[1] for a in alternatives)  # type: ignore[index]
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", None)):
+            found = _first(arg[2])
+            if found is not None:
+                found = found[0], found[1] or arg[0] == 0
+        else:  # any character, back references, ...
+            return None
+        if found is None:
+            return None
+        pieces |= found[0]
+        if not found[1]:
+            return pieces, False
+    return pieces, True
+
+
+# A hint pays while its places are few (each is a call from Python): a few first letters, no
+# ranges or categories.
+MAX_HINT_CHARACTERS = 4
+
+
+def word_start_hint(pattern: str) -> re.Pattern[str] | None:
+    """For a phrase regex (its matches start where no WORD character precedes): a regex that finds
+    every place where a match can start, a character it can start with after no [\\w*] character.
+    It begins on a character class, which `re` scans for fast (see moderation/hinted.py); None when
+    the first characters are not known or the pattern can match the empty string."""
+    if P is None:
+        return None
+    try:
+        found = _first(P.parse(pattern))
+    except Exception:  # noqa: BLE001 - an unexpected parse tree only goes without the hint
+        return None
+    if found is None or found[1] or not found[0] or len(found[0]) > MAX_HINT_CHARACTERS:
+        return None  # unknown, or so many first characters that trying each place costs more
+    # The lookbehind spans the character too: "no [\w*] before it" (at the text's start, nothing is).
+    return re.compile("[" + "".join(sorted(found[0])) + r"](?<![\w*].)", re.DOTALL)
