@@ -306,8 +306,7 @@ class _Scan:
         found = self._hits.get(group)
         if found is None:
             patterns = self.active.get(group)
-            pattern = self.lex.phrase_regex(group, patterns) if patterns else None
-            found = self.lex.phrase_spans(pattern, self.norm) if pattern is not None else []
+            found = self.lex.phrase_spans(group, patterns, self.norm) if patterns else []
             self._hits[group] = found
         return found
 

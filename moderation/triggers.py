@@ -12,6 +12,7 @@ through (slower, never wrong).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -318,18 +319,25 @@ def _first(items: Any) -> tuple[set[str], bool] | None:
 MAX_HINT_CHARACTERS = 4
 
 
-def word_start_hint(pattern: str) -> re.Pattern[str] | None:
-    """For a phrase regex (its matches start where no WORD character precedes): a regex that finds
-    every place where a match can start, a character it can start with after no [\\w*] character.
-    It begins on a character class, which `re` scans for fast (see moderation/hinted.py); None when
-    the first characters are not known or the pattern can match the empty string."""
+def first_letters(pattern: str) -> frozenset[str] | None:
+    """The characters a match of `pattern` can start with (each as a piece of a regex class); None
+    when they are not known or the pattern can match the empty string."""
     if P is None:
         return None
     try:
         found = _first(P.parse(pattern))
     except Exception:  # noqa: BLE001 - an unexpected parse tree only goes without the hint
         return None
-    if found is None or found[1] or not found[0] or len(found[0]) > MAX_HINT_CHARACTERS:
-        return None  # unknown, or so many first characters that trying each place costs more
+    return None if found is None or found[1] or not found[0] else frozenset(found[0])
+
+
+@functools.lru_cache(maxsize=1024)
+def word_start_hint(letters: frozenset[str]) -> re.Pattern[str] | None:
+    """For a phrase regex (its matches start where no [\\w*] character precedes) whose matches start
+    with one of `letters` (first_letters): a regex that finds every place where a match can start.
+    It begins on a character class, which `re` scans for fast (see moderation/hinted.py); None when
+    there are so many letters that trying each place costs more."""
+    if not letters or len(letters) > MAX_HINT_CHARACTERS:
+        return None
     # The lookbehind spans the character too: "no [\w*] before it" (at the text's start, nothing is).
-    return re.compile("[" + "".join(sorted(found[0])) + r"](?<![\w*].)", re.DOTALL)
+    return re.compile("[" + "".join(sorted(letters)) + r"](?<![\w*].)", re.DOTALL)
