@@ -23,8 +23,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from moderation import hinted
 from moderation.phonetic import SoundsLike
-from moderation.triggers import PhraseFilter, WordGate
+from moderation.triggers import PhraseFilter, Prefixes, WordGate, first_letters, word_start_hint
 from otklik.datafile import load_model
 
 DEFAULT = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
@@ -187,6 +188,10 @@ class Lexicon:
         self.phrase_masks = {name: (1 << len(groups[name][0])) - 1 for name in self.phrase_patterns}  # all patterns
         # A group's regex with only some of its patterns, by (group, bit mask): see phrase_regex.
         self._phrase_parts: dict[tuple[str, int], re.Pattern[str]] = {}
+        # Per group, the first letters of each of its patterns; per (group, bit mask), where the
+        # matches of that regex can start (word_start_hint) or None: see phrase_spans.
+        self._phrase_firsts: dict[str, list[frozenset[str] | None]] = {}
+        self._phrase_hints: dict[tuple[str, int], re.Pattern[str] | None] = {}
         self.phrase_filter = PhraseFilter(
             {name: [squeeze(p) for p in patterns] for name, (patterns, _) in groups.items()}
         )
@@ -203,6 +208,7 @@ class Lexicon:
         self.trusted_sites = tuple(squeeze(s.lower().lstrip(".")) for s in data.spam.trusted_sites)
         self.trusted_suffixes = tuple("." + s for s in self.trusted_sites)  # "." + host ends with one
         self.exceptions = tuple(sorted({squeeze(e) for e in data.exceptions}))
+        self.exception_start = Prefixes(self.exceptions)  # `startswith(self.exceptions)`, faster
         self.exception_inside = (
             re.compile("|".join(map(re.escape, self.exceptions))) if self.exceptions else None
         )
@@ -224,9 +230,43 @@ class Lexicon:
             self._phrase_parts[key] = found
         return found
 
+    def phrase_spans(self, group: str, patterns: int, text: str) -> list[tuple[int, int]]:
+        """(start, end) of every match of `phrase_regex(group, patterns)`, as its `finditer` finds
+        them. A phrase regex starts with a lookbehind, so `re` would try it at every position; it
+        is tried only where a word starts with a letter a match can start with, when there are few
+        (moderation/hinted.py), found by a class scan in C."""
+        pattern = self.phrase_regex(group, patterns)
+        if pattern is None:
+            return []
+        if pattern is self.phrase_patterns[group]:
+            patterns = self.phrase_masks[group]  # the whole group's regex: all of its patterns
+        key = (group, patterns)
+        if key in self._phrase_hints:
+            hint = self._phrase_hints[key]
+        else:
+            hint = self._phrase_hints[key] = self._phrase_hint(group, patterns)
+        matches = pattern.finditer(text) if hint is None else hinted.finditer(pattern, hint, text, _same)
+        return [m.span() for m in matches]
+
+    def _phrase_hint(self, group: str, patterns: int) -> re.Pattern[str] | None:
+        firsts = self._phrase_firsts.get(group)
+        if firsts is None:  # each pattern as _phrases puts it in the regex
+            firsts = self._phrase_firsts[group] = [first_letters(squeeze(p)) for p in self._phrase_sources[group][0]]
+        letters: set[str] = set()
+        for i, found in enumerate(firsts):
+            if patterns >> i & 1:
+                if found is None:
+                    return None
+                letters |= found
+        return word_start_hint(frozenset(letters))
+
     @classmethod
     def load(cls, *extra: str | Path) -> Lexicon:
         return _load(tuple(str(p) for p in extra))
+
+
+def _same(_text: str, i: int) -> int:
+    return i  # a hint of word_start_hint is where the match would start
 
 
 @functools.cache

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+
+from moderation import hinted
 
 # Latin letters, digits and symbols that people use for Cyrillic letters.
 LOOKALIKE = str.maketrans("abcehkmoptxyunzrdils3064$€91", "абсенкмортхуипзгдилсзобчсеяи")
@@ -96,6 +98,24 @@ _UNPLAIN_TOKEN = re.compile(
     r"(?<![\w*\"'%#@$€…?~^])[\w*\"'%#@$€…?~^]*(?:[^\Wа-я]|[*\"'%#@$€…?~^])[\w*\"'%#@$€…?~^]*"
 )
 _LOOKALIKE_CHARS = re.compile("[a-z0-9$€]")
+# What makes a token of WORD unplain is a character of it that is not a Cyrillic letter. Any
+# character but the commonest ones that cannot be that (Cyrillic letters, spaces, punctuation
+# outside WORD) may be one: a simple class, which `re` scans for fast. The token around it starts
+# after the last character before it that is not in WORD.
+_UNPLAIN_CHAR = re.compile(r"[^а-я\s.,!:;()«»–—/-]")
+_TOKEN_SYMBOLS = frozenset("_*\"'%#@$€…?~^")
+
+
+def _token_start(text: str, i: int) -> int:
+    """Where the token of WORD holding text[i] starts (`re`'s \\w is str.isalnum() or "_")."""
+    while i > 0 and (text[i - 1].isalnum() or text[i - 1] in _TOKEN_SYMBOLS):
+        i -= 1
+    return i
+
+
+def _unplain_tokens(low: str) -> Iterator[re.Match[str]]:
+    """`_UNPLAIN_TOKEN.finditer(low)`, looked for from the characters that make a token unplain."""
+    return hinted.finditer(_UNPLAIN_TOKEN, _UNPLAIN_CHAR, low, _token_start)
 
 
 def lookalike_reading(word: str) -> str | None:
@@ -186,10 +206,29 @@ def _gap(m: re.Match[str], low: str, cased: str) -> str:
     return left + "*" + "\x00" * (len(dots) - 1)
 
 
+# The punctuation of an INNER_GAP match: its first character, after at most four letters (a comma
+# or a dot after a longer word, the common case, is none), before a Cyrillic letter.
+_GAP_PUNCT = re.compile("[.,?](?<=[а-яa-z].)(?<![а-яa-z]{5}.)[.,?]*[а-я]")
+_GAP_LETTERS = frozenset("абвгдежзийклмнопрстуфхцчшщъыьэюяabcdefghijklmnopqrstuvwxyz")
+
+
+def _gap_start(text: str, i: int) -> int:
+    """Where the letters before the punctuation at i start (five are more than INNER_GAP takes)."""
+    start = i
+    while start > 0 and i - start < 5 and text[start - 1] in _GAP_LETTERS:
+        start -= 1
+    return start
+
+
+def _inner_gaps(low: str) -> Iterator[re.Match[str]]:
+    """`INNER_GAP.finditer(low)`, looked for from the punctuation (see moderation/hinted.py)."""
+    return hinted.finditer(INNER_GAP, _GAP_PUNCT, low, _gap_start)
+
+
 def _gaps(low: str, cased: str, join: bool) -> str:
     if join:
         original = low
-        low = INNER_GAP.sub(lambda m: _gap(m, original, cased), low)
+        low = hinted.sub(INNER_GAP, _GAP_PUNCT, low, _gap_start, lambda m: _gap(m, original, cased))
     else:
         low = STAR_SPACED.sub(lambda m: re.sub("[*_]", "\x00", m.group()), low)
     # A question mark left between letters ends a sentence: "тупой?ведь".
@@ -200,7 +239,7 @@ def _gaps(low: str, cased: str, join: bool) -> str:
 
 def _gap_changes(low: str) -> bool:
     """Whether `_gaps(low, low, True)` would change `low`, without building the new text."""
-    if _GAP_HINT.search(low) and any(_gap(m, low, low) != m.group() for m in INNER_GAP.finditer(low)):
+    if _GAP_HINT.search(low) and any(_gap(m, low, low) != m.group() for m in _inner_gaps(low)):
         return True
     return "?" in low and QUESTION_INSIDE.search(low) is not None
 
@@ -240,7 +279,7 @@ def normalize_lazily(text: str, join_gaps: bool = True) -> tuple[str, Callable[[
     # Only the tokens that need it are rewritten, one character for one, so positions stay.
     pieces: list[str] = []
     pos = 0
-    for m in _UNPLAIN_TOKEN.finditer(low):  # the tokens WORD finds that are not all Cyrillic letters
+    for m in _unplain_tokens(low):  # the tokens WORD finds that are not all Cyrillic letters
         tok = m.group()
         if _PLAIN_TOKEN.fullmatch(tok):
             continue  # nothing to change: it goes out with the text around it

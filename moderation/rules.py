@@ -18,6 +18,7 @@ from moderation.normalizer import (
     plain_normalized,
     translit_readings,
 )
+from moderation.triggers import Prefixes
 from moderation.verdict import Span, Verdict
 
 # Links in the normalized text, where letter runs are squeezed: "http" reads "htp", "www" reads "w".
@@ -41,6 +42,7 @@ GLUE_HEADS = tuple(
     "и ну ты вы эти этот эта это какой какая какие тупой тупая тупые там тут вот все всё "
     "одни сам сами просто старый старая ваш ваши наш наши твой же они он она".split()
 )
+_GLUE_START = Prefixes(GLUE_HEADS)  # `startswith(GLUE_HEADS)`, faster
 CYRILLIC_WORD = re.compile("[а-я]+")
 MAX_CACHED = 500_000  # words whose verdict is kept
 _DEFAULT: Lexicon | None = None
@@ -83,9 +85,12 @@ def _masked(lex: Lexicon, word: str, forms: str | None = None) -> bool:
 
 
 def _judge_word(lex: Lexicon, word: str, glued: bool = True) -> str | None:
-    if word.startswith(lex.exceptions):
+    if lex.exception_start(word):
         return None
-    if _plausible(word) and ("*" in word or lex.word_gate(word)):
+    # Most words are plain Cyrillic: no stars (plausible, never masked), no look-alikes, no
+    # transliteration; only the patterns and the glued heads can find anything in them.
+    cyrillic = CYRILLIC_WORD.fullmatch(word) is not None
+    if (cyrillic or _plausible(word)) and ("*" in word or lex.word_gate(word)):
         if lex.obscene_word is not None and lex.obscene_word.fullmatch(word):
             return "obscene"
         if lex.insult_word is not None and lex.insult_word.fullmatch(word):
@@ -95,19 +100,20 @@ def _judge_word(lex: Lexicon, word: str, glued: bool = True) -> str | None:
                 return "obscene"
             if lex.insult_inside is not None and lex.insult_inside.search(word):
                 return "insult"
-    if _masked(lex, word):
-        return "obscene"
-    if _masked(lex, word, lex.masked_insults):
-        return "insult"
-    if (reading := lookalike_reading(word)) is not None:  # "cyka", "6ля": look-alikes throughout
-        if found := _judge_word(lex, reading):
-            return found
-    for reading in translit_readings(word):  # "pizdec", "debily"
-        if CYRILLIC_WORD.fullmatch(reading) and (found := _judge_word(lex, reading, glued=False)):
-            return found
-    if glued and len(word) >= 4 and "*" not in word and word.startswith(GLUE_HEADS):  # "этотурод": glued
+    if not cyrillic:
+        if _masked(lex, word):
+            return "obscene"
+        if _masked(lex, word, lex.masked_insults):
+            return "insult"
+        if (reading := lookalike_reading(word)) is not None:  # "cyka", "6ля": look-alikes throughout
+            if found := _judge_word(lex, reading):
+                return found
+        for reading in translit_readings(word):  # "pizdec", "debily"
+            if CYRILLIC_WORD.fullmatch(reading) and (found := _judge_word(lex, reading, glued=False)):
+                return found
+    if glued and len(word) >= 4 and "*" not in word and _GLUE_START(word):  # "этотурод": glued
         # A plain Cyrillic rest can only be found by the word patterns: the gate says if it may.
-        gate = lex.word_gate if CYRILLIC_WORD.fullmatch(word) else None
+        gate = lex.word_gate if cyrillic else None
         for head in GLUE_HEADS:
             if word.startswith(head) and len(word) - len(head) >= 3:
                 rest = word[len(head) :]
@@ -304,8 +310,7 @@ class _Scan:
         found = self._hits.get(group)
         if found is None:
             patterns = self.active.get(group)
-            pattern = self.lex.phrase_regex(group, patterns) if patterns else None
-            found = [m.span() for m in pattern.finditer(self.norm)] if pattern is not None else []
+            found = self.lex.phrase_spans(group, patterns, self.norm) if patterns else []
             self._hits[group] = found
         return found
 

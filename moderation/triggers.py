@@ -12,6 +12,7 @@ through (slower, never wrong).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -130,23 +131,48 @@ def required_fragments(pattern: str, at_start: bool = True) -> Required:
         return None
 
 
+def _trie(words: list[str]) -> str:
+    """A regex of the words, factored by their common beginnings ("ба(?:лбес|ран)")."""
+    if "" in words:
+        return ""  # a word that is a beginning of the others: the shortest one already matches
+    by_first: dict[str, list[str]] = {}
+    for w in words:
+        by_first.setdefault(w[0], []).append(w[1:])
+    parts = [re.escape(ch) + _trie(rest) for ch, rest in sorted(by_first.items())]
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
+class Prefixes:
+    """`word.startswith(prefixes)` for many prefixes: `str.startswith` tries the prefixes one by
+    one (hundreds of comparisons for a word); a regex of them factored by their common beginnings
+    looks at each letter of the word once."""
+
+    __slots__ = ("_match",)
+
+    def __init__(self, prefixes: tuple[str, ...] | list[str]) -> None:
+        self._match = re.compile(_trie(sorted(set(prefixes)))).match if prefixes else None
+
+    def __call__(self, word: str) -> bool:
+        return self._match is not None and self._match(word) is not None
+
+
 def _occurs(fragment: str, word: str) -> bool:
     return word.startswith(fragment[1:]) if fragment[0] == "^" else fragment in word
 
 
 class _FragmentTest:
-    """Whether a word holds one of some fragments: a `startswith` with a tuple for the anchored ones
-    and one regex of literals for the rest, so a word is looked at in C, not fragment by fragment."""
+    """Whether a word holds one of some fragments: a regex of the anchored ones (`Prefixes`) and
+    one regex of literals for the rest, so a word is looked at in C, not fragment by fragment."""
 
     __slots__ = ("starts", "inside")
 
     def __init__(self, fragments: frozenset[str] | set[str]) -> None:
-        self.starts = tuple(sorted(f[1:] for f in fragments if f[0] == "^"))
+        self.starts = Prefixes([f[1:] for f in fragments if f[0] == "^"])
         inside = sorted(f for f in fragments if f[0] != "^")
         self.inside = re.compile("|".join(map(re.escape, inside))) if inside else None
 
     def __call__(self, word: str) -> bool:
-        return word.startswith(self.starts) or self.inside is not None and self.inside.search(word) is not None
+        return self.starts(word) or self.inside is not None and self.inside.search(word) is not None
 
 
 Masks = dict[str, int]  # phrase group -> bit mask of its patterns that can match (bit i: pattern i)
@@ -225,7 +251,7 @@ class PhraseFilter:
 class WordGate:
     """Whether a word can match any of some patterns, by their required fragments: a word with none
     of them skips the patterns (a big alternation costs microseconds per word; the gate is a
-    `startswith` with a tuple and one regex of literals). `whole`: patterns matched against the
+    match of its leading fragments (`Prefixes`) and one regex of literals). `whole`: patterns matched against the
     whole word (a leading fragment must start it); `inside`: patterns searched within it. A pattern
     whose fragments are unknown opens the gate for every word."""
 
@@ -239,11 +265,79 @@ class WordGate:
                     self.open = True
                     return
                 frags |= req
-        self.starts = tuple(sorted(f[1:] for f in frags if f[0] == "^"))
+        self.starts = Prefixes([f[1:] for f in frags if f[0] == "^"])
         inner = sorted(f for f in frags if f[0] != "^")
         self.inner = re.compile("|".join(map(re.escape, inner))) if inner else None
 
     def __call__(self, word: str) -> bool:
-        if self.open or word.startswith(self.starts):
+        if self.open or self.starts(word):
             return True
         return self.inner is not None and self.inner.search(word) is not None
+
+
+def _first(items: Any) -> tuple[set[str], bool] | None:
+    """The first characters a sequence can match, as pieces of a regex class, and whether it can
+    match the empty string; None when some part is not understood."""
+    pieces: set[str] = set()
+    for op, arg in items:
+        if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
+            continue  # zero width: the next part decides
+        if op is C.LITERAL:
+            return pieces | {re.escape(chr(arg))}, False
+        if op is C.IN:
+            for op2, arg2 in arg:
+                if op2 is C.LITERAL:
+                    pieces.add(re.escape(chr(arg2)))
+                else:  # ranges, categories (\d, \s): many characters, too many places
+                    return None
+            return pieces, False
+        if op is C.SUBPATTERN:
+            if arg[1] or arg[2]:  # inline flags: not worth understanding
+                return None
+            found = _first(arg[-1])
+        elif op is C.BRANCH:
+            alternatives = [_first(alt) for alt in arg[1]]
+            if any(a is None for a in alternatives):
+                return None
+            found = set().union(*(a[0] for a in alternatives)), any(a[1] for a in alternatives)  # type: ignore[index]
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", None)):
+            found = _first(arg[2])
+            if found is not None:
+                found = found[0], found[1] or arg[0] == 0
+        else:  # any character, back references, ...
+            return None
+        if found is None:
+            return None
+        pieces |= found[0]
+        if not found[1]:
+            return pieces, False
+    return pieces, True
+
+
+# A hint pays while its places are few (each is a call from Python): a few first letters, no
+# ranges or categories.
+MAX_HINT_CHARACTERS = 4
+
+
+def first_letters(pattern: str) -> frozenset[str] | None:
+    """The characters a match of `pattern` can start with (each as a piece of a regex class); None
+    when they are not known or the pattern can match the empty string."""
+    if P is None:
+        return None
+    try:
+        found = _first(P.parse(pattern))
+    except Exception:  # noqa: BLE001 - an unexpected parse tree only goes without the hint
+        return None
+    return None if found is None or found[1] or not found[0] else frozenset(found[0])
+
+
+@functools.lru_cache(maxsize=1024)
+def word_start_hint(letters: frozenset[str]) -> re.Pattern[str] | None:
+    """For a phrase regex (its matches start where no [\\w*] character precedes) whose matches start
+    with one of `letters` (first_letters): a regex that finds every place where a match can start.
+    It begins on a character class, which `re` scans for fast (see moderation/hinted.py); None when
+    there are so many letters that trying each place costs more."""
+    if not letters or len(letters) > MAX_HINT_CHARACTERS:
+        return None
+    # The lookbehind spans the character too: "no [\w*] before it" (at the text's start, nothing is).
+    return re.compile("[" + "".join(sorted(letters)) + r"](?<![\w*].)", re.DOTALL)
