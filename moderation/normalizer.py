@@ -207,7 +207,8 @@ def _gap(m: re.Match[str], low: str, cased: str) -> str:
 
 
 # The punctuation of an INNER_GAP match: its first character, after at most four letters (a comma
-# or a dot after a longer word, the common case, is none), before a Cyrillic letter.
+# or a dot after a longer word, the common case, is none), before a Cyrillic letter. A text with
+# none has no gap to close.
 _GAP_PUNCT = re.compile("[.,?](?<=[а-яa-z].)(?<![а-яa-z]{5}.)[.,?]*[а-я]")
 _GAP_LETTERS = frozenset("абвгдежзийклмнопрстуфхцчшщъыьэюяabcdefghijklmnopqrstuvwxyz")
 
@@ -239,7 +240,7 @@ def _gaps(low: str, cased: str, join: bool) -> str:
 
 def _gap_changes(low: str) -> bool:
     """Whether `_gaps(low, low, True)` would change `low`, without building the new text."""
-    if _GAP_HINT.search(low) and any(_gap(m, low, low) != m.group() for m in _inner_gaps(low)):
+    if any(_gap(m, low, low) != m.group() for m in _inner_gaps(low)):
         return True
     return "?" in low and QUESTION_INSIDE.search(low) is not None
 
@@ -252,8 +253,6 @@ INNER_BRACKET = re.compile(r"(?<=[а-я])[()](?=[а-я])")
 
 
 _NUL = re.compile("\x00")
-# Cheap first looks before the substitutions (each would otherwise scan the whole text).
-_GAP_HINT = re.compile("[.,?](?<=[а-яa-z].)[.,?]*[а-я]")
 
 
 def normalize(text: str, join_gaps: bool = True) -> tuple[str, list[int]]:
@@ -267,7 +266,7 @@ def normalize_lazily(text: str, join_gaps: bool = True) -> tuple[str, Callable[[
     """`normalize`, with the index map computed only when asked for: most texts are accepted and
     never need it, and building it costs as much as the text itself."""
     cased, low, origin = _clean(text)
-    if not join_gaps or "?" in low or _GAP_HINT.search(low):
+    if not join_gaps or "?" in low or _GAP_PUNCT.search(low):  # a cheap first look for a gap
         low = _gaps(low, cased, join_gaps)
     # "3.14" for "пи" (3.14дорас); brackets inside a word hide nothing ("хо(х)лы", "ч)урка").
     if "14" in low:
