@@ -56,26 +56,39 @@ def load_rows(data: Path) -> list[tuple[str, str]]:
     return [(t, c) for t, c, _, _ in load_archive(data)]
 
 
-def load_archive(data: Path) -> list[tuple[str, str, str | None, str | None]]:
-    """(text, category_id, topic, executor) of every usable row; topic and executor are None
-    when the file has no such column or the row leaves it empty."""
+ArchiveRow = tuple[str, str | None, str | None, str | None]  # text, category_id, topic, executor
+
+
+def load_archive(data: Path) -> list[ArchiveRow]:
+    """(text, category_id, topic, executor) of every usable row of DIR/appeals/kursk_2022_categories.csv:
+    every row has a category; topic and executor are None when the file has no such column or the
+    row leaves it empty."""
     path = data / "appeals" / FILE
     if not path.is_file():
         hits = sorted(data.rglob(FILE)) if data.is_dir() else []
         if not hits:
             raise ConfigError(f"--data {data}: no appeals/{FILE}")
         path = hits[0]
+    return read_archive(path, category=True)
+
+
+def read_archive(path: Path, category: bool) -> list[ArchiveRow]:
+    """(text, category_id, topic, executor) of every usable row of one archive file: rows without
+    a text and rows of the dropped categories are left out. `category`: the file must have a
+    category for every row; otherwise a missing one is None (a file of the same archive without
+    the column, such as kursk_2022_test_nocategory.csv)."""
     with path.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
-        if not {"text", "category_id"} <= set(reader.fieldnames or ()):
-            raise ConfigError(f"{path}:1: expected columns text and category_id")
+        columns = set(reader.fieldnames or ())
+        if "text" not in columns or (category and "category_id" not in columns):
+            raise ConfigError(f"{path}:1: expected columns text{' and category_id' if category else ''}")
         rows = []
         for r in reader:
-            cat = (r.get("category_id") or "").strip()
+            cat = (r.get("category_id") or "").strip() or None
             if cat in DROPPED or not (r.get("text") or "").strip():
                 continue
-            if cat not in CATEGORY_GROUPS:
-                raise ConfigError(f"{path}:{reader.line_num}: category_id {cat!r} has no mapping")
+            if (cat is None and category) or (cat is not None and cat not in CATEGORY_GROUPS):
+                raise ConfigError(f"{path}:{reader.line_num}: category_id {cat or ''!r} has no mapping")
             rows.append((r["text"], cat, (r.get("topic") or "").strip() or None, (r.get("executor") or "").strip() or None))
     return rows
 
@@ -141,53 +154,77 @@ def archive_accuracy(predicted: list[str | None], truth: list[str | None]) -> fl
     return round(sum(p == t for p, t in pairs) / len(pairs), 4) if pairs else None
 
 
+def model_predictions(
+    router, train: list[tuple], texts: list[str]
+) -> tuple[list[tuple[str, float]], list[tuple[str | None, str | None]] | None]:
+    """The model trained on `train` rows (text, category_id, topic, executor) and asked about
+    `texts`: (group, confidence) of each; and (archive topic, responsible executor) of each when
+    the rows carry the archive's columns, else None."""
+    from router.model import TopicModel
+
+    topics = [r[2] for r in train]
+    executors = [r[3] for r in train]
+    model = TopicModel.train(
+        [r[0] for r in train],
+        [CATEGORY_GROUPS[r[1]] for r in train],
+        rubricator_data=router.rubricator.data,
+        topics=topics if any(topics) else None,
+        executors=executors if any(executors) else None,
+    )
+    docs = model.features.docs(texts)
+    groups = model.predict(texts, docs)
+    if not (any(topics) or any(executors)):
+        return groups, None
+    return groups, [(topic, execs[0] if execs else None) for topic, execs in model.predict_archive(texts, docs)]
+
+
+def svm_predictions(train_texts: list[str], labels: list[str | None], texts: list[str]) -> list[str] | None:
+    """Plain TF-IDF words and a linear SVM (scikit-learn defaults) trained on the rows that have a
+    label, asked about `texts`; None when fewer than two labels are there to learn."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import LinearSVC
+
+    keep = [i for i, label in enumerate(labels) if label]
+    if len({labels[i] for i in keep}) < 2:
+        return None
+    clf = make_pipeline(TfidfVectorizer(), LinearSVC())
+    clf.fit([train_texts[i] for i in keep], [labels[i] for i in keep])
+    return list(clf.predict(texts))
+
+
 def evaluate_model(
     rows: list[tuple], folds: int = 5, seed: int = 0, profile: str | None = None
 ) -> dict:
     """The model by cross-validation: the group; and, when the rows carry the archive's topic and
     executor, the archive's own fine topic and executor (responsible one) it answers with."""
     from router.classifier import Router
-    from router.model import TopicModel
 
     router = Router.load(profile)
-    texts = [r[0] for r in rows]
+    rows = [(*r, None, None)[:4] for r in rows]  # (text, category) rows have no archive columns
     cats = [r[1] for r in rows]
-    topics = [r[2] if len(r) > 2 else None for r in rows]
-    executors = [r[3] if len(r) > 3 else None for r in rows]
-    archive = any(topics) or any(executors)
     predicted, confidence = [""] * len(rows), [0.0] * len(rows)
-    topic_out: list[str | None] = [None] * len(rows)
-    executor_out: list[str | None] = [None] * len(rows)
+    archive_out: list[tuple[str | None, str | None]] = [(None, None)] * len(rows)
+    archive = False
     for train_idx, test_idx in split(cats, folds, seed):
-        model = TopicModel.train(
-            [texts[i] for i in train_idx],
-            [CATEGORY_GROUPS[cats[i]] for i in train_idx],
-            rubricator_data=router.rubricator.data,
-            topics=[topics[i] for i in train_idx] if any(topics) else None,
-            executors=[executors[i] for i in train_idx] if any(executors) else None,
-        )
-        test_texts = [texts[i] for i in test_idx]
-        docs = model.features.docs(test_texts)
-        for i, (group, conf) in zip(test_idx, model.predict(test_texts, docs), strict=True):
+        groups, answers = model_predictions(router, [rows[i] for i in train_idx], [rows[i][0] for i in test_idx])
+        for i, (group, conf) in zip(test_idx, groups, strict=True):
             predicted[i], confidence[i] = group, conf
-        if archive:
-            for i, (topic, execs) in zip(test_idx, model.predict_archive(test_texts, docs), strict=True):
-                topic_out[i], executor_out[i] = topic, (execs[0] if execs else None)
+        if answers is not None:
+            archive = True
+            for i, answer in zip(test_idx, answers, strict=True):
+                archive_out[i] = answer
     out = score(predicted, cats)
     out["confidence"] = manual_share(predicted, confidence, cats, router.profile.min_model_confidence)
     if archive:
-        out["topic_accuracy"] = archive_accuracy(topic_out, topics)
-        out["executor_accuracy"] = archive_accuracy(executor_out, executors)
+        out["topic_accuracy"] = archive_accuracy([a[0] for a in archive_out], [r[2] for r in rows])
+        out["executor_accuracy"] = archive_accuracy([a[1] for a in archive_out], [r[3] for r in rows])
     return out
 
 
 def evaluate_svm_baseline(rows: list[tuple], folds: int = 5, seed: int = 0) -> dict:
     """The issue's yardstick: plain TF-IDF words and a linear SVM (scikit-learn defaults), one per
     column (category → its first group, the archive's topic, its executor), on the model's folds."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.svm import LinearSVC
-
     from router.text import normalize
 
     texts = [normalize(r[0]) for r in rows]
@@ -196,13 +233,12 @@ def evaluate_svm_baseline(rows: list[tuple], folds: int = 5, seed: int = 0) -> d
     predicted: dict[str, list[str | None]] = {k: [None] * len(rows) for k in columns}
     for train_idx, test_idx in split(cats, folds, seed):
         for name, labels in columns.items():
-            train = [i for i in train_idx if labels[i]]
-            if len({labels[i] for i in train}) < 2:
-                continue
-            clf = make_pipeline(TfidfVectorizer(), LinearSVC())
-            clf.fit([texts[i] for i in train], [labels[i] for i in train])
-            for i, label in zip(test_idx, clf.predict([texts[i] for i in test_idx]), strict=True):
-                predicted[name][i] = label
+            found = svm_predictions(
+                [texts[i] for i in train_idx], [labels[i] for i in train_idx], [texts[i] for i in test_idx]
+            )
+            if found is not None:
+                for i, label in zip(test_idx, found, strict=True):
+                    predicted[name][i] = label
     out = score([CATEGORY_GROUPS[c][0] if c else "" for c in predicted["group"]], cats)
     out["topic_accuracy"] = archive_accuracy(predicted["topic"], columns["topic"])
     out["executor_accuracy"] = archive_accuracy(predicted["executor"], columns["executor"])

@@ -13,39 +13,35 @@ import csv
 from pathlib import Path
 
 from otklik.exceptions import ConfigError
-from router.evaluate import CATEGORY_GROUPS, DROPPED, archive_accuracy, load_archive, score
+from router.evaluate import (
+    CATEGORY_GROUPS,
+    ArchiveRow,
+    archive_accuracy,
+    load_archive,
+    model_predictions,
+    read_archive,
+    score,
+    svm_predictions,
+)
 
 ARCHIVE_GLOB = "kursk_2022_*.csv"
-Row = tuple[str, str | None, str | None, str | None]  # text, category_id, topic, executor
 
 
-def load_unseen(data: Path) -> dict[str, list[Row]]:
+def load_unseen(data: Path) -> dict[str, list[ArchiveRow]]:
     """file name -> its usable rows, for every archive file under `data` with a text column and
     at least one of category_id, topic, executor (the category map beside them is not one)."""
-    found: dict[str, list[Row]] = {}
+    found: dict[str, list[ArchiveRow]] = {}
     for path in sorted(data.rglob(ARCHIVE_GLOB)) if data.is_dir() else []:
         with path.open(encoding="utf-8", newline="") as f:
-            reader = csv.DictReader(f)
-            columns = set(reader.fieldnames or ())
-            if "text" not in columns or not columns & {"category_id", "topic", "executor"}:
-                continue
-            rows: list[Row] = []
-            for r in reader:
-                cat = (r.get("category_id") or "").strip() or None
-                if cat in DROPPED or not (r.get("text") or "").strip():
-                    continue
-                if cat is not None and cat not in CATEGORY_GROUPS:
-                    raise ConfigError(f"{path}:{reader.line_num}: category_id {cat!r} has no mapping")
-                topic = (r.get("topic") or "").strip() or None
-                executor = (r.get("executor") or "").strip() or None
-                rows.append((r["text"], cat, topic, executor))
-        found[path.name] = rows
+            columns = set(next(csv.reader(f), ()))
+        if "text" in columns and columns & {"category_id", "topic", "executor"}:
+            found[path.name] = read_archive(path, category=False)
     if not found:
         raise ConfigError(f"--data {data}: no {ARCHIVE_GLOB} with a text column")
     return found
 
 
-def _scores(groups: list[str | None], rows: list[Row], topics: list, executors: list) -> dict:
+def _scores(groups: list[str | None], rows: list[ArchiveRow], topics: list, executors: list) -> dict:
     out: dict = {"n": len(rows)}
     with_category = [(g or "", r[1]) for g, r in zip(groups, rows, strict=True) if r[1] is not None]
     if with_category:
@@ -56,46 +52,21 @@ def _scores(groups: list[str | None], rows: list[Row], topics: list, executors: 
     return out
 
 
-def _model_predictions(train: list[tuple], test: list[Row], profile: str | None) -> tuple[list, list, list]:
+def _model_predictions(train: list[ArchiveRow], test: list[ArchiveRow], profile: str | None) -> tuple[list, list, list]:
     from router.classifier import Router
-    from router.model import TopicModel
 
-    router = Router.load(profile)
-    model = TopicModel.train(
-        [r[0] for r in train],
-        [CATEGORY_GROUPS[r[1]] for r in train],
-        rubricator_data=router.rubricator.data,
-        topics=[r[2] for r in train],
-        executors=[r[3] for r in train],
-    )
-    texts = [r[0] for r in test]
-    docs = model.features.docs(texts)
-    groups = [g for g, _ in model.predict(texts, docs)]
-    archive = model.predict_archive(texts, docs)
-    return groups, [t for t, _ in archive], [e[0] if e else None for _, e in archive]
+    groups, answers = model_predictions(Router.load(profile), train, [r[0] for r in test])
+    answers = answers or [(None, None)] * len(test)
+    return [g for g, _ in groups], [a[0] for a in answers], [a[1] for a in answers]
 
 
-def _baseline_predictions(train: list[tuple], test: list[Row]) -> tuple[list, list, list]:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.svm import LinearSVC
-
+def _baseline_predictions(train: list[ArchiveRow], test: list[ArchiveRow]) -> tuple[list, list, list]:
     from router.text import normalize
 
     train_texts = [normalize(r[0]) for r in train]
     test_texts = [normalize(r[0]) for r in test]
-    columns = {
-        "group": [CATEGORY_GROUPS[r[1]][0] for r in train],
-        "topic": [r[2] for r in train],
-        "executor": [r[3] for r in train],
-    }
-    out = {}
-    for name, labels in columns.items():
-        keep = [i for i, label in enumerate(labels) if label]
-        clf = make_pipeline(TfidfVectorizer(), LinearSVC())
-        clf.fit([train_texts[i] for i in keep], [labels[i] for i in keep])
-        out[name] = list(clf.predict(test_texts))
-    return out["group"], out["topic"], out["executor"]
+    columns = ([CATEGORY_GROUPS[r[1]][0] for r in train], [r[2] for r in train], [r[3] for r in train])
+    return tuple(svm_predictions(train_texts, labels, test_texts) or [None] * len(test) for labels in columns)
 
 
 def evaluate_unseen(train_dir: Path, data: Path, profile: str | None = None) -> dict:
