@@ -1,12 +1,14 @@
 """Words spelt as they sound: a letter or two swapped for its voiced or voiceless twin, a reduced
-vowel or х for к ("епал", "куйло", "питары", "ипанутые"). People disguise obscene words this way
+vowel or х for к ("епал", "куйло", "питары", "гантон"). People disguise obscene words this way
 because the word still reads aloud the same, and no mask or Latin letter gives it away.
 
 A word is read so only when it is not a word of the language (the pymorphy3 dictionary the
 project already ships: "мутила", a form of мутить, or "кули" stay what they are), has at least
 four letters, and differs from one of the lexicon's full forms (`masked_forms`, `masked_insults`:
 the words a self-censored spelling is matched against) in one or two letters, each swapped for
-its twin. Nothing here lists words of its own.
+its twin; in one only when the first letter is swapped ("куйло", but not "безде" for "пизде", nor
+"ипанутые"). Nothing here lists words of its own. The rules read it last, never in a capitalised
+word (a name) or as a word split in two (moderation/rules.py).
 
 The look-up is by key: every letter replaced by its class (a letter and the letters it swaps
 with share one), so a word costs one `str.translate` and one set look-up, and the dictionary is
@@ -20,7 +22,7 @@ import functools
 # pairs, х for к and г, reduced vowels.
 CLASSES = ("бп", "вф", "гкх", "дт", "жш", "зс", "оа", "еёиыя", "юу")
 KEY = str.maketrans({letter: group[-1] for group in CLASSES for letter in group})
-MAX_SWAPS = 2  # "ипанутые" takes two; three reach real words' neighbours
+MAX_SWAPS = 2  # "питары" takes two; three reach real words' neighbours
 MIN_LETTERS = 4  # "суки" and longer; a shorter word has too many neighbours
 LETTERS = frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
 

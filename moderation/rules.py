@@ -135,7 +135,7 @@ def word_reason(lex: Lexicon, word: str) -> str | None:
     reason = _judge_word(lex, word)
     # A word spelt as it sounds ("епал") is read last: only words nothing else explains get there.
     if reason is None and (reason := lex.sounds_like.reason(word)):
-        lex.sounded.add(word)
+        lex.sounded.add(word)  # kept past the cache's cap: only spellings within two swaps of a form get here
     if len(cache) < MAX_CACHED:  # bounded: a flood of random tokens must not grow memory forever
         cache[word] = reason
         if reason is None:
@@ -357,24 +357,22 @@ def _not_aimed(lex: Lexicon, norm: str, found: list[Finding]) -> list[Finding]:
 SURNAME_ENDING = re.compile(r"(?:ов|ев|ёв|ин|ын|ова|ева|ёва|ина|ына|енко|ский|ская)$")
 
 
-def _proper_name(original: str, start: int, end: int) -> bool:
-    """ "Козлов", "Баранов", "Хохлов" are surnames when written as names: capitalised, with a
-    surname's ending. "УРОДЫ" (shouting), "Уроды!" and "в Рашке" are not."""
-    token = original[start:end]
-    if len(token) < 2 or not token[0].isupper() or not token[1:].islower():
-        return False
-    return bool(SURNAME_ENDING.search(token.lower()))
+def _written_as_name(token: str) -> bool:
+    """Capitalised: "Петрин", not "УРОДЫ" (shouting) or "уроды"."""
+    return len(token) > 1 and token[0].isupper() and token[1:].islower()
 
 
 def _a_name(lex: Lexicon, norm: str, original: str, index: list[int], finding: Finding) -> bool:
-    """A finding that is a name rather than abuse: an insult's letters with a surname's ending
-    ("Козлов"), or a word read as it sounds written as a name ("Петрин"): those are read only in
-    lower case or shouted."""
+    """A finding that is a name rather than abuse. "Козлов", "Баранов", "Хохлов" are surnames when
+    written as names, with a surname's ending ("Уроды!" and "в Рашке" are not); a word read as it
+    sounds ("Петрин", "Куив") counts only in lower case or shouted."""
     start, end = index[finding[0]], index[max(finding[0], finding[1] - 1)] + 1
-    if finding[2] == "insult" and _proper_name(original, start, end):
-        return True
     token = original[start:end]
-    return norm[finding[0] : finding[1]] in lex.sounded and len(token) > 1 and token[0].isupper() and token[1:].islower()
+    if not _written_as_name(token):
+        return False
+    if finding[2] == "insult" and SURNAME_ENDING.search(token.lower()):
+        return True
+    return norm[finding[0] : finding[1]] in lex.sounded
 
 
 def _findings(
